@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Sluice needs to build, run and test, if they are missing.
+# Idempotent: does nothing (and needs no network) when everything is present.
+# Usage: scripts/install-deps.sh [build|test|bench]
+set -euo pipefail
+what=${1:-build}
+
+pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libjansson-dev
+      libsqlite3-dev libssl-dev)
+case "$what" in
+  test)  pkgs+=(libcmocka-dev clang libclang-rt-14-dev python3-boto3 python3-pytest awscli nodejs npm) ;;
+  bench) pkgs+=(nginx-light wrk rabbitmq-server nats-server librabbitmq-dev gnuplot-nox) ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+if [ "$what" = test ]; then
+  # The JavaScript SDK for the JSON-protocol tests, pinned by the committed lock file.
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/integration/node"
+  if [ ! -d "$dir/node_modules/@aws-sdk/client-sqs" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  fi
+fi

@@ -1,0 +1,24 @@
+/* Wall-clock and monotonic time in the units the services use. */
+#ifndef SLUICE_COMMON_CLOCK_H
+#define SLUICE_COMMON_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+
+/* Milliseconds since the Unix epoch (wall clock: stored timestamps, SQS attributes). */
+static inline int64_t clock_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Nanoseconds of a monotonic clock (durations, benchmarks). */
+static inline uint64_t clock_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#endif

@@ -1,0 +1,75 @@
+/* One AWS API call, whatever protocol carried it.
+ *
+ * The router (src/server/router.c) recognises the protocol of an HTTP request (AWS JSON by
+ * X-Amz-Target, AWS Query by its form `Action`), verifies SigV4 when credentials are
+ * configured, decodes the input into the JSON shape of the operation (Query input is turned
+ * into the same JSON the JSON protocol carries, using the service model), and calls the
+ * operation's handler with an aws_call. The handler answers exactly once, now or later,
+ * with aws_reply() or aws_reply_error(); the reply is encoded in the caller's protocol
+ * (JSON, or XML for Query) with the x-amzn-RequestId header. */
+#ifndef SLUICE_PROTOCOL_AWS_H
+#define SLUICE_PROTOCOL_AWS_H
+
+#include "net/http_server.h"
+#include "protocol/aws_errors.h"
+#include "protocol/model.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+typedef enum {
+    AWS_PROTO_JSON_1_0,
+    AWS_PROTO_JSON_1_1,
+    AWS_PROTO_QUERY,
+} aws_protocol;
+
+typedef struct aws_call aws_call;
+typedef void (*aws_op_fn)(aws_call *call);
+
+/* A row of a service's operation table. */
+typedef struct aws_op_def {
+    const char *name; /* as in the model: "SendMessage" */
+    aws_op_fn fn;
+} aws_op_def;
+
+/* A service as the router sees it: its wire model, its handlers, its state. */
+typedef struct aws_service_def {
+    const model_service *model;
+    aws_protocol json_protocol; /* AWS_PROTO_JSON_1_0 or _1_1 for X-Amz-Target calls */
+    int query_compatible;       /* JSON errors carry x-amzn-query-error (SQS) */
+    const aws_op_def *ops;
+    size_t nops;
+    void *ctx; /* the service's state, for handlers (call->service->ctx) */
+} aws_service_def;
+
+struct aws_call {
+    http_request *http;
+    const aws_service_def *service;
+    const model_operation *op;
+    aws_protocol protocol;
+    json_t *input;         /* owned by the call: the operation's input in JSON shape */
+    char request_id[40];   /* UUID */
+    char access_key[128];  /* from the SigV4 credential, "" when unsigned */
+    char host[256];        /* the Host header, for building queue URLs */
+    int64_t received_ms;
+    void *state;           /* free for the handler (a long poll's state, ...) */
+};
+
+/* Answers with `output` (taken; NULL means an empty result). */
+void aws_reply(aws_call *call, json_t *output);
+/* Answers with an error of the table in aws_errors.h; the message is printf-formatted. */
+void aws_reply_error(aws_call *call, aws_error err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The call's connection went away (a long poll may give up early). */
+int aws_call_is_cancelled(const aws_call *call);
+
+/* Encoders, exposed for tests and fuzzing. Each appends to `out`. */
+void aws_encode_json_error(buf *out, const aws_service_def *svc, aws_error err, const char *msg);
+void aws_encode_query_error(buf *out, const aws_service_def *svc, aws_error err, const char *msg,
+                            const char *request_id);
+
+/* Creates a call for `http` (borrowed until the reply). Takes ownership of input. */
+aws_call *aws_call_create(http_request *http, const aws_service_def *svc,
+                          const model_operation *op, aws_protocol proto, json_t *input);
+
+#endif

@@ -1,0 +1,77 @@
+/* Every error Sluice returns in an AWS protocol, one row each:
+ *   X(ENUM, shape, query_code, http_status, fault)
+ * shape:      the error shape name (JSON protocols: "__type" is the service's type prefix
+ *             followed by it; Query protocol uses query_code)
+ * query_code: the code the Query protocol (and SQS's x-amzn-query-error header) carries
+ * fault:      1 = Sender, 0 = Receiver
+ * Later services add rows here; the renderers (aws.c) need nothing else. */
+#ifndef SLUICE_PROTOCOL_AWS_ERRORS_H
+#define SLUICE_PROTOCOL_AWS_ERRORS_H
+
+#define AWS_ERRORS(X)                                                                              \
+    /* generic */                                                                                  \
+    X(INTERNAL_ERROR, "InternalError", "InternalError", 500, 0)                                    \
+    X(SERVICE_UNAVAILABLE, "ServiceUnavailable", "ServiceUnavailable", 503, 0)                     \
+    X(INVALID_ACTION, "InvalidAction", "InvalidAction", 400, 1)                                    \
+    X(UNKNOWN_OPERATION, "UnknownOperationException", "UnknownOperationException", 400, 1)        \
+    X(MISSING_PARAMETER, "MissingParameter", "MissingParameter", 400, 1)                           \
+    X(INVALID_PARAMETER_VALUE, "InvalidParameterValue", "InvalidParameterValue", 400, 1)           \
+    X(INVALID_PARAMETER_COMBINATION, "InvalidParameterCombination",                                \
+      "InvalidParameterCombination", 400, 1)                                                       \
+    X(MALFORMED_QUERY_STRING, "MalformedQueryString", "MalformedQueryString", 400, 1)              \
+    X(SERIALIZATION_EXCEPTION, "SerializationException", "SerializationException", 400, 1)         \
+    X(INVALID_QUERY_PARAMETER, "InvalidQueryParameter", "InvalidQueryParameter", 400, 1)           \
+    X(REQUEST_ENTITY_TOO_LARGE, "RequestEntityTooLarge", "RequestEntityTooLarge", 413, 1)          \
+    X(MISSING_AUTHENTICATION_TOKEN, "MissingAuthenticationToken", "MissingAuthenticationToken",    \
+      403, 1)                                                                                      \
+    X(INVALID_CLIENT_TOKEN_ID, "InvalidClientTokenId", "InvalidClientTokenId", 403, 1)             \
+    X(SIGNATURE_DOES_NOT_MATCH, "SignatureDoesNotMatch", "SignatureDoesNotMatch", 403, 1)          \
+    X(INCOMPLETE_SIGNATURE, "IncompleteSignature", "IncompleteSignature", 403, 1)                  \
+    X(REQUEST_EXPIRED, "RequestExpired", "RequestExpired", 403, 1)                                 \
+    X(ACCESS_DENIED, "AccessDenied", "AccessDenied", 403, 1)                                       \
+    /* SQS */                                                                                      \
+    X(SQS_QUEUE_DOES_NOT_EXIST, "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue",    \
+      400, 1)                                                                                      \
+    X(SQS_QUEUE_NAME_EXISTS, "QueueNameExists", "QueueAlreadyExists", 400, 1)                      \
+    X(SQS_QUEUE_DELETED_RECENTLY, "QueueDeletedRecently",                                          \
+      "AWS.SimpleQueueService.QueueDeletedRecently", 400, 1)                                       \
+    X(SQS_INVALID_ATTRIBUTE_NAME, "InvalidAttributeName", "InvalidAttributeName", 400, 1)          \
+    X(SQS_INVALID_ATTRIBUTE_VALUE, "InvalidAttributeValue", "InvalidAttributeValue", 400, 1)       \
+    X(SQS_INVALID_MESSAGE_CONTENTS, "InvalidMessageContents", "InvalidMessageContents", 400, 1)    \
+    X(SQS_RECEIPT_HANDLE_IS_INVALID, "ReceiptHandleIsInvalid", "ReceiptHandleIsInvalid", 400, 1)   \
+    X(SQS_MESSAGE_NOT_INFLIGHT, "MessageNotInflight", "AWS.SimpleQueueService.MessageNotInflight", \
+      400, 1)                                                                                      \
+    X(SQS_BATCH_ENTRY_IDS_NOT_DISTINCT, "BatchEntryIdsNotDistinct",                                \
+      "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", 400, 1)                                   \
+    X(SQS_BATCH_REQUEST_TOO_LONG, "BatchRequestTooLong",                                           \
+      "AWS.SimpleQueueService.BatchRequestTooLong", 400, 1)                                        \
+    X(SQS_EMPTY_BATCH_REQUEST, "EmptyBatchRequest", "AWS.SimpleQueueService.EmptyBatchRequest",    \
+      400, 1)                                                                                      \
+    X(SQS_INVALID_BATCH_ENTRY_ID, "InvalidBatchEntryId",                                           \
+      "AWS.SimpleQueueService.InvalidBatchEntryId", 400, 1)                                        \
+    X(SQS_TOO_MANY_ENTRIES_IN_BATCH_REQUEST, "TooManyEntriesInBatchRequest",                       \
+      "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", 400, 1)                               \
+    X(SQS_UNSUPPORTED_OPERATION, "UnsupportedOperation",                                           \
+      "AWS.SimpleQueueService.UnsupportedOperation", 400, 1)                                       \
+    X(SQS_PURGE_QUEUE_IN_PROGRESS, "PurgeQueueInProgress",                                         \
+      "AWS.SimpleQueueService.PurgeQueueInProgress", 403, 1)                                       \
+    X(SQS_OVER_LIMIT, "OverLimit", "OverLimit", 403, 1)                                            \
+    X(SQS_RESOURCE_NOT_FOUND, "ResourceNotFoundException", "ResourceNotFoundException", 404, 1)
+
+typedef enum {
+#define AWS_ERROR_ENUM(name, shape, query_code, status, sender) AWS_ERR_##name,
+    AWS_ERRORS(AWS_ERROR_ENUM)
+#undef AWS_ERROR_ENUM
+        AWS_ERR__COUNT
+} aws_error;
+
+typedef struct aws_error_info {
+    const char *shape;
+    const char *query_code;
+    int http_status;
+    int sender_fault;
+} aws_error_info;
+
+const aws_error_info *aws_error_lookup(aws_error e);
+
+#endif

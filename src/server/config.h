@@ -1,0 +1,34 @@
+/* sluiced's configuration: defaults, then a config file (--config FILE or SLUICE_CONFIG),
+ * then SLUICE_* environment variables, then command-line flags (later wins). */
+#ifndef SLUICE_SERVER_CONFIG_H
+#define SLUICE_SERVER_CONFIG_H
+
+#include "common/log.h"
+#include "store/store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct config {
+    char bind[64];
+    int port;
+    char data_dir[1024];
+    char region[64];
+    char account_id[32];
+    store_durability durability;
+    log_level log_level;
+    size_t max_body_bytes;
+    unsigned max_connections;
+    uint64_t idle_timeout_ms;
+    char access_key[128]; /* when set, SigV4 signatures are verified */
+    char secret_key[128];
+} config;
+
+void config_defaults(config *c);
+/* Applies file, environment and flags. Returns 0; 1 if --help/--version was printed;
+ * -1 with a message in err on a bad value or unknown flag. */
+int config_load(config *c, int argc, char **argv, char *err, size_t errlen);
+void config_usage(FILE *out);
+
+#endif

@@ -1,0 +1,34 @@
+#include "server/health.h"
+
+#include "common/clock.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    long kib = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            sscanf(line + 6, "%ld", &kib);
+    fclose(f);
+    return kib;
+}
+
+void health_handle(http_request *req, void *arg)
+{
+    health_info *h = arg;
+    buf b = BUF_INIT;
+    buf_printf(&b,
+               "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_ms\":%lld,\"durability\":\"%s\","
+               "\"connections\":%u,\"store_pending\":%zu,\"rss_kib\":%ld}\n",
+               SLUICE_VERSION, (long long)(clock_now_ms() - h->started_ms), h->durability,
+               h->http ? http_server_connections(h->http) : 0u,
+               h->store ? store_pending(h->store) : (size_t)0, rss_kib());
+    http_header hd[] = {{"Content-Type", "application/json"}};
+    http_respond(req, 200, hd, 1, &b);
+}

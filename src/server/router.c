@@ -1,0 +1,244 @@
+#include "server/router.h"
+
+#include "common/alloc.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "protocol/form.h"
+#include "protocol/query.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_SERVICES   16
+#define MAX_FORM_PAIRS 4096
+
+struct router {
+    const aws_service_def *services[MAX_SERVICES];
+    size_t nservices;
+    const sigv4_credential *creds;
+    size_t ncreds;
+    router_health_fn health;
+    void *health_arg;
+};
+
+router *router_create(const sigv4_credential *creds, size_t ncreds, router_health_fn health,
+                      void *health_arg)
+{
+    router *r = xcalloc(1, sizeof *r);
+    r->creds = creds;
+    r->ncreds = ncreds;
+    r->health = health;
+    r->health_arg = health_arg;
+    return r;
+}
+
+void router_add_service(router *r, const aws_service_def *svc)
+{
+    if (r->nservices < MAX_SERVICES)
+        r->services[r->nservices++] = svc;
+}
+
+void router_destroy(router *r)
+{
+    xfree(r);
+}
+
+/* ---- plain HTTP answers (no service recognised) ------------------------------------- */
+
+static void respond_text(http_request *req, int status, const char *text)
+{
+    buf b = BUF_INIT;
+    buf_puts(&b, text);
+    http_header h[] = {{"Content-Type", "text/plain; charset=utf-8"}};
+    http_respond(req, status, h, 1, &b);
+}
+
+/* ---- dispatch ----------------------------------------------------------------------- */
+
+static const aws_op_def *find_handler(const aws_service_def *svc, const char *name)
+{
+    size_t lo = 0, hi = svc->nops;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(svc->ops[mid].name, name);
+        if (c == 0)
+            return &svc->ops[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* Verifies the signature (when credentials are configured) and records the access key.
+ * On failure replies and returns -1. */
+static int authenticate(router *r, aws_call *call)
+{
+    sigv4_scope scope;
+    if (sigv4_parse_scope(call->http, &scope) == 0)
+        snprintf(call->access_key, sizeof call->access_key, "%s", scope.access_key);
+    if (r->ncreds == 0)
+        return 0;
+    aws_error err;
+    char msg[512];
+    if (sigv4_verify(call->http, r->creds, r->ncreds, clock_now_ms(), &err, msg, sizeof msg) !=
+        0) {
+        aws_reply_error(call, err, "%s", msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void dispatch(router *r, aws_call *call, const char *op_name)
+{
+    if (authenticate(r, call) != 0)
+        return;
+    const aws_op_def *def = find_handler(call->service, op_name);
+    if (!def || !call->op) {
+        if (call->protocol == AWS_PROTO_QUERY)
+            aws_reply_error(call, AWS_ERR_INVALID_ACTION,
+                            "The action %s is not valid for this web service.", op_name);
+        else
+            aws_reply_error(call, AWS_ERR_UNKNOWN_OPERATION, "Unknown operation %s.", op_name);
+        return;
+    }
+    def->fn(call);
+}
+
+static void handle_json(router *r, http_request *req, const char *target)
+{
+    const char *dot = strrchr(target, '.');
+    const aws_service_def *svc = NULL;
+    if (dot) {
+        size_t plen = (size_t)(dot - target);
+        for (size_t i = 0; i < r->nservices; i++) {
+            const char *p = r->services[i]->model->json_target_prefix;
+            if (p && strlen(p) == plen && strncmp(p, target, plen) == 0)
+                svc = r->services[i];
+        }
+    }
+    if (!svc) {
+        respond_text(req, 400, "Unknown X-Amz-Target.\n");
+        return;
+    }
+    const char *op_name = dot + 1;
+    const model_operation *op = model_find_operation(svc->model, op_name, strlen(op_name));
+    json_t *input = NULL;
+    json_error_t jerr;
+    int bad = 0;
+    if (req->body_len == 0) {
+        input = json_object();
+    } else {
+        input = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!json_is_object(input)) {
+            json_decref(input);
+            input = json_object();
+            bad = 1;
+        }
+    }
+    aws_call *call = aws_call_create(req, svc, op, svc->json_protocol, input);
+    if (bad) {
+        aws_reply_error(call, AWS_ERR_SERIALIZATION_EXCEPTION,
+                        "The request body is not a valid JSON object.");
+        return;
+    }
+    dispatch(r, call, op_name);
+}
+
+static const aws_service_def *query_service(router *r, http_request *req, const form *f)
+{
+    sigv4_scope scope;
+    if (sigv4_parse_scope(req, &scope) == 0) {
+        for (size_t i = 0; i < r->nservices; i++)
+            if (strcmp(r->services[i]->model->name, scope.service) == 0)
+                return r->services[i];
+    }
+    const form_pair *v = form_get(f, "Version");
+    if (v) {
+        for (size_t i = 0; i < r->nservices; i++)
+            if (strcmp(r->services[i]->model->api_version, v->value) == 0)
+                return r->services[i];
+    }
+    return r->nservices ? r->services[0] : NULL;
+}
+
+static void handle_query(router *r, http_request *req, const char *text, size_t len)
+{
+    form f;
+    if (form_parse(&f, text, len, MAX_FORM_PAIRS) != 0) {
+        const aws_service_def *svc = r->nservices ? r->services[0] : NULL;
+        if (!svc) {
+            respond_text(req, 400, "Malformed form body.\n");
+            return;
+        }
+        aws_call *call = aws_call_create(req, svc, NULL, AWS_PROTO_QUERY, json_object());
+        aws_reply_error(call, AWS_ERR_MALFORMED_QUERY_STRING,
+                        "The request body is not valid application/x-www-form-urlencoded.");
+        return;
+    }
+    const aws_service_def *svc = query_service(r, req, &f);
+    const form_pair *action = form_get(&f, "Action");
+    if (!svc) {
+        form_free(&f);
+        respond_text(req, 400, "No service.\n");
+        return;
+    }
+    if (!action || action->value_len == 0) {
+        form_free(&f);
+        aws_call *call = aws_call_create(req, svc, NULL, AWS_PROTO_QUERY, json_object());
+        aws_reply_error(call, AWS_ERR_MISSING_PARAMETER,
+                        "The request must contain the parameter Action.");
+        return;
+    }
+    const model_operation *op = model_find_operation(svc->model, action->value, action->value_len);
+    char op_name[128];
+    snprintf(op_name, sizeof op_name, "%s", action->value);
+    json_t *input = NULL;
+    char err[256] = "";
+    if (op && op->input)
+        input = query_to_json(&f, op->input, err, sizeof err);
+    else if (op)
+        input = json_object();
+    form_free(&f);
+    if (op && !input) {
+        aws_call *call = aws_call_create(req, svc, op, AWS_PROTO_QUERY, json_object());
+        aws_reply_error(call, AWS_ERR_INVALID_PARAMETER_VALUE, "%s", err);
+        return;
+    }
+    aws_call *call = aws_call_create(req, svc, op, AWS_PROTO_QUERY, input ? input : json_object());
+    dispatch(r, call, op_name);
+}
+
+void router_handle(http_request *req, void *ctx)
+{
+    router *r = ctx;
+    if (strcmp(req->path, "/_sluice/health") == 0) {
+        r->health(req, r->health_arg);
+        return;
+    }
+    const char *target = http_request_header(req, "x-amz-target");
+    if (target && strcmp(req->method, "POST") == 0) {
+        handle_json(r, req, target);
+        return;
+    }
+    const char *ctype = http_request_header(req, "content-type");
+    if (strcmp(req->method, "POST") == 0 &&
+        ((ctype && strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0) ||
+         (req->body_len > 7 && strstr(req->body, "Action=")))) {
+        handle_query(r, req, req->body, req->body_len);
+        return;
+    }
+    if ((strcmp(req->method, "GET") == 0 || strcmp(req->method, "POST") == 0) &&
+        strstr(req->query, "Action=")) {
+        handle_query(r, req, req->query, strlen(req->query));
+        return;
+    }
+    if (strcmp(req->method, "GET") == 0 && strcmp(req->path, "/") == 0) {
+        respond_text(req, 200, "sluice\n");
+        return;
+    }
+    respond_text(req, 404, "Not found: Sluice serves AWS JSON (X-Amz-Target) and AWS Query "
+                           "(Action=...) requests, and GET /_sluice/health.\n");
+}

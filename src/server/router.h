@@ -1,0 +1,27 @@
+/* Routes each HTTP request to a service operation (or to an operational endpoint).
+ *
+ * Recognition, in order: `GET /_sluice/health`; `X-Amz-Target: <prefix>.<Op>` (AWS JSON
+ * protocols; the prefix picks the service); an AWS Query form (`Action=...` in the body or
+ * the query string; the service is the one of the SigV4 credential scope, else the one
+ * whose API version is the `Version` parameter, else SQS). Services are rows of a table:
+ * a new service registers its aws_service_def, and nothing here changes. */
+#ifndef SLUICE_SERVER_ROUTER_H
+#define SLUICE_SERVER_ROUTER_H
+
+#include "net/http_server.h"
+#include "protocol/aws.h"
+#include "protocol/sigv4.h"
+
+typedef struct router router;
+
+typedef void (*router_health_fn)(http_request *req, void *arg);
+
+/* creds may be NULL/0: any request is accepted, signed or not. Borrows everything. */
+router *router_create(const sigv4_credential *creds, size_t ncreds, router_health_fn health,
+                      void *health_arg);
+void router_add_service(router *r, const aws_service_def *svc);
+void router_destroy(router *r);
+/* The http_handler_fn: ctx is the router. */
+void router_handle(http_request *req, void *ctx);
+
+#endif

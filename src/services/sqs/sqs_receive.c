@@ -1,0 +1,364 @@
+/* ReceiveMessage and long polling.
+ *
+ * A receive is a claim submitted to the store (which picks, marks and returns the messages
+ * inside the batch transaction). If the claim finds nothing and the call may wait, its
+ * waiter is parked on the queue. Parked waiters are claimed again when something can have
+ * become visible: a send to the queue committed (the number of waiters woken is the number
+ * of new visible messages), a visibility change committed, a move task moved messages in,
+ * or the queue's wake timer fired at the earliest future visibility the store reported
+ * (delayed messages, visibility timeouts). Each waiter also has its own deadline timer.
+ * Nothing polls. */
+#include "services/sqs/sqs_internal.h"
+
+#include "common/alloc.h"
+#include "common/clock.h"
+#include "services/sqs/sqs_md5.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+struct sqs_waiter {
+    store_op op; /* first: the op's done callback finds the waiter */
+    aws_call *call;
+    sqs_queue *q;
+    int max;
+    int64_t visibility_ms;
+    int64_t deadline_ms;
+    json_t *sys_names;  /* requested system attribute names (array), or NULL */
+    json_t *attr_names; /* requested message attribute names (array), or NULL */
+    uv_timer_t timer;
+    int timer_started;
+    int parked;
+    int claiming;
+    sqs_waiter *next, *prev;
+};
+
+static void claim(sqs_waiter *w);
+
+/* ---- waiter lifecycle --------------------------------------------------------------- */
+
+static void waiter_free(uv_handle_t *h)
+{
+    sqs_waiter *w = h->data;
+    json_decref(w->sys_names);
+    json_decref(w->attr_names);
+    xfree(w);
+}
+
+static void unpark(sqs_waiter *w)
+{
+    if (!w->parked)
+        return;
+    sqs_queue *q = w->q;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        q->waiters = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        q->waiters_tail = w->prev;
+    w->next = w->prev = NULL;
+    w->parked = 0;
+}
+
+/* Replies (taking `out`) and releases the waiter. */
+static void finish(sqs_waiter *w, json_t *out)
+{
+    unpark(w);
+    aws_reply(w->call, out);
+    w->call = NULL;
+    sqs_queue_unref(w->q);
+    uv_timer_stop(&w->timer);
+    uv_close((uv_handle_t *)&w->timer, waiter_free);
+}
+
+static void finish_empty(sqs_waiter *w)
+{
+    finish(w, json_object());
+}
+
+static void park(sqs_waiter *w)
+{
+    sqs_queue *q = w->q;
+    w->parked = 1;
+    w->prev = q->waiters_tail;
+    w->next = NULL;
+    if (q->waiters_tail)
+        q->waiters_tail->next = w;
+    else
+        q->waiters = w;
+    q->waiters_tail = w;
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+    sqs_waiter *w = t->data;
+    if (w->parked)
+        finish_empty(w);
+    /* A claim in progress sees the deadline passed when it completes. */
+}
+
+/* ---- waking ------------------------------------------------------------------------- */
+
+void sqs_wake_waiters(sqs_queue *q, size_t hint)
+{
+    while (q->waiters && hint > 0) {
+        sqs_waiter *w = q->waiters;
+        unpark(w);
+        if (aws_call_is_cancelled(w->call))
+            finish_empty(w);
+        else
+            claim(w);
+        hint--;
+    }
+}
+
+static void on_wake_timer(uv_timer_t *t)
+{
+    sqs_queue *q = t->data;
+    q->wake_at_ms = 0;
+    sqs_wake_waiters(q, SIZE_MAX);
+}
+
+void sqs_arm_wake_timer(sqs_queue *q, int64_t at_ms)
+{
+    if (q->wake_at_ms && q->wake_at_ms <= at_ms)
+        return;
+    int64_t now = clock_now_ms();
+    q->wake_at_ms = at_ms;
+    uv_timer_start(&q->wake_timer, on_wake_timer, at_ms > now ? (uint64_t)(at_ms - now) : 0, 0);
+}
+
+void sqs_cancel_waiters(sqs_queue *q)
+{
+    while (q->waiters)
+        finish_empty(q->waiters);
+}
+
+/* ---- building the reply ------------------------------------------------------------- */
+
+static int name_requested(const json_t *names, const char *name)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(names, i, v)
+    {
+        const char *n = json_string_value(v);
+        if (n && (strcmp(n, "All") == 0 || strcmp(n, name) == 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* Message attribute filters: "All", ".*", "prefix.*" or an exact name. */
+static int attr_requested(const json_t *names, const char *name)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(names, i, v)
+    {
+        const char *n = json_string_value(v);
+        if (!n)
+            continue;
+        size_t len = strlen(n);
+        if (strcmp(n, "All") == 0 || strcmp(n, ".*") == 0 || strcmp(n, name) == 0)
+            return 1;
+        if (len > 2 && strcmp(n + len - 2, ".*") == 0 && strncmp(name, n, len - 1) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void put_ms(json_t *o, const char *k, int64_t v)
+{
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%lld", (long long)v);
+    json_object_set_new(o, k, json_string(tmp));
+}
+
+static json_t *message_json(sqs_waiter *w, const store_message *m)
+{
+    sqs *s = w->q->svc;
+    char handle[128];
+    sqs_receipt_encode(store_secret(s->store), w->q->id, m->seq, m->receipt_token, handle,
+                       sizeof handle);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s%}", "MessageId", m->message_id, "ReceiptHandle",
+                          handle, "MD5OfBody", m->md5_body, "Body", m->body, m->body_len);
+    if (w->sys_names) {
+        json_t *a = json_object();
+        const json_t *n = w->sys_names;
+        if (name_requested(n, "SenderId") && m->sender_id)
+            json_object_set_new(a, "SenderId", json_string(m->sender_id));
+        if (name_requested(n, "SentTimestamp"))
+            put_ms(a, "SentTimestamp", m->sent_ms);
+        if (name_requested(n, "ApproximateReceiveCount"))
+            put_ms(a, "ApproximateReceiveCount", m->receive_count);
+        if (name_requested(n, "ApproximateFirstReceiveTimestamp"))
+            put_ms(a, "ApproximateFirstReceiveTimestamp", m->first_receive_ms);
+        if (m->group_id && name_requested(n, "MessageGroupId"))
+            json_object_set_new(a, "MessageGroupId", json_string(m->group_id));
+        if (m->dedup_id && name_requested(n, "MessageDeduplicationId"))
+            json_object_set_new(a, "MessageDeduplicationId", json_string(m->dedup_id));
+        if (m->group_id && name_requested(n, "SequenceNumber")) {
+            char seq[32];
+            snprintf(seq, sizeof seq, "%020lld", (long long)m->sequence_number);
+            json_object_set_new(a, "SequenceNumber", json_string(seq));
+        }
+        if (m->sys_attrs_json && name_requested(n, "AWSTraceHeader")) {
+            json_t *sys = json_loads(m->sys_attrs_json, 0, NULL);
+            json_t *th = json_object_get(json_object_get(sys, "AWSTraceHeader"), "StringValue");
+            if (json_is_string(th))
+                json_object_set(a, "AWSTraceHeader", th);
+            json_decref(sys);
+        }
+        if (m->dlq_source_id && name_requested(n, "DeadLetterQueueSourceArn")) {
+            /* The source queue may have been deleted since: then the attribute is omitted. */
+            for (size_t b = 0; b < s->nbuckets; b++)
+                for (sqs_queue *q = s->buckets[b]; q; q = q->hnext)
+                    if (q->id == m->dlq_source_id) {
+                        char arn[256];
+                        sqs_queue_arn(s, q->name, arn, sizeof arn);
+                        json_object_set_new(a, "DeadLetterQueueSourceArn", json_string(arn));
+                    }
+        }
+        if (json_object_size(a))
+            json_object_set_new(o, "Attributes", a);
+        else
+            json_decref(a);
+    }
+    if (w->attr_names && m->attrs_json) {
+        json_t *all = json_loads(m->attrs_json, 0, NULL);
+        json_t *sel = json_object();
+        const char *k;
+        json_t *v;
+        json_object_foreach(all, k, v)
+        {
+            if (attr_requested(w->attr_names, k))
+                json_object_set(sel, k, v);
+        }
+        if (json_object_size(sel) > 0) {
+            char md5[33];
+            if (json_object_size(sel) == json_object_size(all))
+                snprintf(md5, sizeof md5, "%s", m->md5_attrs);
+            else
+                sqs_md5_message_attributes(sel, md5);
+            json_object_set_new(o, "MD5OfMessageAttributes", json_string(md5));
+            json_object_set_new(o, "MessageAttributes", sel);
+        } else {
+            json_decref(sel);
+        }
+        json_decref(all);
+    }
+    return o;
+}
+
+/* ---- claiming ----------------------------------------------------------------------- */
+
+static void claim_done(store_op *op)
+{
+    sqs_waiter *w = (sqs_waiter *)op;
+    sqs_queue *q = w->q;
+    w->claiming = 0;
+    if (op->status != 0) {
+        store_op_clear(op);
+        aws_reply_error(w->call, AWS_ERR_INTERNAL_ERROR, "The store could not commit the claim.");
+        w->call = NULL;
+        sqs_queue_unref(q);
+        uv_timer_stop(&w->timer);
+        uv_close((uv_handle_t *)&w->timer, waiter_free);
+        return;
+    }
+    if (op->u.receive.nmsgs > 0) {
+        json_t *list = json_array();
+        for (size_t i = 0; i < op->u.receive.nmsgs; i++)
+            json_array_append_new(list, message_json(w, &op->u.receive.msgs[i]));
+        store_op_clear(op);
+        finish(w, json_pack("{s:o}", "Messages", list));
+        return;
+    }
+    int64_t next = op->u.receive.next_visible_ms;
+    store_op_clear(op);
+    int64_t now = clock_now_ms();
+    if (now >= w->deadline_ms || q->deleted || q->svc->stopping ||
+        aws_call_is_cancelled(w->call)) {
+        finish_empty(w);
+        return;
+    }
+    park(w);
+    if (!w->timer_started) {
+        w->timer_started = 1;
+        uv_timer_start(&w->timer, on_deadline, (uint64_t)(w->deadline_ms - now), 0);
+    }
+    if (next)
+        sqs_arm_wake_timer(q, next);
+}
+
+static void claim(sqs_waiter *w)
+{
+    sqs_queue *q = w->q;
+    sqs *s = q->svc;
+    store_op *op = &w->op;
+    memset(op, 0, sizeof *op);
+    op->kind = STORE_SQS_RECEIVE;
+    op->now_ms = clock_now_ms();
+    op->done = claim_done;
+    op->u.receive.queue_id = q->id;
+    op->u.receive.fifo = q->fifo;
+    op->u.receive.max = w->max;
+    op->u.receive.visibility_ms = w->visibility_ms;
+    op->u.receive.retention_ms = q->retention_s * 1000;
+    if (q->max_receive_count > 0 && q->dlq_name) {
+        sqs_queue *dlq = sqs_queue_find(s, q->dlq_name);
+        if (dlq && dlq != q) {
+            op->u.receive.max_receive_count = q->max_receive_count;
+            op->u.receive.dlq_id = dlq->id;
+        }
+    }
+    w->claiming = 1;
+    store_submit(s->store, op);
+}
+
+/* ---- ReceiveMessage ----------------------------------------------------------------- */
+
+static json_t *merged_names(const json_t *a, const json_t *b)
+{
+    if (!json_is_array(a) && !json_is_array(b))
+        return NULL;
+    json_t *out = json_array();
+    if (json_is_array(a))
+        json_array_extend(out, (json_t *)a);
+    if (json_is_array(b))
+        json_array_extend(out, (json_t *)b);
+    return out;
+}
+
+void sqs_receive_message(aws_call *call)
+{
+    sqs_queue *q = sqs_queue_from_call(call);
+    if (!q)
+        return;
+    int64_t max, vis, wait;
+    if (sqs_int(call, "MaxNumberOfMessages", 1, 1, 10, "Must be between 1 and 10, if provided",
+                &max) != 0 ||
+        sqs_int(call, "VisibilityTimeout", q->visibility_timeout, 0, 43200,
+                "Must be between 0 and 43200, if provided", &vis) != 0 ||
+        sqs_int(call, "WaitTimeSeconds", q->wait_seconds, 0, 20,
+                "Must be >= 0 and <= 20, if provided", &wait) != 0)
+        return;
+    sqs_waiter *w = xcalloc(1, sizeof *w);
+    w->call = call;
+    w->q = q;
+    sqs_queue_ref(q);
+    w->max = (int)max;
+    w->visibility_ms = vis * 1000;
+    w->deadline_ms = clock_now_ms() + wait * 1000;
+    w->sys_names = merged_names(json_object_get(call->input, "AttributeNames"),
+                                json_object_get(call->input, "MessageSystemAttributeNames"));
+    json_t *an = json_object_get(call->input, "MessageAttributeNames");
+    w->attr_names = json_is_array(an) ? json_incref(an) : NULL;
+    uv_timer_init(q->svc->loop, &w->timer);
+    w->timer.data = w;
+    claim(w);
+}

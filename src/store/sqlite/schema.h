@@ -1,0 +1,62 @@
+/* The SQLite schema, versioned. Every change adds a migration step; the database records
+ * the version it is at in meta('schema_version'). Private to store/sqlite/. */
+#ifndef SLUICE_STORE_SQLITE_SCHEMA_H
+#define SLUICE_STORE_SQLITE_SCHEMA_H
+
+#define SQLITE_SCHEMA_VERSION 1
+
+/* migrations[v] brings a database from version v to v+1. */
+static const char *const sqlite_migrations[SQLITE_SCHEMA_VERSION] = {
+    /* 0 -> 1: SQS queues, messages, FIFO deduplication, message move tasks. */
+    "CREATE TABLE sqs_queues ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  attrs TEXT NOT NULL,"
+    "  tags TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  modified_ms INTEGER NOT NULL);"
+    "CREATE TABLE sqs_messages ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  queue_id INTEGER NOT NULL,"
+    "  visible_ms INTEGER NOT NULL,"
+    "  sent_ms INTEGER NOT NULL,"
+    "  receive_count INTEGER NOT NULL DEFAULT 0,"
+    "  first_receive_ms INTEGER NOT NULL DEFAULT 0,"
+    "  receipt_token INTEGER NOT NULL DEFAULT 0,"
+    "  dlq_source_id INTEGER NOT NULL DEFAULT 0,"
+    "  message_id TEXT NOT NULL,"
+    "  md5_body TEXT NOT NULL,"
+    "  md5_attrs TEXT,"
+    "  md5_sys TEXT,"
+    "  group_id TEXT,"
+    "  dedup_id TEXT,"
+    "  sender_id TEXT,"
+    "  attrs TEXT,"
+    "  sys_attrs TEXT,"
+    "  body BLOB NOT NULL);"
+    "CREATE INDEX sqs_messages_visible ON sqs_messages(queue_id, visible_ms);"
+    "CREATE INDEX sqs_messages_fifo ON sqs_messages(queue_id, seq) WHERE group_id IS NOT NULL;"
+    "CREATE TABLE sqs_dedup ("
+    "  queue_id INTEGER NOT NULL,"
+    "  scope TEXT NOT NULL,"
+    "  dedup_id TEXT NOT NULL,"
+    "  message_id TEXT NOT NULL,"
+    "  sequence_number INTEGER NOT NULL,"
+    "  expires_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY (queue_id, scope, dedup_id)) WITHOUT ROWID;"
+    "CREATE INDEX sqs_dedup_expiry ON sqs_dedup(expires_ms);"
+    "CREATE TABLE sqs_move_tasks ("
+    "  handle TEXT PRIMARY KEY,"
+    "  source_id INTEGER NOT NULL,"
+    "  dest_id INTEGER NOT NULL,"
+    "  source_arn TEXT NOT NULL,"
+    "  dest_arn TEXT NOT NULL,"
+    "  rate INTEGER NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  moved INTEGER NOT NULL,"
+    "  to_move INTEGER NOT NULL,"
+    "  started_ms INTEGER NOT NULL,"
+    "  failure TEXT NOT NULL);",
+};
+
+#endif

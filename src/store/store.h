@@ -1,0 +1,206 @@
+/* The storage seam: semantic operations of the services, executed by a backend (sqlite
+ * today, postgres later) on the commit thread. No code outside src/store/ knows which
+ * backend is in use.
+ *
+ * The engine (the libuv loop thread) fills a store_op and hands it to store_submit(); it
+ * never waits. The commit thread takes every op that is ready, runs them in order in ONE
+ * transaction, syncs once (group commit), then hands them back to the loop, where each op's
+ * `done` callback runs (on the loop thread) with its results filled in. A reply that depends
+ * on a mutation is therefore sent only after the mutation is durable.
+ *
+ * Ownership: the op and its inputs belong to the submitter; results allocated by the
+ * backend (messages, lists) are freed by store_op_clear(). */
+#ifndef SLUICE_STORE_STORE_H
+#define SLUICE_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct store store;
+
+typedef enum { STORE_DURABILITY_FULL, STORE_DURABILITY_NORMAL } store_durability;
+
+typedef struct store_config {
+    const char *data_dir;
+    store_durability durability;
+} store_config;
+
+/* ---- SQS records -------------------------------------------------------------------- */
+
+/* A queue as stored: its attributes and tags are JSON objects in text form. */
+typedef struct store_queue {
+    int64_t id;
+    char *name;
+    char *attrs_json; /* {"VisibilityTimeout":"30",...}: every value a string, as AWS has it */
+    char *tags_json;  /* {"k":"v"} */
+    int64_t created_ms;
+    int64_t modified_ms;
+} store_queue;
+
+typedef struct store_message {
+    int64_t seq;        /* the store's key, assigned by STORE_SQS_SEND */
+    int64_t queue_id;
+    char message_id[40];
+    char *body;
+    size_t body_len;
+    char *attrs_json;     /* MessageAttributes as JSON, NULL if none */
+    char *sys_attrs_json; /* MessageSystemAttributes (AWSTraceHeader), NULL if none */
+    char md5_body[33];
+    char md5_attrs[33];   /* "" if no attributes */
+    char md5_sys_attrs[33];
+    char *group_id;       /* FIFO: MessageGroupId, else NULL */
+    char *dedup_id;       /* FIFO: MessageDeduplicationId (given or content hash), else NULL */
+    char *sender_id;
+    int64_t sequence_number; /* FIFO: SequenceNumber, else 0 */
+    int64_t sent_ms;
+    int64_t visible_ms;   /* the message is visible when now >= visible_ms */
+    int64_t first_receive_ms; /* 0 until first received */
+    int receive_count;
+    int64_t receipt_token; /* changes at every receive: stale receipt handles are detectable */
+    int64_t dlq_source_id; /* the queue it was dead-lettered from, 0 if none */
+} store_message;
+
+typedef struct store_move_task {
+    char handle[80];
+    int64_t source_id;
+    int64_t dest_id; /* 0: back to each message's original source queue */
+    char source_arn[300];
+    char dest_arn[300];
+    int rate;        /* messages per second, 0 = system-optimised */
+    char status[16]; /* RUNNING, COMPLETED, CANCELLING, CANCELLED, FAILED */
+    int64_t moved;
+    int64_t to_move;
+    int64_t started_ms;
+    char failure[200];
+} store_move_task;
+
+/* ---- operations --------------------------------------------------------------------- */
+
+typedef enum {
+    STORE_SQS_QUEUE_PUT,      /* insert or replace a queue row (create, attributes, tags) */
+    STORE_SQS_QUEUE_DELETE,   /* delete the queue and all its messages */
+    STORE_SQS_SEND,           /* insert messages (FIFO dedup applied) */
+    STORE_SQS_RECEIVE,        /* claim up to max visible messages, redrive to a DLQ */
+    STORE_SQS_DELETE,         /* delete messages by (seq, queue) */
+    STORE_SQS_CHANGE_VISIBILITY,
+    STORE_SQS_PURGE,          /* delete messages sent up to a time */
+    STORE_SQS_COUNTS,         /* visible / in flight / delayed counts */
+    STORE_SQS_EXPIRE,         /* delete messages past retention, and old dedup entries */
+    STORE_SQS_MOVE,           /* move up to N messages of a move task; updates the task */
+    STORE_SQS_MOVE_TASK_PUT,  /* insert or update a move task */
+    STORE_SQS_COUNT_SOURCE,   /* count messages in a queue (move task's to_move) */
+} store_op_kind;
+
+typedef struct store_op store_op;
+typedef void (*store_done_fn)(store_op *op);
+
+/* One entry of a send, delete or change-visibility batch. */
+typedef struct store_sqs_entry {
+    store_message msg;  /* SEND: input (seq, sequence_number, message_id outputs) */
+    int64_t seq;        /* DELETE / CHANGE_VISIBILITY: which message */
+    int64_t token;      /* CHANGE_VISIBILITY: the receipt token it must still have */
+    int64_t visible_ms; /* CHANGE_VISIBILITY: new deadline */
+    int duplicate;      /* SEND output: deduplicated (message_id/sequence_number are the original's) */
+    int found;          /* DELETE / CHANGE_VISIBILITY output */
+} store_sqs_entry;
+
+struct store_op {
+    store_op_kind kind;
+    int status;        /* result: 0, or a negative code (-EIO: the commit failed) */
+    store_done_fn done;
+    void *ctx;
+    store_op *next;    /* the queue to the commit thread (internal) */
+    int64_t now_ms;    /* the engine's clock at submit: all time decisions use it */
+
+    union {
+        store_queue queue; /* QUEUE_PUT (in) */
+        struct {
+            int64_t queue_id;
+        } queue_delete;
+        struct { /* SEND, DELETE, CHANGE_VISIBILITY */
+            int64_t queue_id;
+            int fifo;
+            int dedup_per_group;  /* FIFO dedup scope messageGroup */
+            int64_t dedup_window_ms;
+            store_sqs_entry *entries;
+            size_t n;
+        } batch;
+        struct {
+            int64_t queue_id;
+            int fifo;
+            int max;
+            int64_t visibility_ms; /* new deadline = now + this */
+            int64_t retention_ms;
+            int max_receive_count; /* 0: no redrive */
+            int64_t dlq_id;
+            /* out */
+            store_message *msgs;
+            size_t nmsgs;
+            int64_t next_visible_ms; /* earliest future visibility in the queue, 0 if none */
+            size_t moved_to_dlq;
+        } receive;
+        struct {
+            int64_t queue_id;
+            int64_t before_ms;
+        } purge;
+        struct {
+            int64_t queue_id;
+            int64_t retention_ms;
+            /* out */
+            int64_t visible, in_flight, delayed;
+        } counts;
+        struct {
+            int64_t dedup_before_ms;
+            int64_t attempts_before_ms;
+            /* queue retention is per queue: arrays of (id, retention) */
+            int64_t *queue_ids;
+            int64_t *retention_ms;
+            size_t n;
+            int64_t deleted; /* out */
+        } expire;
+        struct {
+            store_move_task task; /* in/out: moved, status updated */
+            int max;              /* at most this many now */
+            int64_t moved;        /* out: moved by this step */
+            int64_t *dest_ids;    /* out: queues that received messages (to wake) */
+            size_t ndest;
+        } move;
+        store_move_task move_task;
+        struct {
+            int64_t queue_id;
+            int64_t count; /* out */
+        } count_source;
+    } u;
+};
+
+/* ---- lifecycle ---------------------------------------------------------------------- */
+
+/* Opens (creating or migrating) the store in cfg->data_dir and starts its commit thread,
+ * whose completions are delivered on `loop`. Returns 0, or -1 with a message in err. */
+int store_open(store **out, const store_config *cfg, uv_loop_t *loop, char *err, size_t errlen);
+
+/* Waits for every submitted op to complete (their callbacks run), stops the thread and closes
+ * the database. Call on the loop thread, after the loop stopped submitting. Accepts NULL. */
+void store_close(store *s);
+
+/* Hands op to the commit thread (borrowed until its done callback has run). */
+void store_submit(store *s, store_op *op);
+
+/* Ops submitted and not yet completed. */
+size_t store_pending(const store *s);
+
+/* Frees what the backend allocated in op's results (messages, arrays). */
+void store_op_clear(store_op *op);
+void store_message_clear(store_message *m);
+
+/* ---- startup loading (synchronous, before the loop serves requests) ---------------- */
+
+typedef void (*store_queue_fn)(const store_queue *q, void *arg);
+typedef void (*store_move_task_fn)(const store_move_task *t, void *arg);
+int store_load_sqs_queues(store *s, store_queue_fn fn, void *arg);
+int store_load_sqs_move_tasks(store *s, store_move_task_fn fn, void *arg);
+/* The install's random secret (32 bytes), created at first open: receipt-handle MACs. */
+const unsigned char *store_secret(const store *s);
+
+#endif

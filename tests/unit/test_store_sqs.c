@@ -1,0 +1,326 @@
+/* The store's SQS operations, run through the real commit pipeline on a temp dir. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "common/alloc.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+typedef struct fixture {
+    char dir[256];
+    uv_loop_t loop;
+    store *st;
+} fixture;
+
+static void done_cb(store_op *op)
+{
+    *(int *)op->ctx = 1;
+}
+
+/* Submits op and runs the loop until it completes. */
+static void run(fixture *f, store_op *op)
+{
+    int finished = 0;
+    op->done = done_cb;
+    op->ctx = &finished;
+    store_submit(f->st, op);
+    while (!finished)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(op->status, 0);
+}
+
+static void open_store(fixture *f)
+{
+    char err[256];
+    store_config cfg = {.data_dir = f->dir, .durability = STORE_DURABILITY_FULL};
+    assert_int_equal(store_open(&f->st, &cfg, &f->loop, err, sizeof err), 0);
+}
+
+static void close_store(fixture *f)
+{
+    store_close(f->st);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    f->st = NULL;
+}
+
+static int setup(void **state)
+{
+    fixture *f = xcalloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/sluice-test-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    uv_loop_init(&f->loop);
+    open_store(f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    if (f->st)
+        close_store(f);
+    uv_loop_close(&f->loop);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    xfree(f);
+    return 0;
+}
+
+static void put_queue(fixture *f, int64_t id, const char *name)
+{
+    store_op op = {.kind = STORE_SQS_QUEUE_PUT, .now_ms = 1000};
+    op.u.queue.id = id;
+    op.u.queue.name = (char *)name;
+    op.u.queue.attrs_json = (char *)"{\"VisibilityTimeout\":\"30\"}";
+    op.u.queue.tags_json = (char *)"{}";
+    op.u.queue.created_ms = op.u.queue.modified_ms = 1000;
+    run(f, &op);
+}
+
+/* Sends one message with `body` (and FIFO group/dedup when given) at time `now`. */
+static int64_t send_msg(fixture *f, int64_t queue, int fifo, const char *body, const char *group,
+                        const char *dedup, int64_t now, int *duplicate)
+{
+    store_sqs_entry e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.msg.message_id, sizeof e.msg.message_id, "id-%s", body);
+    e.msg.body = (char *)body;
+    e.msg.body_len = strlen(body);
+    snprintf(e.msg.md5_body, sizeof e.msg.md5_body, "md5");
+    e.msg.group_id = (char *)group;
+    e.msg.dedup_id = (char *)dedup;
+    e.msg.sent_ms = now;
+    e.msg.visible_ms = now;
+    store_op op = {.kind = STORE_SQS_SEND, .now_ms = now};
+    op.u.batch.queue_id = queue;
+    op.u.batch.fifo = fifo;
+    op.u.batch.dedup_window_ms = 300000;
+    op.u.batch.entries = &e;
+    op.u.batch.n = 1;
+    run(f, &op);
+    if (duplicate)
+        *duplicate = e.duplicate;
+    return e.msg.seq;
+}
+
+static store_op receive(fixture *f, int64_t queue, int fifo, int max, int64_t now,
+                        int64_t vis_ms, int max_receives, int64_t dlq)
+{
+    store_op op = {.kind = STORE_SQS_RECEIVE, .now_ms = now};
+    op.u.receive.queue_id = queue;
+    op.u.receive.fifo = fifo;
+    op.u.receive.max = max;
+    op.u.receive.visibility_ms = vis_ms;
+    op.u.receive.retention_ms = 345600000;
+    op.u.receive.max_receive_count = max_receives;
+    op.u.receive.dlq_id = dlq;
+    run(f, &op);
+    return op;
+}
+
+static void test_send_receive_delete_roundtrip(void **state)
+{
+    fixture *f = *state;
+    put_queue(f, 1, "q");
+    int64_t seq = send_msg(f, 1, 0, "hello", NULL, NULL, 10000, NULL);
+    assert_true(seq > 0);
+    store_op r = receive(f, 1, 0, 10, 10001, 30000, 0, 0);
+    assert_int_equal(r.u.receive.nmsgs, 1);
+    store_message *m = &r.u.receive.msgs[0];
+    assert_string_equal(m->body, "hello");
+    assert_int_equal(m->receive_count, 1);
+    assert_int_equal(m->first_receive_ms, 10001);
+    assert_int_equal(m->visible_ms, 40001);
+    int64_t token = m->receipt_token;
+    store_op_clear(&r);
+
+    /* In flight: not received again, and the next visibility is reported. */
+    r = receive(f, 1, 0, 10, 20000, 30000, 0, 0);
+    assert_int_equal(r.u.receive.nmsgs, 0);
+    assert_int_equal(r.u.receive.next_visible_ms, 40001);
+    store_op_clear(&r);
+
+    /* A stale token cannot change visibility; the current one can. */
+    store_sqs_entry e = {.seq = seq, .token = token + 1, .visible_ms = 20000};
+    store_op cv = {.kind = STORE_SQS_CHANGE_VISIBILITY, .now_ms = 20000};
+    cv.u.batch.queue_id = 1;
+    cv.u.batch.entries = &e;
+    cv.u.batch.n = 1;
+    run(f, &cv);
+    assert_false(e.found);
+    e.token = token;
+    run(f, &cv);
+    assert_true(e.found);
+
+    r = receive(f, 1, 0, 10, 20000, 30000, 0, 0);
+    assert_int_equal(r.u.receive.nmsgs, 1);
+    assert_int_equal(r.u.receive.msgs[0].receive_count, 2);
+    assert_int_equal(r.u.receive.msgs[0].first_receive_ms, 10001);
+    store_op_clear(&r);
+
+    store_sqs_entry d = {.seq = seq};
+    store_op del = {.kind = STORE_SQS_DELETE, .now_ms = 20001};
+    del.u.batch.queue_id = 1;
+    del.u.batch.entries = &d;
+    del.u.batch.n = 1;
+    run(f, &del);
+    assert_true(d.found);
+    r = receive(f, 1, 0, 10, 100000, 30000, 0, 0);
+    assert_int_equal(r.u.receive.nmsgs, 0);
+    store_op_clear(&r);
+}
+
+static void test_fifo_group_blocked_while_in_flight(void **state)
+{
+    fixture *f = *state;
+    put_queue(f, 2, "q.fifo");
+    send_msg(f, 2, 1, "a1", "A", "d1", 1000, NULL);
+    send_msg(f, 2, 1, "b1", "B", "d2", 1001, NULL);
+    send_msg(f, 2, 1, "a2", "A", "d3", 1002, NULL);
+
+    /* One message: the head of group A. */
+    store_op r = receive(f, 2, 1, 1, 2000, 30000, 0, 0);
+    assert_int_equal(r.u.receive.nmsgs, 1);
+    assert_string_equal(r.u.receive.msgs[0].body, "a1");
+    store_op_clear(&r);
+
+    /* A is blocked while a1 is in flight: only B's message comes, not a2. */
+    r = receive(f, 2, 1, 10, 2001, 30000, 0, 0);
+    assert_int_equal(r.u.receive.nmsgs, 1);
+    assert_string_equal(r.u.receive.msgs[0].body, "b1");
+    store_op_clear(&r);
+
+    /* After a1's visibility expires, a1 comes again before a2, in order. */
+    r = receive(f, 2, 1, 10, 40000, 30000, 0, 0);
+    assert_int_equal(r.u.receive.nmsgs, 3);
+    assert_string_equal(r.u.receive.msgs[0].body, "a1");
+    assert_string_equal(r.u.receive.msgs[1].body, "b1");
+    assert_string_equal(r.u.receive.msgs[2].body, "a2");
+    store_op_clear(&r);
+}
+
+static void test_fifo_dedup_returns_original(void **state)
+{
+    fixture *f = *state;
+    put_queue(f, 3, "d.fifo");
+    int dup = -1;
+    int64_t s1 = send_msg(f, 3, 1, "x", "G", "same", 1000, &dup);
+    assert_int_equal(dup, 0);
+    send_msg(f, 3, 1, "y", "G", "same", 2000, &dup);
+    assert_int_equal(dup, 1);
+    store_op r = receive(f, 3, 1, 10, 3000, 30000, 0, 0);
+    assert_int_equal(r.u.receive.nmsgs, 1);
+    assert_string_equal(r.u.receive.msgs[0].body, "x");
+    assert_int_equal(r.u.receive.msgs[0].seq, s1);
+    store_op_clear(&r);
+    /* After the 5-minute window the same id is a new message. */
+    send_msg(f, 3, 1, "z", "G", "same", 1000 + 300001, &dup);
+    assert_int_equal(dup, 0);
+}
+
+static void test_redrive_moves_after_max_receives(void **state)
+{
+    fixture *f = *state;
+    put_queue(f, 4, "src");
+    put_queue(f, 5, "dlq");
+    send_msg(f, 4, 0, "poison", NULL, NULL, 1000, NULL);
+    int64_t now = 2000;
+    for (int i = 1; i <= 2; i++) {
+        store_op r = receive(f, 4, 0, 1, now, 1000, 2, 5);
+        assert_int_equal(r.u.receive.nmsgs, 1);
+        assert_int_equal(r.u.receive.msgs[0].receive_count, i);
+        store_op_clear(&r);
+        now += 2000;
+    }
+    store_op r = receive(f, 4, 0, 1, now, 1000, 2, 5);
+    assert_int_equal(r.u.receive.nmsgs, 0);
+    assert_int_equal(r.u.receive.moved_to_dlq, 1);
+    store_op_clear(&r);
+    r = receive(f, 5, 0, 1, now, 1000, 0, 0);
+    assert_int_equal(r.u.receive.nmsgs, 1);
+    assert_string_equal(r.u.receive.msgs[0].body, "poison");
+    assert_int_equal(r.u.receive.msgs[0].sent_ms, 1000);
+    assert_int_equal(r.u.receive.msgs[0].dlq_source_id, 4);
+    store_op_clear(&r);
+}
+
+static void count_queue(const store_queue *q, void *arg)
+{
+    (*(int *)arg)++;
+}
+
+static void test_state_survives_reopen(void **state)
+{
+    fixture *f = *state;
+    put_queue(f, 6, "persist");
+    send_msg(f, 6, 0, "m1", NULL, NULL, 1000, NULL);
+    store_op r = receive(f, 6, 0, 1, 2000, 60000, 0, 0);
+    assert_int_equal(r.u.receive.nmsgs, 1);
+    store_op_clear(&r);
+    close_store(f);
+    open_store(f);
+    int queues = 0;
+    assert_int_equal(store_load_sqs_queues(f->st, count_queue, &queues), 0);
+    assert_int_equal(queues, 1);
+    /* Still in flight until 62000, with its receive count. */
+    r = receive(f, 6, 0, 1, 3000, 1000, 0, 0);
+    assert_int_equal(r.u.receive.nmsgs, 0);
+    assert_int_equal(r.u.receive.next_visible_ms, 62000);
+    store_op_clear(&r);
+    r = receive(f, 6, 0, 1, 62000, 1000, 0, 0);
+    assert_int_equal(r.u.receive.nmsgs, 1);
+    assert_int_equal(r.u.receive.msgs[0].receive_count, 2);
+    store_op_clear(&r);
+}
+
+static void test_counts_split_visible_inflight_delayed(void **state)
+{
+    fixture *f = *state;
+    put_queue(f, 7, "counts");
+    send_msg(f, 7, 0, "v1", NULL, NULL, 1000, NULL);
+    send_msg(f, 7, 0, "v2", NULL, NULL, 1000, NULL);
+    store_op r = receive(f, 7, 0, 1, 1500, 30000, 0, 0);
+    store_op_clear(&r);
+    /* A delayed message: visible only at 100000. */
+    store_sqs_entry e;
+    memset(&e, 0, sizeof e);
+    e.msg.body = (char *)"late";
+    e.msg.body_len = 4;
+    e.msg.sent_ms = 1000;
+    e.msg.visible_ms = 100000;
+    snprintf(e.msg.message_id, sizeof e.msg.message_id, "late");
+    store_op s = {.kind = STORE_SQS_SEND, .now_ms = 1000};
+    s.u.batch.queue_id = 7;
+    s.u.batch.entries = &e;
+    s.u.batch.n = 1;
+    run(f, &s);
+    store_op c = {.kind = STORE_SQS_COUNTS, .now_ms = 2000};
+    c.u.counts.queue_id = 7;
+    c.u.counts.retention_ms = 345600000;
+    run(f, &c);
+    assert_int_equal(c.u.counts.visible, 1);
+    assert_int_equal(c.u.counts.in_flight, 1);
+    assert_int_equal(c.u.counts.delayed, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_send_receive_delete_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fifo_group_blocked_while_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fifo_dedup_returns_original, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redrive_moves_after_max_receives, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_survives_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counts_split_visible_inflight_delayed, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
