@@ -1,0 +1,282 @@
+#!/usr/bin/env bash
+# Sluice benchmarks: nginx baseline vs sluiced (SQS), see docs/benchmarks.md.
+#
+# Usage: bench/run.sh [quick|full]        (make bench-quick / make bench)
+#   quick: short runs, 100k backlog, about one minute
+#   full:  10 s runs, 1M backlog, a few minutes
+# Builds nothing (make did). Environment overrides: BUILD (build dir), SLUICED, LOADGEN, NGINX,
+# BENCH_TMPDIR (where data dirs go: keep it on the disk you want to measure, not tmpfs).
+#
+# Every system is one function (bench_nginx, bench_sluiced, ...): a peer is added by writing
+# bench_<peer> (start it, run the loadgen against it with --system <name>, stop it) and
+# listing it in PEERS. Results: one JSON line per measurement in bench/results/<ts>.jsonl,
+# and a table with the targets on stdout.
+set -euo pipefail
+
+mode=${1:-full}
+root=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$root/build}
+LOADGEN=${LOADGEN:-$BUILD/sluice-loadgen}
+SLUICED=${SLUICED:-$BUILD/sluiced}
+NGINX=${NGINX:-/usr/sbin/nginx}
+
+case "$mode" in
+  quick) DUR=3;  WARM=1; LAT_DUR=4;  LAT_WARM=1; BACKLOG=100000;  FSYNC_N=300 ;;
+  full)  DUR=10; WARM=2; LAT_DUR=15; LAT_WARM=2; BACKLOG=1000000; FSYNC_N=2000 ;;
+  *) echo "usage: $0 [quick|full]" >&2; exit 2 ;;
+esac
+CONNS=${CONNS:-32}
+PEERS=(nginx sluiced)   # later: rabbitmq nats fauxqs
+
+for f in "$LOADGEN" "$SLUICED"; do
+  [ -x "$f" ] || { echo "bench: $f not found; run 'make build' first" >&2; exit 1; }
+done
+
+mkdir -p "$root/bench/results" "${BENCH_TMPDIR:-$BUILD}"
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+results="$root/bench/results/$stamp.jsonl"
+tmp=$(mktemp -d "${BENCH_TMPDIR:-$BUILD}/bench.XXXXXX")
+: > "$results"
+
+# ------------------------------------------------------------------ process hygiene
+pids=()
+stop_pid() {   # stop_pid PID: SIGTERM, wait up to 10 s, then SIGKILL
+  local pid=$1 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+forget_pid() { local p keep=(); for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done; pids=("${keep[@]}"); }
+cleanup() {
+  local rc=$? p
+  trap - EXIT INT TERM
+  for p in "${pids[@]}"; do stop_pid "$p"; done
+  rm -rf "$tmp"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {   # a loopback port nobody listens on
+  local p
+  while :; do
+    p=$(( 20000 + RANDOM % 30000 ))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+
+wait_http() {   # wait_http PID URL: until URL answers (10 s), or PID dies
+  local pid=$1 url=$2 i
+  for i in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    curl -s -o /dev/null --max-time 1 "$url" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+note() { echo "$*" | tee -a "$results" >/dev/null; }   # a JSON line of run.sh's own
+
+# loadgen ARGS...: runs the load generator (in the background, so Ctrl-C and SIGTERM reach
+# us and cleanup stops it) and appends its JSON line to the results.
+loadgen() {
+  local out="$tmp/loadgen.out" lg rc=0
+  "$LOADGEN" "$@" > "$out" &
+  lg=$!; pids+=("$lg")
+  wait "$lg" || rc=$?
+  forget_pid "$lg"
+  if [ "$rc" -ne 0 ] || [ ! -s "$out" ]; then
+    echo "bench: sluice-loadgen $* failed (exit $rc)" >&2
+    return 0
+  fi
+  cat "$out" >> "$results"
+}
+
+# ------------------------------------------------------------------ machine
+machine() {
+  local cpu kernel fs
+  cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+  kernel=$(uname -r)
+  fs=$(df -T "$tmp" | awk 'NR == 2 {print $2}')
+  note "{\"system\":\"machine\",\"workload\":\"info\",\"mode\":\"$mode\",\"nproc\":$(nproc),\"cpu\":\"${cpu//\"/}\",\"kernel\":\"$kernel\",\"fs\":\"$fs\",\"mem_kib\":$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)}"
+  echo "== machine: $(nproc) CPUs ($cpu), kernel $kernel, data dirs on $fs ($tmp)" >&2
+  loadgen fsync --dir "$tmp" --count "$FSYNC_N"
+}
+
+# ------------------------------------------------------------------ nginx
+bench_nginx() {
+  [ -x "$NGINX" ] || { echo "bench: $NGINX not found, skipping the nginx baseline" >&2; return 0; }
+  local port dir=$tmp/nginx pid
+  port=$(free_port)
+  mkdir -p "$dir"
+  sed -e "s#@PORT@#$port#g" -e "s#@DIR@#$dir#g" "$root/bench/nginx.conf.in" > "$dir/nginx.conf"
+  echo "== nginx on 127.0.0.1:$port" >&2
+  "$NGINX" -c "$dir/nginx.conf" -p "$dir" -e "$dir/nginx-error.log" &
+  pid=$!; pids+=("$pid")
+  wait_http "$pid" "http://127.0.0.1:$port/" || { echo "bench: nginx did not start" >&2; cat "$dir/nginx-error.log" >&2; return 1; }
+  # The worker does the work (the master's CPU time does not include it).
+  local worker
+  worker=$(ps -o pid= --ppid "$pid" | head -1 | tr -d ' ')
+  loadgen post --system nginx --url "http://127.0.0.1:$port/" --conns "$CONNS" \
+    --duration "$DUR" --warmup "$WARM" --size 1024 --server-pid "${worker:-$pid}"
+  loadgen post --system nginx --url "http://127.0.0.1:$port/" --conns "$CONNS" \
+    --duration "$DUR" --warmup "$WARM" --size 10240 --server-pid "${worker:-$pid}"
+  if command -v wrk >/dev/null; then   # cross-check of the load generator itself
+    printf 'wrk.method = "POST"\nwrk.body = string.rep("a", 1024)\nwrk.headers["Content-Type"] = "application/octet-stream"\n' > "$dir/post.lua"
+    local rps w
+    wrk -t1 -c"$CONNS" -d"${DUR}s" -s "$dir/post.lua" "http://127.0.0.1:$port/" > "$dir/wrk.out" &
+    w=$!; pids+=("$w"); wait "$w" || true; forget_pid "$w"
+    rps=$(awk '/^Requests\/sec:/ {print $2}' "$dir/wrk.out")
+    [ -n "$rps" ] && note "{\"system\":\"nginx\",\"workload\":\"post-wrk\",\"conns\":$CONNS,\"seconds\":$DUR,\"requests_per_s\":$rps,\"messages_per_s\":$rps,\"errors\":0,\"size\":1024}"
+  fi
+  stop_pid "$pid"; forget_pid "$pid"
+}
+
+# ------------------------------------------------------------------ sluiced
+SLUICED_PID=
+SLUICED_PORT=
+start_sluiced() {   # start_sluiced DURABILITY NAME
+  local dir=$tmp/sluiced-$2
+  SLUICED_PORT=$(free_port)
+  mkdir -p "$dir/data"
+  echo "== sluiced --durability $1 on 127.0.0.1:$SLUICED_PORT ($2)" >&2
+  "$SLUICED" --bind 127.0.0.1 --port "$SLUICED_PORT" --data-dir "$dir/data" --durability "$1" \
+    2> "$dir/sluiced.log" &
+  SLUICED_PID=$!; pids+=("$SLUICED_PID")
+  if ! wait_http "$SLUICED_PID" "http://127.0.0.1:$SLUICED_PORT/_sluice/health"; then
+    echo "bench: sluiced did not start; its log:" >&2; tail -20 "$dir/sluiced.log" >&2
+    return 1
+  fi
+}
+stop_sluiced() { stop_pid "$SLUICED_PID"; forget_pid "$SLUICED_PID"; SLUICED_PID=; }
+
+sqs() {   # sqs WORKLOAD SYSTEM [ARGS...]: the loadgen against the running sluiced
+  local w=$1 sys=$2; shift 2
+  loadgen "$w" --system "$sys" --endpoint "http://127.0.0.1:$SLUICED_PORT" \
+    --server-pid "$SLUICED_PID" "$@"
+}
+
+# Memory: idle RSS of a fresh server, then RSS with BACKLOG messages waiting in a queue.
+bench_sluiced_memory() {
+  start_sluiced full memory || return 0
+  sleep 1
+  local idle rss
+  idle=$(rss_kib "$SLUICED_PID")
+  note "{\"system\":\"sluiced-full\",\"workload\":\"idle-rss\",\"rss_kib\":$idle}"
+  sqs fill sluiced-full --conns "$CONNS" --count "$BACKLOG" --queue bench-backlog
+  sleep 1
+  rss=$(rss_kib "$SLUICED_PID")
+  note "{\"system\":\"sluiced-full\",\"workload\":\"backlog-rss\",\"backlog\":$BACKLOG,\"rss_kib\":$rss,\"hwm_kib\":$(awk '/^VmHWM:/ {print $2}' "/proc/$SLUICED_PID/status")}"
+  stop_sluiced
+}
+
+# Throughput (and, with full durability, latency) of one durability mode on a fresh data dir.
+bench_sluiced_mode() {
+  local d=$1 sys=sluiced-$1
+  start_sluiced "$d" "$d" || return 0
+  sqs send "$sys" --conns "$CONNS" --duration "$DUR" --warmup "$WARM"
+  sqs send-batch "$sys" --conns "$CONNS" --duration "$DUR" --warmup "$WARM"
+  sqs cycle "$sys" --conns "$CONNS" --duration "$DUR" --warmup "$WARM"
+  if [ "$d" = full ]; then
+    sqs latency "$sys" --rate 1000 --conns "$CONNS" --consumers 4 --queue bench-latency-1000 \
+      --duration "$LAT_DUR" --warmup "$LAT_WARM"
+    sqs latency "$sys" --rate 10000 --conns "$CONNS" --consumers 4 --queue bench-latency-10000 \
+      --duration "$LAT_DUR" --warmup "$LAT_WARM"
+  fi
+  stop_sluiced
+}
+
+bench_sluiced() {
+  bench_sluiced_memory
+  bench_sluiced_mode full
+  bench_sluiced_mode normal
+}
+
+# ------------------------------------------------------------------ report
+# jget LINE KEY: a scalar of a flat JSON line (our own lines only: no nesting, no escapes).
+jget() { sed -n "s/.*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p" <<<"$1"; }
+# find SYSTEM WORKLOAD [SIZE|RATE]: the first matching result line.
+find_line() {
+  local l
+  while IFS= read -r l; do
+    [ "$(jget "$l" system)" = "$1" ] && [ "$(jget "$l" workload)" = "$2" ] || continue
+    if [ -n "${3:-}" ]; then
+      [ "$(jget "$l" size)" = "$3" ] || [ "$(jget "$l" rate)" = "$3" ] || continue
+    fi
+    echo "$l"; return
+  done < "$results"
+}
+
+report() {
+  local base l
+  base=$(jget "$(find_line nginx post 1024)" messages_per_s)
+  echo
+  echo "Sluice benchmarks ($mode, $(date -u +%Y-%m-%d), $(nproc) CPUs, results: ${results#$root/})"
+  printf '%-14s %-18s %12s %12s %9s %9s %9s %9s %7s %9s\n' system workload req/s msgs/s \
+    p50_ms p99_ms p99.9_ms x_nginx errors cpu/100k
+  while IFS= read -r l; do
+    local sys w label mps
+    sys=$(jget "$l" system); w=$(jget "$l" workload)
+    case "$w" in info|idle-rss|backlog-rss) continue ;; esac
+    label=$w
+    case "$w" in
+      post|post-wrk) label="$w $(( $(jget "$l" size) / 1024 ))KiB" ;;
+      send-batch) label="send-batch x$(jget "$l" batch)" ;;
+      latency) label="latency @$(jget "$l" rate)/s" ;;
+      fill) label="fill $(jget "$l" count)" ;;
+    esac
+    mps=$(jget "$l" messages_per_s)
+    awk -v s="$sys" -v w="$label" -v r="$(jget "$l" requests_per_s)" -v m="$mps" \
+      -v a="$(jget "$l" p50_ms)" -v b="$(jget "$l" p99_ms)" -v c="$(jget "$l" p999_ms)" \
+      -v base="$base" -v e="$(jget "$l" errors)" -v cpu="$(jget "$l" server_cpu_s_per_100k)" \
+      -v fs="$(case $w in fsync*) echo 1;; esac)" 'BEGIN {
+        x = (base > 0 && !fs && w !~ /^latency/) ? sprintf("%.2f", m / base) : "-"
+        if (cpu == "") cpu = "-"
+        if (a == "") { a = "-"; b = "-"; c = "-" }
+        printf "%-14s %-18s %12.0f %12.0f %9s %9s %9s %9s %7s %9s\n", s, w, r, m, a, b, c, x, e, cpu
+      }'
+  done < "$results"
+  l=$(find_line sluiced-full idle-rss); [ -n "$l" ] && echo "sluiced idle RSS: $(jget "$l" rss_kib) KiB"
+  l=$(find_line sluiced-full backlog-rss); [ -n "$l" ] && echo "sluiced RSS with $(jget "$l" backlog) messages backlogged: $(jget "$l" rss_kib) KiB (peak $(jget "$l" hwm_kib) KiB)"
+
+  echo
+  echo "Targets (sluiced, --durability full; ratios to nginx POST 1 KiB = ${base:-?} req/s):"
+  target() {   # target NAME VALUE OP LIMIT UNIT
+    local verdict
+    if [ -z "$2" ] || [ -z "$4" ]; then verdict="n/a"
+    elif awk -v v="$2" -v l="$4" -v op="$3" 'BEGIN { exit !((op == ">=") ? v >= l : v <= l) }'; then verdict=PASS
+    else verdict=FAIL; fi
+    printf '  %-48s %14s %s %-12s %s\n' "$1" "${2:--}$5" "$3" "$4$5" "$verdict"
+    note "{\"system\":\"target\",\"workload\":\"$1\",\"value\":${2:-null},\"limit\":\"$3 $4\",\"verdict\":\"$verdict\"}"
+  }
+  ratio() { [ -n "$1" ] && [ -n "$base" ] && awk -v m="$1" -v b="$base" 'BEGIN { printf "%.2f", m / b }'; }
+  local send batch cycle p99 idle rss backlog
+  send=$(ratio "$(jget "$(find_line sluiced-full send)" messages_per_s)" || true)
+  batch=$(ratio "$(jget "$(find_line sluiced-full send-batch)" messages_per_s)" || true)
+  cycle=$(ratio "$(jget "$(find_line sluiced-full cycle)" messages_per_s)" || true)
+  p99=$(jget "$(find_line sluiced-full latency 1000)" p99_ms)
+  idle=$(jget "$(find_line sluiced-full idle-rss)" rss_kib)
+  l=$(find_line sluiced-full backlog-rss); rss=$(jget "$l" rss_kib); backlog=$(jget "$l" backlog)
+  target "SendMessage msgs/s vs nginx" "$send" ">=" 0.7 x
+  target "SendMessageBatch(10) msgs/s vs nginx" "$batch" ">=" 3.5 x
+  target "send+receive+delete cycle msgs/s vs nginx" "$cycle" ">=" 1 x
+  target "p99 send -> waiting receiver @1000/s" "$p99" "<=" 5 " ms"
+  target "idle RSS" "${idle:+$(awk -v k="$idle" 'BEGIN { printf "%.1f", k / 1024 }')}" "<=" 20 " MiB"
+  if [ "${backlog:-0}" = 1000000 ]; then
+    target "RSS with 1M messages backlogged" "${rss:+$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')}" "<=" 300 " MiB"
+  else
+    printf '  %-48s %s\n' "RSS with 1M messages backlogged" "n/a in $mode mode (backlog ${backlog:-?}: $((${rss:-0} / 1024)) MiB)"
+  fi
+}
+
+# ------------------------------------------------------------------ main
+started=$(date +%s)
+machine
+for peer in "${PEERS[@]}"; do "bench_$peer"; done
+report
+echo "(took $(( $(date +%s) - started )) s)"

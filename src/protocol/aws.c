@@ -1,0 +1,276 @@
+/* Answers to AWS API calls, in the protocol the call came in.
+ *
+ * Success: AWS JSON 1.0/1.1 replies with the output as compact JSON (`{}` for none); Query
+ * replies with the XML document of xml.c. Errors come from the table in aws_errors.h:
+ *   JSON   status from the table, {"__type":"<json_type_prefix><shape>","message":"..."}, and
+ *          for services that were Query before JSON (SQS: svc->query_compatible) the header
+ *          `x-amzn-query-error: <query code>;Sender|Receiver`. SDKs of the JSON era pick the
+ *          error class from __type (after '#'); query-compatible SDKs (@aws-sdk v3's schema
+ *          clients, botocore) from the header's code, so both must name the same error.
+ *   Query  <ErrorResponse><Error><Type/><Code>query code</Code><Message/><Detail/></Error>
+ *          <RequestId/></ErrorResponse>, which the Query SDKs map to their error classes by
+ *          Code (e.g. AWS.SimpleQueueService.NonExistentQueue -> QueueDoesNotExist).
+ * Every answer carries x-amzn-RequestId. Messages may quote client input, so they are escaped
+ * for JSON/XML and anything not valid UTF-8 (or not allowed in XML) becomes U+FFFD. */
+#include "protocol/aws.h"
+
+#include "common/alloc.h"
+#include "common/clock.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "protocol/xml.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const aws_error_info error_table[] = {
+#define AWS_ERROR_ROW(name, shape, query_code, status, sender) {shape, query_code, status, sender},
+    AWS_ERRORS(AWS_ERROR_ROW)
+#undef AWS_ERROR_ROW
+};
+
+const aws_error_info *aws_error_lookup(aws_error e)
+{
+    if ((unsigned)e >= (unsigned)AWS_ERR__COUNT)
+        e = AWS_ERR_INTERNAL_ERROR;
+    return &error_table[e];
+}
+
+/* ---- escaping ----------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence starting with a byte >= 0x80 at s, or 0. Sets *cp. */
+static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t v;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        v = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        v = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        v = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        v = v << 6 | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))) ||
+        (len == 4 && (v < 0x10000 || v > 0x10ffff)))
+        return 0;
+    *cp = v;
+    return len;
+}
+
+static void json_put_string(buf *b, const char *str, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    buf_reserve(b, n + 2);
+    buf_putc(b, '"');
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        if (c >= 0x80) {
+            uint32_t cp;
+            size_t len = utf8_seq(s + i, n - i, &cp);
+            if (len) {
+                buf_append(b, s + i, len);
+                i += len;
+            } else {
+                buf_append(b, "\\ufffd", 6);
+                i++;
+            }
+            continue;
+        }
+        switch (c) {
+        case '"': buf_append(b, "\\\"", 2); break;
+        case '\\': buf_append(b, "\\\\", 2); break;
+        case '\n': buf_append(b, "\\n", 2); break;
+        case '\r': buf_append(b, "\\r", 2); break;
+        case '\t': buf_append(b, "\\t", 2); break;
+        default:
+            if (c < 0x20) {
+                char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                buf_append(b, u, 6);
+            } else {
+                buf_putc(b, (char)c);
+            }
+            break;
+        }
+        i++;
+    }
+    buf_putc(b, '"');
+}
+
+static void xml_put_text(buf *b, const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        if (c >= 0x80) {
+            uint32_t cp;
+            size_t len = utf8_seq(s + i, n - i, &cp);
+            if (len && cp != 0xfffe && cp != 0xffff) {
+                buf_append(b, s + i, len);
+                i += len;
+            } else {
+                buf_append(b, "\xef\xbf\xbd", 3);
+                i++;
+            }
+            continue;
+        }
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+            buf_append(b, "\xef\xbf\xbd", 3);
+        else
+            buf_put_xml_escaped(b, (const char *)s + i, 1);
+        i++;
+    }
+}
+
+/* ---- encoders ----------------------------------------------------------------------- */
+
+void aws_encode_json_error(buf *out, const aws_service_def *svc, aws_error err, const char *msg)
+{
+    const aws_error_info *info = aws_error_lookup(err);
+    const char *prefix = svc && svc->model ? svc->model->json_type_prefix : NULL;
+    buf_puts(out, "{\"__type\":\"");
+    if (prefix)
+        buf_puts(out, prefix);
+    buf_puts(out, info->shape);
+    buf_puts(out, "\",\"message\":");
+    json_put_string(out, msg ? msg : "", msg ? strlen(msg) : 0);
+    buf_putc(out, '}');
+}
+
+void aws_encode_query_error(buf *out, const aws_service_def *svc, aws_error err, const char *msg,
+                            const char *request_id)
+{
+    const aws_error_info *info = aws_error_lookup(err);
+    const char *ns = svc && svc->model ? svc->model->xml_namespace : NULL;
+    buf_puts(out, "<?xml version=\"1.0\"?><ErrorResponse");
+    if (ns) {
+        buf_puts(out, " xmlns=\"");
+        buf_put_xml_escaped(out, ns, strlen(ns));
+        buf_putc(out, '"');
+    }
+    buf_puts(out, "><Error><Type>");
+    buf_puts(out, info->sender_fault ? "Sender" : "Receiver");
+    buf_puts(out, "</Type><Code>");
+    buf_puts(out, info->query_code);
+    buf_puts(out, "</Code><Message>");
+    if (msg)
+        xml_put_text(out, msg, strlen(msg));
+    buf_puts(out, "</Message><Detail/></Error><RequestId>");
+    if (request_id)
+        xml_put_text(out, request_id, strlen(request_id));
+    buf_puts(out, "</RequestId></ErrorResponse>");
+}
+
+/* ---- calls -------------------------------------------------------------------------- */
+
+aws_call *aws_call_create(http_request *http, const aws_service_def *svc,
+                          const model_operation *op, aws_protocol proto, json_t *input)
+{
+    aws_call *c = xcalloc(1, sizeof *c);
+    c->http = http;
+    c->service = svc;
+    c->op = op;
+    c->protocol = proto;
+    c->input = input;
+    ids_uuid4(c->request_id);
+    const char *host = http ? http_request_header(http, "host") : NULL;
+    if (host)
+        snprintf(c->host, sizeof c->host, "%s", host);
+    c->received_ms = clock_now_ms();
+    return c;
+}
+
+static void call_free(aws_call *call)
+{
+    json_decref(call->input);
+    xfree(call);
+}
+
+static const char *json_content_type(const aws_call *call)
+{
+    return call->protocol == AWS_PROTO_JSON_1_1 ? "application/x-amz-json-1.1"
+                                                : "application/x-amz-json-1.0";
+}
+
+static int append_cb(const char *s, size_t n, void *arg)
+{
+    buf_append(arg, s, n);
+    return 0;
+}
+
+void aws_reply(aws_call *call, json_t *output)
+{
+    buf body = BUF_INIT;
+    const char *ctype;
+    if (call->protocol == AWS_PROTO_QUERY) {
+        ctype = "text/xml";
+        xml_encode_response(&body, call->service ? call->service->model : NULL, call->op, output,
+                            call->request_id);
+    } else {
+        ctype = json_content_type(call);
+        if (!output) {
+            buf_append(&body, "{}", 2);
+        } else if (json_dump_callback(output, append_cb, &body, JSON_COMPACT) != 0) {
+            /* Only a string built without UTF-8 checks can make jansson refuse. */
+            buf_free(&body);
+            json_decref(output);
+            log_error("reply not encodable", "op=%s", call->op ? call->op->name : "?");
+            aws_reply_error(call, AWS_ERR_INTERNAL_ERROR, "The reply could not be encoded.");
+            return;
+        }
+    }
+    http_header h[] = {{"Content-Type", ctype}, {"x-amzn-RequestId", call->request_id}};
+    http_respond(call->http, 200, h, sizeof h / sizeof h[0], &body);
+    buf_free(&body);
+    json_decref(output);
+    call_free(call);
+}
+
+void aws_reply_error(aws_call *call, aws_error err, const char *fmt, ...)
+{
+    const aws_error_info *info = aws_error_lookup(err);
+    buf msg = BUF_INIT, body = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    http_header h[3];
+    size_t nh = 0;
+    char qerr[192];
+    if (call->protocol == AWS_PROTO_QUERY) {
+        aws_encode_query_error(&body, call->service, err, msg.data, call->request_id);
+        h[nh++] = (http_header){"Content-Type", "text/xml"};
+    } else {
+        aws_encode_json_error(&body, call->service, err, msg.data);
+        h[nh++] = (http_header){"Content-Type", json_content_type(call)};
+        if (call->service && call->service->query_compatible) {
+            snprintf(qerr, sizeof qerr, "%s;%s", info->query_code,
+                     info->sender_fault ? "Sender" : "Receiver");
+            h[nh++] = (http_header){"x-amzn-query-error", qerr};
+        }
+    }
+    h[nh++] = (http_header){"x-amzn-RequestId", call->request_id};
+    http_respond(call->http, info->http_status, h, nh, &body);
+    buf_free(&body);
+    buf_free(&msg);
+    call_free(call);
+}
+
+int aws_call_is_cancelled(const aws_call *call)
+{
+    return call && call->http && http_request_is_cancelled(call->http);
+}

@@ -1,0 +1,125 @@
+/* application/x-www-form-urlencoded parsing.
+ *
+ * One allocation holds the pair array followed by every decoded name and value: decoding
+ * never grows a string ('%XX' is three bytes in, one out), so the input length plus a NUL
+ * per string bounds the text. Splitting is on '&' (and ';' is not a separator, as in AWS);
+ * the first '=' of a pair separates its name from its value. Empty segments ("a=1&&b=2",
+ * a trailing '&') are skipped. */
+#include "protocol/form.h"
+
+#include "common/alloc.h"
+
+#include <string.h>
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes s[0..n) into out (NUL-terminated). Returns the decoded length or -1. */
+static long decode(char *out, const char *s, size_t n)
+{
+    char *o = out;
+    size_t i = 0;
+    while (i < n) {
+        /* Copy the run without escapes in one go. */
+        size_t run = i;
+        while (run < n && s[run] != '%' && s[run] != '+')
+            run++;
+        memcpy(o, s + i, run - i);
+        o += run - i;
+        i = run;
+        if (i >= n)
+            break;
+        if (s[i] == '+') {
+            *o++ = ' ';
+            i++;
+            continue;
+        }
+        if (n - i < 3) /* fewer than two characters after the '%' */
+            return -1;
+        int hi = hexval((unsigned char)s[i + 1]), lo = hexval((unsigned char)s[i + 2]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        *o++ = (char)(hi << 4 | lo);
+        i += 3;
+    }
+    *o = '\0';
+    return (long)(o - out);
+}
+
+int form_parse(form *out, const char *s, size_t len, size_t max_pairs)
+{
+    out->pairs = NULL;
+    out->npairs = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        const char *amp = memchr(s + i, '&', len - i);
+        size_t end = amp ? (size_t)(amp - s) : len;
+        if (end > i)
+            n++;
+        i = end + 1;
+    }
+    if (n > max_pairs)
+        return -1;
+    if (n == 0)
+        return 0;
+    form_pair *pairs = xmalloc(n * sizeof *pairs + len + 2 * n);
+    char *text = (char *)(pairs + n);
+    size_t k = 0;
+    for (size_t i = 0; i < len;) {
+        const char *amp = memchr(s + i, '&', len - i);
+        size_t end = amp ? (size_t)(amp - s) : len;
+        if (end > i) {
+            const char *eq = memchr(s + i, '=', end - i);
+            size_t name_end = eq ? (size_t)(eq - s) : end;
+            form_pair *p = &pairs[k++];
+            long nl = decode(text, s + i, name_end - i);
+            if (nl < 0)
+                goto fail;
+            p->name = text;
+            p->name_len = (size_t)nl;
+            text += nl + 1;
+            size_t vstart = eq ? name_end + 1 : end;
+            long vl = decode(text, s + vstart, end - vstart);
+            if (vl < 0)
+                goto fail;
+            p->value = text;
+            p->value_len = (size_t)vl;
+            text += vl + 1;
+        }
+        i = end + 1;
+    }
+    out->pairs = pairs;
+    out->npairs = n;
+    return 0;
+fail:
+    xfree(pairs);
+    return -1;
+}
+
+void form_free(form *f)
+{
+    if (!f)
+        return;
+    xfree(f->pairs);
+    f->pairs = NULL;
+    f->npairs = 0;
+}
+
+const form_pair *form_get(const form *f, const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < f->npairs; i++) {
+        const form_pair *p = &f->pairs[i];
+        if (p->name_len == len && memcmp(p->name, name, len) == 0)
+            return p;
+    }
+    return NULL;
+}
