@@ -4,6 +4,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "protocol/form.h"
+#include "protocol/json_codec.h"
 #include "protocol/query.h"
 
 #include <stdio.h>
@@ -126,12 +127,12 @@ static void handle_json(router *r, http_request *req, const char *target)
     const char *op_name = dot + 1;
     const model_operation *op = model_find_operation(svc->model, op_name, strlen(op_name));
     json_t *input = NULL;
-    json_error_t jerr;
+    char jerr[160];
     int bad = 0;
     if (req->body_len == 0) {
         input = json_object();
     } else {
-        input = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+        input = jsonc_parse(req->body, req->body_len, jerr, sizeof jerr);
         if (!json_is_object(input)) {
             json_decref(input);
             input = json_object();
@@ -141,7 +142,8 @@ static void handle_json(router *r, http_request *req, const char *target)
     aws_call *call = aws_call_create(req, svc, op, svc->json_protocol, input);
     if (bad) {
         aws_reply_error(call, AWS_ERR_SERIALIZATION_EXCEPTION,
-                        "The request body is not a valid JSON object.");
+                        "The request body is not a valid JSON object (%s).",
+                        jerr[0] ? jerr : "not an object");
         return;
     }
     dispatch(r, call, op_name);

@@ -113,6 +113,16 @@ static uint32_t invalid_char(const char *s, size_t n)
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
+        /* Fast path: 8 printable ASCII bytes (none < 0x20, none >= 0x80). */
+        while (n - i >= 8) {
+            uint64_t x;
+            memcpy(&x, p + i, 8);
+            if (((x - 0x2020202020202020ULL) | x) & 0x8080808080808080ULL)
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
         uint32_t c = p[i];
         size_t len = 1;
         if (c >= 0x80) {
@@ -427,18 +437,20 @@ static int build_message(aws_call *call, sqs_queue *q, json_t *e, int64_t now, s
     }
 
     memset(m, 0, sizeof *m);
+    if ((attrs && sqs_md5_message_attributes(attrs, m->md5_attrs) < 0) ||
+        (sys && sqs_md5_message_attributes(sys, m->md5_sys_attrs) < 0)) {
+        fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
+             "A BinaryValue of the message attributes is not valid base64.");
+        goto out;
+    }
     ids_uuid4(m->message_id);
     m->body = xstrndup(b, blen);
     m->body_len = blen;
     sqs_md5_hex(b, blen, m->md5_body);
-    if (attrs && json_object_size(attrs) > 0) {
-        sqs_md5_message_attributes(attrs, m->md5_attrs);
+    if (attrs && json_object_size(attrs) > 0)
         m->attrs_json = json_dumps(attrs, JSON_COMPACT);
-    }
-    if (sys && json_object_size(sys) > 0) {
-        sqs_md5_message_attributes(sys, m->md5_sys_attrs);
+    if (sys && json_object_size(sys) > 0)
         m->sys_attrs_json = json_dumps(sys, JSON_COMPACT);
-    }
     /* Standard queues keep a MessageGroupId too (fair queues) but do not order by it; the
      * store orders only messages of FIFO queues by group. */
     m->group_id = q->fifo && group ? xstrdup(group) : NULL;
