@@ -119,6 +119,7 @@ struct bench {
     window win;
     uint64_t errors;
     int error_printed;
+    int connect_failures; /* in a row: the server is gone */
     uv_timer_t phase_timer, hard_timer;
     buf req_fixed; /* shared request: post / send / send-batch */
     buf req_recv;  /* shared request: ReceiveMessage */
@@ -823,11 +824,14 @@ static void on_connect(uv_connect_t *cr, int status)
         if (!c->ever_connected)
             die("cannot connect to %s:%d: %s", c->b->host, c->b->port, uv_strerror(status));
         count_error(c->b, "reconnect failed", 0, uv_strerror(status), strlen(uv_strerror(status)));
+        if (++c->b->connect_failures > 1000)
+            die("the server at %s:%d is gone: %s", c->b->host, c->b->port, uv_strerror(status));
         uv_close((uv_handle_t *)&c->tcp, on_close);
         return;
     }
     c->ever_connected = 1;
     c->connected = 1;
+    c->b->connect_failures = 0;
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     conn_next(c);
 }
@@ -1101,7 +1105,7 @@ static void usage(void)
           "  --purge           PurgeQueue before the run\n"
           "  --system NAME     label of the JSON line (default nginx for post, else sluiced)\n"
           "  --conns N         connections (default 32); cycle: half producers, half consumers;\n"
-          "                    latency: producer connections (default 16)\n"
+          "                    latency: producer connections (default 32)\n"
           "  --consumers N     consumer connections (cycle: conns/2, latency: 4)\n"
           "  --duration S      measured seconds (default 10)\n"
           "  --warmup S        warm-up seconds, discarded (default 2)\n"
@@ -1256,7 +1260,7 @@ int main(int argc, char **argv)
         b->producers = conns - b->consumers;
         break;
     case W_LATENCY:
-        b->producers = conns > 0 ? conns : 16;
+        b->producers = conns > 0 ? conns : 32;
         b->consumers = consumers > 0 ? consumers : 4;
         break;
     default:

@@ -78,7 +78,7 @@ wait_http() {   # wait_http PID URL: until URL answers (10 s), or PID dies
   return 1
 }
 
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+status_kib() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status" 2>/dev/null || true; }
 
 note() { echo "$*" | tee -a "$results" >/dev/null; }   # a JSON line of run.sh's own
 
@@ -99,12 +99,18 @@ loadgen() {
 
 # ------------------------------------------------------------------ machine
 machine() {
-  local cpu kernel fs
+  local cpu kernel fs commit load
   cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
   kernel=$(uname -r)
   fs=$(df -T "$tmp" | awk 'NR == 2 {print $2}')
-  note "{\"system\":\"machine\",\"workload\":\"info\",\"mode\":\"$mode\",\"nproc\":$(nproc),\"cpu\":\"${cpu//\"/}\",\"kernel\":\"$kernel\",\"fs\":\"$fs\",\"mem_kib\":$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)}"
-  echo "== machine: $(nproc) CPUs ($cpu), kernel $kernel, data dirs on $fs ($tmp)" >&2
+  commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  git -C "$root" diff --quiet HEAD 2>/dev/null || commit="$commit-dirty"
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  note "{\"system\":\"machine\",\"workload\":\"info\",\"mode\":\"$mode\",\"date\":\"$stamp\",\"commit\":\"$commit\",\"nproc\":$(nproc),\"cpu\":\"${cpu//\"/}\",\"kernel\":\"$kernel\",\"fs\":\"$fs\",\"mem_kib\":$(awk '/^MemTotal:/ {print $2}' /proc/meminfo),\"loadavg_at_start\":$load}"
+  echo "== machine: $(nproc) CPUs ($cpu), kernel $kernel, data dirs on $fs ($tmp), commit $commit" >&2
+  if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
+    echo "bench: warning: load average is $load before starting; the numbers will be noisy" >&2
+  fi
   loadgen fsync --dir "$tmp" --count "$FSYNC_N"
 }
 
@@ -165,13 +171,13 @@ sqs() {   # sqs WORKLOAD SYSTEM [ARGS...]: the loadgen against the running sluic
 bench_sluiced_memory() {
   start_sluiced full memory || return 0
   sleep 1
-  local idle rss
-  idle=$(rss_kib "$SLUICED_PID")
-  note "{\"system\":\"sluiced-full\",\"workload\":\"idle-rss\",\"rss_kib\":$idle}"
+  local idle rss hwm
+  idle=$(status_kib "$SLUICED_PID" VmRSS)
+  note "{\"system\":\"sluiced-full\",\"workload\":\"idle-rss\",\"rss_kib\":${idle:-null}}"
   sqs fill sluiced-full --conns "$CONNS" --count "$BACKLOG" --queue bench-backlog
   sleep 1
-  rss=$(rss_kib "$SLUICED_PID")
-  note "{\"system\":\"sluiced-full\",\"workload\":\"backlog-rss\",\"backlog\":$BACKLOG,\"rss_kib\":$rss,\"hwm_kib\":$(awk '/^VmHWM:/ {print $2}' "/proc/$SLUICED_PID/status")}"
+  rss=$(status_kib "$SLUICED_PID" VmRSS); hwm=$(status_kib "$SLUICED_PID" VmHWM)
+  note "{\"system\":\"sluiced-full\",\"workload\":\"backlog-rss\",\"backlog\":$BACKLOG,\"rss_kib\":${rss:-null},\"hwm_kib\":${hwm:-null}}"
   stop_sluiced
 }
 
@@ -199,7 +205,7 @@ bench_sluiced() {
 
 # ------------------------------------------------------------------ report
 # jget LINE KEY: a scalar of a flat JSON line (our own lines only: no nesting, no escapes).
-jget() { sed -n "s/.*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p" <<<"$1"; }
+jget() { sed -n "s/.*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p" <<<"$1" | grep -v '^null$' || true; }
 # find SYSTEM WORKLOAD [SIZE|RATE]: the first matching result line.
 find_line() {
   local l

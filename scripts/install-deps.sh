@@ -8,7 +8,10 @@ what=${1:-build}
 pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libjansson-dev
       libsqlite3-dev libssl-dev)
 case "$what" in
-  test)  pkgs+=(libcmocka-dev clang libclang-rt-14-dev python3-boto3 python3-pytest awscli nodejs npm) ;;
+  test)  pkgs+=(libcmocka-dev clang libclang-rt-14-dev python3-boto3 python3-pytest python3-pytest-xdist
+                awscli nodejs)
+         # NodeSource's nodejs bundles npm (and conflicts with Debian's npm package).
+         command -v npm >/dev/null || pkgs+=(npm) ;;
   bench) pkgs+=(nginx-light wrk rabbitmq-server nats-server librabbitmq-dev gnuplot-nox) ;;
 esac
 

@@ -22,7 +22,7 @@ typedef struct http_feed_result {
  * handler holds requests and answers them newest first after each read, exercising the
  * out-of-order path. Borrows cfg (NULL: defaults) and data; appends every byte the
  * connection writes to `out` if not NULL. Frees everything before returning. */
-void http_conn_feed(const http_server_config *cfg, const uint8_t *data, size_t len,
-                    size_t chunk, int defer, buf *out, http_feed_result *res);
+void http_conn_feed(const http_server_config *cfg, const uint8_t *data, size_t len, size_t chunk,
+                    int defer, buf *out, http_feed_result *res);
 
 #endif

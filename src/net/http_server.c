@@ -99,7 +99,7 @@ struct conn {
     hreq *qhead, *qtail;
     hreq *cur; /* request being received (also the queue's tail) */
     unsigned npending;
-    buf inbuf; /* unparsed bytes kept while paused */
+    buf inbuf;          /* unparsed bytes kept while paused */
     uint64_t timer_due; /* loop ms; 0 when not armed */
     uint64_t last_active;
     int err_status; /* set by a parser callback that fails the request */
@@ -316,7 +316,7 @@ static void format_response(http_server *s, hreq *e, int status, const http_head
         status = 500;
     const char *reason = http_status_str((enum http_status)status);
     size_t rlen = strlen(reason);
-    size_t need = 96 + rlen;
+    size_t need = 128 + rlen; /* status line, Server, Date, Content-Length */
     for (size_t i = 0; i < nheaders; i++)
         need += strlen(headers[i].name) + strlen(headers[i].value) + 4;
     buf *b = &e->out;
@@ -479,7 +479,8 @@ static int on_headers_complete(http_parser *p)
     }
     if (has_cl && cl > 0)
         buf_reserve(&e->arena, cl < BODY_PREALLOC_MAX ? (size_t)cl : BODY_PREALLOC_MAX);
-    if ((has_cl && cl > 0) || (p->flags & F_CHUNKED)) {
+    int http11 = p->http_major > 1 || (p->http_major == 1 && p->http_minor >= 1);
+    if (http11 && ((has_cl && cl > 0) || (p->flags & F_CHUNKED))) {
         for (size_t i = 0; i < e->pub.nheaders; i++) {
             if (strcmp(arena_str(e, e->hdrs[i].name), "expect") == 0 &&
                 strcasecmp(arena_str(e, e->hdrs[i].value), "100-continue") == 0)
@@ -802,8 +803,7 @@ static void conn_progress(conn *c)
     c->in_progress = 1;
     for (;;) {
         conn_flush(c);
-        if (c->closed || !c->paused || c->read_done ||
-            c->npending > c->srv->cfg.max_pipeline)
+        if (c->closed || !c->paused || c->read_done || c->npending > c->srv->cfg.max_pipeline)
             break;
         c->paused = 0;
         if (c->inbuf.len) {
@@ -1006,8 +1006,8 @@ static void conn_shutdown(conn *c)
         return;
     }
     conn_read_start(c);
-    uint64_t linger = c->srv->cfg.idle_timeout_ms < LINGER_MS ? c->srv->cfg.idle_timeout_ms
-                                                               : LINGER_MS;
+    uint64_t linger =
+        c->srv->cfg.idle_timeout_ms < LINGER_MS ? c->srv->cfg.idle_timeout_ms : LINGER_MS;
     timer_arm(c, uv_now(c->srv->loop) + linger);
 }
 
@@ -1195,6 +1195,8 @@ void http_server_stop(http_server *s, void (*on_drained)(void *arg), void *arg)
             conn_abort(c);
         } else if (c->cur) {
             c->draining = 1; /* finish receiving this request, then stop */
+        } else if (c->in_parse) {
+            c->read_done = 1; /* stop() from its handler: the parse ends itself */
         } else {
             c->read_done = 1;
             c->paused = 0;
@@ -1304,8 +1306,8 @@ static void feed_answer_held(feed_state *st)
         feed_answer(st->held[--st->nheld]);
 }
 
-void http_conn_feed(const http_server_config *cfg, const uint8_t *data, size_t len,
-                    size_t chunk, int defer, buf *out, http_feed_result *res)
+void http_conn_feed(const http_server_config *cfg, const uint8_t *data, size_t len, size_t chunk,
+                    int defer, buf *out, http_feed_result *res)
 {
     feed_state st = {.defer = defer};
     http_server *s = server_new(NULL, cfg, feed_handler, &st);

@@ -9,6 +9,7 @@
 
 #include "common/alloc.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static int hexval(unsigned char c)
@@ -22,14 +23,30 @@ static int hexval(unsigned char c)
     return -1;
 }
 
+/* Whether any byte of x is '%' or '+' (a zero byte of x ^ c sets its high bit in
+ * (y - 0x01..) & ~y). */
+static int has_escape(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t p = x ^ (ones * '%'), q = x ^ (ones * '+');
+    return (((p - ones) & ~p) | ((q - ones) & ~q)) & highs ? 1 : 0;
+}
+
 /* Decodes s[0..n) into out (NUL-terminated). Returns the decoded length or -1. */
 static long decode(char *out, const char *s, size_t n)
 {
     char *o = out;
     size_t i = 0;
     while (i < n) {
-        /* Copy the run without escapes in one go. */
+        /* Copy the run without escapes in one go, finding its end eight bytes at a time. */
         size_t run = i;
+        while (n - run >= 8) {
+            uint64_t x;
+            memcpy(&x, s + run, 8);
+            if (has_escape(x))
+                break;
+            run += 8;
+        }
         while (run < n && s[run] != '%' && s[run] != '+')
             run++;
         memcpy(o, s + i, run - i);

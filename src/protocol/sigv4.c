@@ -828,8 +828,7 @@ static int parse_presigned(const http_request *req, auth *a, aws_error *err, cha
     const qparam *date = qfind(a->params, a->nparams, "X-Amz-Date");
     if (!cred || !sig || !sh || !date)
         return fail(err, msg, msglen, AWS_ERR_INCOMPLETE_SIGNATURE,
-                    "%s%s%s%sRe-examine the "
-                    "query-string parameters.",
+                    "%s%s%s%sRe-examine the query-string parameters.",
                     cred ? "" : "AWS query-string parameters must include 'X-Amz-Credential'. ",
                     sig ? "" : "AWS query-string parameters must include 'X-Amz-Signature'. ",
                     sh ? "" : "AWS query-string parameters must include 'X-Amz-SignedHeaders'. ",

@@ -46,8 +46,9 @@ static const unsigned char text_class[256] = {
     /* 0xf0 */ 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
 };
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes) that XML allows, or 0. */
-static size_t utf8_xml_len(const unsigned char *s, size_t n)
+/* Length of the well-formed UTF-8 sequence at s (at most n bytes), or 0. *allowed says
+ * whether XML may carry the character (not U+FFFE or U+FFFF). */
+static size_t utf8_xml_len(const unsigned char *s, size_t n, int *allowed)
 {
     unsigned char c = s[0];
     size_t len;
@@ -71,11 +72,31 @@ static size_t utf8_xml_len(const unsigned char *s, size_t n)
             return 0;
         cp = cp << 6 | (s[i] & 0x3f);
     }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0; /* overlong or out of range */
-    if ((cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
-        return 0;
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0; /* overlong, surrogate or out of range */
+    *allowed = cp != 0xfffe && cp != 0xffff;
     return len;
+}
+
+/* Whether any byte of x is < 0x20, >= 0x80, or one of & < > " ' (SWAR: a zero byte in
+ * x ^ c has its high bit set in (y - 0x01..) & ~y). */
+static int special_in(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t t = (x - ones * 0x20) & ~x; /* bytes < 0x20 */
+    uint64_t y;
+    y = x ^ (ones * '&');
+    t |= (y - ones) & ~y;
+    y = x ^ (ones * '<');
+    t |= (y - ones) & ~y;
+    y = x ^ (ones * '>');
+    t |= (y - ones) & ~y;
+    y = x ^ (ones * '"');
+    t |= (y - ones) & ~y;
+    y = x ^ (ones * '\'');
+    t |= (y - ones) & ~y;
+    return ((t | x) & highs) != 0;
 }
 
 static void put_text(buf *b, const char *str, size_t n)
@@ -84,32 +105,59 @@ static void put_text(buf *b, const char *str, size_t n)
     buf_reserve(b, n);
     size_t start = 0, i = 0;
     while (i < n) {
+        /* Skip plain ASCII eight bytes at a time: no byte < 0x20, >= 0x80 or special. */
+        while (n - i >= 8) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (special_in(x))
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
         unsigned char k = text_class[s[i]];
         if (k == 0) {
             i++;
             continue;
         }
+        size_t skip = 1;
         if (k == 3) {
-            size_t len = utf8_xml_len(s + i, n - i);
-            if (len) {
+            int allowed = 0;
+            size_t len = utf8_xml_len(s + i, n - i, &allowed);
+            if (len && allowed) {
                 i += len;
                 continue;
             }
+            if (len)
+                skip = len; /* one replacement for a whole disallowed character */
         }
         buf_append(b, s + start, i - start);
         if (k == 1) {
             switch (s[i]) {
-            case '&': buf_append(b, "&amp;", 5); break;
-            case '<': buf_append(b, "&lt;", 4); break;
-            case '>': buf_append(b, "&gt;", 4); break;
-            case '"': buf_append(b, "&quot;", 6); break;
-            case '\'': buf_append(b, "&apos;", 6); break;
-            default: buf_append(b, "&#xD;", 5); break;
+            case '&':
+                buf_append(b, "&amp;", 5);
+                break;
+            case '<':
+                buf_append(b, "&lt;", 4);
+                break;
+            case '>':
+                buf_append(b, "&gt;", 4);
+                break;
+            case '"':
+                buf_append(b, "&quot;", 6);
+                break;
+            case '\'':
+                buf_append(b, "&apos;", 6);
+                break;
+            default:
+                buf_append(b, "&#xD;", 5);
+                break;
             }
         } else {
             buf_append(b, "\xef\xbf\xbd", 3);
         }
-        start = ++i;
+        i += skip;
+        start = i;
     }
     buf_append(b, s + start, n - start);
 }
@@ -211,9 +259,8 @@ static void put_content(buf *b, const model_shape *s, const json_t *v, int depth
         put_members(b, s, v, depth + 1);
         break;
     case SHAPE_LIST: {
-        size_t i;
-        const json_t *item;
-        json_array_foreach (v, i, item) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            const json_t *item = json_array_get(v, i);
             if (!fits(s->member, item))
                 continue;
             open_tag(b, s->member_location_name);
@@ -223,10 +270,11 @@ static void put_content(buf *b, const model_shape *s, const json_t *v, int depth
         break;
     }
     case SHAPE_MAP: {
-        const char *k;
-        size_t klen;
-        const json_t *val;
-        json_object_keylen_foreach ((json_t *)v, k, klen, val) {
+        for (void *it = json_object_iter((json_t *)v); it;
+             it = json_object_iter_next((json_t *)v, it)) {
+            const char *k = json_object_iter_key(it);
+            size_t klen = json_object_iter_key_len(it);
+            const json_t *val = json_object_iter_value(it);
             if (!fits(s->value, val))
                 continue;
             buf_append(b, "<entry>", 7);
@@ -256,9 +304,8 @@ static void put_member(buf *b, const char *name, const model_shape *s, int flatt
         const char *item_name = name;
         if (s->member_location_name && strcmp(s->member_location_name, "member") != 0)
             item_name = s->member_location_name;
-        size_t i;
-        const json_t *item;
-        json_array_foreach (v, i, item) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            const json_t *item = json_array_get(v, i);
             if (!fits(s->member, item))
                 continue;
             open_tag(b, item_name);
@@ -268,10 +315,11 @@ static void put_member(buf *b, const char *name, const model_shape *s, int flatt
         return;
     }
     if (flattened && s->type == SHAPE_MAP) {
-        const char *k;
-        size_t klen;
-        const json_t *val;
-        json_object_keylen_foreach ((json_t *)v, k, klen, val) {
+        for (void *it = json_object_iter((json_t *)v); it;
+             it = json_object_iter_next((json_t *)v, it)) {
+            const char *k = json_object_iter_key(it);
+            size_t klen = json_object_iter_key_len(it);
+            const json_t *val = json_object_iter_value(it);
             if (!fits(s->value, val))
                 continue;
             open_tag(b, name);
@@ -308,10 +356,18 @@ static void put_attr(buf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': buf_append(b, "&amp;", 5); break;
-        case '<': buf_append(b, "&lt;", 4); break;
-        case '"': buf_append(b, "&quot;", 6); break;
-        default: buf_putc(b, *s); break;
+        case '&':
+            buf_append(b, "&amp;", 5);
+            break;
+        case '<':
+            buf_append(b, "&lt;", 4);
+            break;
+        case '"':
+            buf_append(b, "&quot;", 6);
+            break;
+        default:
+            buf_putc(b, *s);
+            break;
         }
     }
 }

@@ -62,7 +62,7 @@ typedef struct store_message {
 } store_message;
 
 typedef struct store_move_task {
-    char handle[80];
+    char handle[512];
     int64_t source_id;
     int64_t dest_id; /* 0: back to each message's original source queue */
     char source_arn[300];

@@ -217,16 +217,25 @@ def test_fifo_queue_attributes(sqs, new_queue):
     assert b == {"DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId"}
 
 
-def test_queue_type_cannot_change(sqs, new_queue):
+def test_fifo_queue_attribute_is_unknown_on_a_standard_queue(sqs, new_queue):
     _, std = new_queue("std")
     with pytest.raises(ClientError) as e:
         sqs.set_queue_attributes(QueueUrl=std, Attributes={"FifoQueue": "true"})
     assert error_code(e) == "InvalidAttributeName"
+    assert "FifoQueue" not in queue_attrs(sqs, std, "All")
+
+
+def test_a_fifo_queue_cannot_become_standard(sqs, new_queue):
     _, fifo = new_queue("fifo", fifo=True)
-    sqs.set_queue_attributes(QueueUrl=fifo, Attributes={"FifoQueue": "true"})  # no change: fine
     with pytest.raises(ClientError) as e:
         sqs.set_queue_attributes(QueueUrl=fifo, Attributes={"FifoQueue": "false"})
     assert error_code(e) == "InvalidAttributeValue"
+    assert queue_attrs(sqs, fifo, "FifoQueue") == {"FifoQueue": "true"}
+
+
+def test_setting_fifo_queue_true_on_a_fifo_queue_is_a_no_op(sqs, new_queue):
+    _, fifo = new_queue("fifo", fifo=True)
+    sqs.set_queue_attributes(QueueUrl=fifo, Attributes={"FifoQueue": "true"})
     assert queue_attrs(sqs, fifo, "FifoQueue") == {"FifoQueue": "true"}
 
 

@@ -108,10 +108,10 @@ def test_query_success_document_shape(server):
         b"Action=ListQueues&Version=2012-11-05&QueueNamePrefix=%ZZ",
         b"Action=ListQueues&Version=2012-11-05&QueueNamePrefix=%",
         b"Action=ListQueues&Version=2012-11-05&QueueNamePrefix=\xff\xfe\xc3\x28",
-        b"Action=CreateQueue&Version=2012-11-05&QueueName=a&Attribute.1.Name=VisibilityTimeout",
+        b"Action=ReceiveMessage&Version=2012-11-05&QueueUrl=x&MaxNumberOfMessages=ten",
         b"Action=SendMessageBatch&Version=2012-11-05&QueueUrl=x&SendMessageBatchRequestEntry.99999999999999999999.Id=a",
     ],
-    ids=["bad-escape", "truncated-escape", "invalid-utf8", "attribute-without-value", "huge-index"],
+    ids=["bad-escape", "truncated-escape", "invalid-utf8", "non-integer", "huge-index"],
 )
 def test_malformed_form_bodies_are_rejected_and_server_keeps_serving(server, sqs, body):
     status, _, resp = raw_query(server.endpoint, body)

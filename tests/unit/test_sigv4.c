@@ -6,7 +6,10 @@
  * headers it sent; `host` is what botocore signs for http://localhost:4566. Vectors marked
  * "minimal signer" come from an independent 20-line hashlib/hmac signer that reproduces
  * botocore's output on the other vectors; they cover canonical forms botocore never produces
- * (Go v2's unnormalised path and '+' as space, a doubly-encoded normalised path). */
+ * (Go v2's unnormalised path and '+' as space, a doubly-encoded normalised path).
+ * "get_query_raw_url" is botocore signing a caller-written URL whose query is not in canonical
+ * encoding ("%7E", a raw '*'): botocore signs such a query as written, so it verifies through
+ * the as-sent query form; every other botocore vector matches the first canonical form. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -91,6 +91,13 @@ static int invalid(aws_call *call, const char *name, const char *why)
     return -1;
 }
 
+static int bad_redrive(aws_call *call, const char *value, const char *why)
+{
+    aws_reply_error(call, AWS_ERR_INVALID_PARAMETER_VALUE,
+                    "Value %s for parameter RedrivePolicy is invalid. Reason: %s", value, why);
+    return -1;
+}
+
 static int check_redrive_policy(aws_call *call, sqs *s, int fifo, const char *value)
 {
     if (*value == '\0')
@@ -99,13 +106,13 @@ static int check_redrive_policy(aws_call *call, sqs *s, int fifo, const char *va
     json_t *p = json_loads(value, 0, &jerr);
     int rc = -1;
     if (!json_is_object(p)) {
-        rc = invalid(call, "RedrivePolicy", "Redrive policy is not a valid JSON map.");
+        rc = bad_redrive(call, value, "Redrive policy is not a valid JSON map.");
         goto out;
     }
     json_t *arn = json_object_get(p, "deadLetterTargetArn");
     json_t *mrc = json_object_get(p, "maxReceiveCount");
     if (!json_is_string(arn) || !mrc) {
-        rc = invalid(call, "RedrivePolicy",
+        rc = bad_redrive(call, value,
                      "Redrive policy does not contain mandatory attribute: "
                      "deadLetterTargetArn, maxReceiveCount.");
         goto out;
@@ -116,18 +123,18 @@ static int check_redrive_policy(aws_call *call, sqs *s, int fifo, const char *va
     else if (json_is_string(mrc) && parse_ll(json_string_value(mrc), &n) != 0)
         n = -1;
     if (n < 1 || n > 1000) {
-        rc = invalid(call, "RedrivePolicy",
+        rc = bad_redrive(call, value,
                      "Invalid value for maxReceiveCount: must be an integer from 1 to 1000.");
         goto out;
     }
     sqs_queue *dlq = sqs_queue_from_arn(s, json_string_value(arn));
     if (!dlq) {
-        rc = invalid(call, "RedrivePolicy",
+        rc = bad_redrive(call, value,
                      "Dead letter target does not exist.");
         goto out;
     }
     if (dlq->fifo != fifo) {
-        rc = invalid(call, "RedrivePolicy",
+        rc = bad_redrive(call, value,
                      fifo ? "Dead-letter queue must be the same type of queue as the source "
                             "queue: a FIFO queue."
                           : "Dead-letter queue must be the same type of queue as the source "
@@ -173,7 +180,7 @@ int sqs_attrs_validate(aws_call *call, sqs *s, int fifo, int creating, const jso
         case A_BOOL:
             if (strcmp(val, "true") != 0 && strcmp(val, "false") != 0)
                 return invalid(call, name, NULL);
-            if (strcmp(name, "FifoQueue") == 0 && !creating)
+            if (strcmp(name, "FifoQueue") == 0 && !creating && strcmp(val, fifo ? "true" : "false"))
                 return invalid(call, name, "Modifying queue type is not supported.");
             break;
         case A_ENUM: {

@@ -13,6 +13,7 @@
 #define SQS_MAX_BATCH           10
 #define SQS_DEDUP_WINDOW_MS     (5 * 60 * 1000)
 #define SQS_PURGE_INTERVAL_MS   (60 * 1000)
+#define SQS_RECREATE_DELAY_MS   (60 * 1000)
 #define SQS_MAX_MESSAGE_SIZE    1048576 /* AWS's current upper bound of MaximumMessageSize */
 #define SQS_DEFAULT_MSG_SIZE    262144
 #define SQS_MAX_QUEUE_NAME      80
@@ -68,6 +69,7 @@ typedef struct sqs {
     uv_timer_t sweep_timer;
     int sweep_running;
     sqs_move *moves; /* message move tasks, newest first */
+    json_t *deleted_names; /* name -> deletion time (ms): QueueDeletedRecently for 60 s */
     int stopping;
 } sqs;
 

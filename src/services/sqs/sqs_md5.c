@@ -108,8 +108,8 @@ static long b64_decode(const char *s, size_t n, unsigned char *out)
             if ((v[j] = b64_value((unsigned char)s[i + j])) < 0)
                 return -1;
         }
-        uint32_t g = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
-                     (uint32_t)v[3];
+        uint32_t g =
+            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
         out[w++] = (unsigned char)(g >> 16);
         if (!last || pad < 2)
             out[w++] = (unsigned char)(g >> 8);

@@ -554,6 +554,13 @@ void sqs_send_message_batch(aws_call *call)
     if (!entries)
         return;
     size_t n = json_array_size(entries);
+    for (size_t i = 0; q->fifo && i < n; i++) {
+        if (!json_is_string(json_object_get(json_array_get(entries, i), "MessageGroupId"))) {
+            aws_reply_error(call, AWS_ERR_INVALID_PARAMETER_VALUE,
+                            "The request must contain the parameter MessageGroupId.");
+            return;
+        }
+    }
     batch_ctx *c = batch_new(call, q, STORE_SQS_SEND, n, 0);
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {

@@ -12,6 +12,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,6 +88,37 @@ static sqs_move *find_move(sqs *s, const char *handle)
         if (strcmp(m->t.handle, handle) == 0)
             return m;
     return NULL;
+}
+
+/* Task handles are, as on AWS, base64 of {"taskId": ..., "sourceArn": ...}. */
+static void make_handle(const char *source_arn, char *out, size_t cap)
+{
+    char id[37], json[400];
+    ids_uuid4(id);
+    int n = snprintf(json, sizeof json, "{\"taskId\":\"%s\",\"sourceArn\":\"%s\"}", id,
+                     source_arn);
+    if (n < 0 || (size_t)n >= sizeof json || (size_t)(4 * ((n + 2) / 3) + 1) > cap) {
+        snprintf(out, cap, "%s", id);
+        return;
+    }
+    EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)json, n);
+}
+
+static int handle_well_formed(const char *handle)
+{
+    size_t n = strlen(handle);
+    if (n == 0 || n % 4 != 0 || n > 600)
+        return 0;
+    unsigned char raw[600];
+    int len = EVP_DecodeBlock(raw, (const unsigned char *)handle, (int)n);
+    if (len <= 0)
+        return 0;
+    raw[len] = '\0';
+    json_t *j = json_loads((const char *)raw, JSON_DISABLE_EOF_CHECK, NULL);
+    int ok = json_is_string(json_object_get(j, "taskId")) &&
+             json_is_string(json_object_get(j, "sourceArn"));
+    json_decref(j);
+    return ok;
 }
 
 /* ---- ticking ------------------------------------------------------------------------ */
@@ -223,7 +255,7 @@ void sqs_start_message_move_task(aws_call *call)
         return;
     for (sqs_move *m = s->moves; m; m = m->next) {
         if (m->t.source_id == src->id && running(m)) {
-            aws_reply_error(call, AWS_ERR_SQS_UNSUPPORTED_OPERATION,
+            aws_reply_error(call, AWS_ERR_INVALID_PARAMETER_VALUE,
                             "There is already a task running. Only one active task is allowed "
                             "for a source queue arn at a given time.");
             return;
@@ -231,9 +263,7 @@ void sqs_start_message_move_task(aws_call *call)
     }
     store_move_task t;
     memset(&t, 0, sizeof t);
-    char id[37];
-    ids_uuid4(id);
-    snprintf(t.handle, sizeof t.handle, "%s", id);
+    make_handle(src_arn, t.handle, sizeof t.handle);
     t.source_id = src->id;
     t.dest_id = dst ? dst->id : 0;
     snprintf(t.source_arn, sizeof t.source_arn, "%s", src_arn);
@@ -263,10 +293,14 @@ void sqs_cancel_message_move_task(aws_call *call)
                         "The request must contain the parameter TaskHandle.");
         return;
     }
+    if (!handle_well_formed(handle)) {
+        aws_reply_error(call, AWS_ERR_INVALID_PARAMETER_VALUE,
+                        "Value for parameter TaskHandle is invalid.");
+        return;
+    }
     sqs_move *m = find_move(s, handle);
     if (!m) {
-        aws_reply_error(call, AWS_ERR_SQS_RESOURCE_NOT_FOUND,
-                        "The task handle does not exist.");
+        aws_reply_error(call, AWS_ERR_SQS_RESOURCE_NOT_FOUND, "Task does not exist.");
         return;
     }
     if (!running(m)) {

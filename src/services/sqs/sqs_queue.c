@@ -327,6 +327,16 @@ void sqs_create_queue(aws_call *call)
         return;
     }
     sqs_queue *existing = sqs_queue_find(s, name);
+    json_t *deleted = json_object_get(s->deleted_names, name);
+    if (!existing && deleted) {
+        if (clock_now_ms() - json_integer_value(deleted) < SQS_RECREATE_DELAY_MS) {
+            aws_reply_error(call, AWS_ERR_SQS_QUEUE_DELETED_RECENTLY,
+                            "You must wait 60 seconds after deleting a queue before you can "
+                            "create another queue with the same name.");
+            return;
+        }
+        json_object_del(s->deleted_names, name);
+    }
     json_t *attrs = existing ? json_deep_copy(existing->attrs) : sqs_attrs_defaults(fifo_name);
     if (in && sqs_attrs_validate(call, s, fifo_name, 1, in, attrs) != 0) {
         json_decref(attrs);
@@ -497,6 +507,7 @@ void sqs_delete_queue(aws_call *call)
     sqs *s = sqs_of(call);
     table_remove(s, q);
     q->deleted = 1;
+    json_object_set_new(s->deleted_names, q->name, json_integer(clock_now_ms()));
     sqs_cancel_waiters(q);
     uv_timer_stop(&q->wake_timer);
     log_info("queue deleted", "queue=%s", q->name);

@@ -57,6 +57,15 @@ static void on_sweep(uv_timer_t *t)
     sqs *s = t->data;
     if (s->sweep_running || s->stopping)
         return;
+    /* Names deleted more than a minute ago may be used again: forget them. */
+    const char *name;
+    json_t *when, *tmp;
+    int64_t now = clock_now_ms();
+    json_object_foreach_safe(s->deleted_names, tmp, name, when)
+    {
+        if (now - json_integer_value(when) >= SQS_RECREATE_DELAY_MS)
+            json_object_del(s->deleted_names, name);
+    }
     store_op *op = xcalloc(1, sizeof *op);
     op->kind = STORE_SQS_EXPIRE;
     op->now_ms = clock_now_ms();
@@ -94,6 +103,7 @@ int sqs_create(sqs **out, uv_loop_t *loop, store *st, const char *region, const 
     s->nbuckets = 256;
     s->buckets = xcalloc(s->nbuckets, sizeof *s->buckets);
     s->next_queue_id = 1;
+    s->deleted_names = json_object();
     if (store_load_sqs_queues(st, sqs_queue_restore, s) != 0 ||
         store_load_sqs_move_tasks(st, sqs_move_restore, s) != 0) {
         sqs_destroy(s);
@@ -125,6 +135,7 @@ void sqs_shutdown(sqs *s)
 static void free_self(uv_handle_t *h)
 {
     sqs *s = h->data;
+    json_decref(s->deleted_names);
     xfree(s->buckets);
     xfree(s);
 }
@@ -138,6 +149,7 @@ void sqs_destroy(sqs *s)
     if (uv_is_active((uv_handle_t *)&s->sweep_timer) || s->sweep_timer.loop) {
         uv_close((uv_handle_t *)&s->sweep_timer, free_self);
     } else {
+        json_decref(s->deleted_names);
         xfree(s->buckets);
         xfree(s);
     }
