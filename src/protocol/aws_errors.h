@@ -13,11 +13,11 @@
     X(INTERNAL_ERROR, "InternalError", "InternalError", 500, 0)                                    \
     X(SERVICE_UNAVAILABLE, "ServiceUnavailable", "ServiceUnavailable", 503, 0)                     \
     X(INVALID_ACTION, "InvalidAction", "InvalidAction", 400, 1)                                    \
-    X(UNKNOWN_OPERATION, "UnknownOperationException", "UnknownOperationException", 400, 1)        \
+    X(UNKNOWN_OPERATION, "UnknownOperationException", "UnknownOperationException", 400, 1)         \
     X(MISSING_PARAMETER, "MissingParameter", "MissingParameter", 400, 1)                           \
     X(INVALID_PARAMETER_VALUE, "InvalidParameterValue", "InvalidParameterValue", 400, 1)           \
-    X(INVALID_PARAMETER_COMBINATION, "InvalidParameterCombination",                                \
-      "InvalidParameterCombination", 400, 1)                                                       \
+    X(INVALID_PARAMETER_COMBINATION, "InvalidParameterCombination", "InvalidParameterCombination", \
+      400, 1)                                                                                      \
     X(MALFORMED_QUERY_STRING, "MalformedQueryString", "MalformedQueryString", 400, 1)              \
     X(SERIALIZATION_EXCEPTION, "SerializationException", "SerializationException", 400, 1)         \
     X(INVALID_QUERY_PARAMETER, "InvalidQueryParameter", "InvalidQueryParameter", 400, 1)           \
@@ -38,7 +38,7 @@
     X(SQS_INVALID_ATTRIBUTE_NAME, "InvalidAttributeName", "InvalidAttributeName", 400, 1)          \
     X(SQS_INVALID_ATTRIBUTE_VALUE, "InvalidAttributeValue", "InvalidAttributeValue", 400, 1)       \
     X(SQS_INVALID_MESSAGE_CONTENTS, "InvalidMessageContents", "InvalidMessageContents", 400, 1)    \
-    X(SQS_RECEIPT_HANDLE_IS_INVALID, "ReceiptHandleIsInvalid", "ReceiptHandleIsInvalid", 400, 1)   \
+    X(SQS_RECEIPT_HANDLE_IS_INVALID, "ReceiptHandleIsInvalid", "ReceiptHandleIsInvalid", 404, 1)   \
     X(SQS_MESSAGE_NOT_INFLIGHT, "MessageNotInflight", "AWS.SimpleQueueService.MessageNotInflight", \
       400, 1)                                                                                      \
     X(SQS_BATCH_ENTRY_IDS_NOT_DISTINCT, "BatchEntryIdsNotDistinct",                                \

@@ -81,6 +81,20 @@ def pytest_runtest_teardown(item):
         _clear_alarm(old)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failure, attach the tail of the server's log (and whether it is still alive)."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when != "call" or not rep.failed:
+        return
+    for name in ("server", "fresh_server"):
+        srv = getattr(item, "funcargs", {}).get(name)
+        if srv is not None and srv.proc is not None:
+            state = "running" if srv.alive() else "EXITED with %s" % srv.proc.returncode
+            rep.sections.append(("sluiced (%s, %s) log tail" % (name, state), srv.log_tail(40)))
+
+
 def _stop_checked(server):
     if server.proc is None:
         return

@@ -22,7 +22,7 @@ xdist=()
 if "$py" -c 'import xdist' 2>/dev/null; then
   xdist=(-n "${PYTEST_WORKERS:-2}" --dist loadfile)
 fi
-(cd "$here" && "$py" -m pytest -q -p no:cacheprovider "${xdist[@]}" "$@" .)
+(cd "$here" && "$py" -m pytest -q -p no:cacheprovider "${xdist[@]}" "$@")
 prc=$?
 # 5 = no tests collected: that is a failure here too.
 [ $prc -eq 0 ] || rc=1

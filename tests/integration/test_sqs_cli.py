@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 
@@ -44,7 +45,8 @@ def aws(server):
         out = p.stdout.decode("utf-8").strip()
         return json.loads(out) if out else None
 
-    return run
+    yield run
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def test_create_list_send_receive_delete(server, aws):

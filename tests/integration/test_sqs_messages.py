@@ -243,7 +243,7 @@ def test_invalid_receipt_handle(sqs, new_queue):
     with pytest.raises(sqs.exceptions.ReceiptHandleIsInvalid) as e:
         sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-receipt-handle")
     assert error_code(e) == "ReceiptHandleIsInvalid"
-    assert http_status(e) == 400
+    assert http_status(e) == 404  # the SQS model's status for ReceiptHandleIsInvalid
     with pytest.raises(ClientError) as e:
         sqs.change_message_visibility(QueueUrl=url, ReceiptHandle="not-a-receipt-handle", VisibilityTimeout=5)
     assert error_code(e) == "ReceiptHandleIsInvalid"

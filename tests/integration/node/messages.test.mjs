@@ -140,6 +140,7 @@ describe("messages (JSON protocol)", { timeout: 180000 }, () => {
       ctx.sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: "garbage" })),
       (err) => {
         assert.ok(err instanceof ReceiptHandleIsInvalid, `got ${err.name}: ${err.message}`);
+        assert.equal(err.$metadata.httpStatusCode, 404);
         return true;
       },
     );
