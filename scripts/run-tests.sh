@@ -60,7 +60,7 @@ for n in "${names[@]}"; do
   fi
 done
 for n in "${names[@]}"; do
-  grep -hE '^(=+ .*(passed|failed).* =+|# (pass|fail) [0-9]+|[0-9]+% tests passed)' "$logs/$n.log" | sed "s/^/[$n] /"
+  grep -hE '(^=+ .*(passed|failed).*=+$|^[0-9]+ (passed|failed)|^# (pass|fail) [0-9]+|[0-9]+% tests passed)' "$logs/$n.log" | sed "s/^/[$n] /"
 done
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
