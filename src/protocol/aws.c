@@ -38,115 +38,6 @@ const aws_error_info *aws_error_lookup(aws_error e)
     return &error_table[e];
 }
 
-/* ---- escaping ----------------------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence starting with a byte >= 0x80 at s, or 0. Sets *cp. */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t v;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        v = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        v = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        v = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        v = v << 6 | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))) ||
-        (len == 4 && (v < 0x10000 || v > 0x10ffff)))
-        return 0;
-    *cp = v;
-    return len;
-}
-
-static void json_put_string(buf *b, const char *str, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *s = (const unsigned char *)str;
-    buf_reserve(b, n + 2);
-    buf_putc(b, '"');
-    for (size_t i = 0; i < n;) {
-        unsigned char c = s[i];
-        if (c >= 0x80) {
-            uint32_t cp;
-            size_t len = utf8_seq(s + i, n - i, &cp);
-            if (len) {
-                buf_append(b, s + i, len);
-                i += len;
-            } else {
-                buf_append(b, "\\ufffd", 6);
-                i++;
-            }
-            continue;
-        }
-        switch (c) {
-        case '"':
-            buf_append(b, "\\\"", 2);
-            break;
-        case '\\':
-            buf_append(b, "\\\\", 2);
-            break;
-        case '\n':
-            buf_append(b, "\\n", 2);
-            break;
-        case '\r':
-            buf_append(b, "\\r", 2);
-            break;
-        case '\t':
-            buf_append(b, "\\t", 2);
-            break;
-        default:
-            if (c < 0x20) {
-                char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                buf_append(b, u, 6);
-            } else {
-                buf_putc(b, (char)c);
-            }
-            break;
-        }
-        i++;
-    }
-    buf_putc(b, '"');
-}
-
-static void xml_put_text(buf *b, const char *str, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    for (size_t i = 0; i < n;) {
-        unsigned char c = s[i];
-        if (c >= 0x80) {
-            uint32_t cp;
-            size_t len = utf8_seq(s + i, n - i, &cp);
-            if (len && cp != 0xfffe && cp != 0xffff) {
-                buf_append(b, s + i, len);
-                i += len;
-            } else {
-                buf_append(b, "\xef\xbf\xbd", 3);
-                i++;
-            }
-            continue;
-        }
-        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-            buf_append(b, "\xef\xbf\xbd", 3);
-        else
-            buf_put_xml_escaped(b, (const char *)s + i, 1);
-        i++;
-    }
-}
-
 /* ---- encoders ----------------------------------------------------------------------- */
 
 void aws_encode_json_error(buf *out, const aws_service_def *svc, aws_error err, const char *msg)
@@ -158,7 +49,7 @@ void aws_encode_json_error(buf *out, const aws_service_def *svc, aws_error err, 
         buf_puts(out, prefix);
     buf_puts(out, info->shape);
     buf_puts(out, "\",\"message\":");
-    json_put_string(out, msg ? msg : "", msg ? strlen(msg) : 0);
+    jsonc_put_string_lossy(out, msg ? msg : "", msg ? strlen(msg) : 0);
     buf_putc(out, '}');
 }
 

@@ -498,6 +498,34 @@ static void dump_string(buf *out, const char *s, size_t n)
     buf_putc(out, '"');
 }
 
+void jsonc_put_string_lossy(buf *out, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    buf clean = BUF_INIT;
+    const unsigned char *run = p;
+    while (p < end) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        size_t l = utf8_len(p, end);
+        if (l) {
+            p += l;
+            continue;
+        }
+        buf_append(&clean, run, (size_t)(p - run));
+        buf_append(&clean, "\xef\xbf\xbd", 3);
+        run = ++p;
+    }
+    if (clean.data) {
+        buf_append(&clean, run, (size_t)(end - run));
+        dump_string(out, clean.data, clean.len);
+    } else {
+        dump_string(out, s, n);
+    }
+    buf_free(&clean);
+}
+
 void jsonc_dump(buf *out, const json_t *v)
 {
     switch (json_typeof(v)) {

@@ -28,4 +28,8 @@ json_t *jsonc_parse(const char *s, size_t n, char *err, size_t errlen);
  * significant digits; strings are escaped as RFC 8259 requires (and '/' is not). */
 void jsonc_dump(buf *out, const json_t *v);
 
+/* Appends s as a JSON string literal, replacing invalid UTF-8 with U+FFFD (for text that
+ * may quote untrusted bytes, such as error messages). */
+void jsonc_put_string_lossy(buf *out, const char *s, size_t n);
+
 #endif

@@ -99,7 +99,7 @@ static int special_in(uint64_t x)
     return ((t | x) & highs) != 0;
 }
 
-static void put_text(buf *b, const char *str, size_t n)
+void xml_put_text(buf *b, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
     buf_reserve(b, n);
@@ -229,7 +229,7 @@ static int fits(const model_shape *s, const json_t *v)
 static void put_scalar(buf *b, const model_shape *s, const json_t *v)
 {
     if (json_is_string(v)) {
-        put_text(b, json_string_value(v), json_string_length(v));
+        xml_put_text(b, json_string_value(v), json_string_length(v));
     } else if (json_is_boolean(v)) {
         buf_puts(b, json_is_true(v) ? "true" : "false");
     } else if (s->type == SHAPE_TIMESTAMP) {
@@ -279,7 +279,7 @@ static void put_content(buf *b, const model_shape *s, const json_t *v, int depth
                 continue;
             buf_append(b, "<entry>", 7);
             open_tag(b, s->key_location_name);
-            put_text(b, k, klen);
+            xml_put_text(b, k, klen);
             close_tag(b, s->key_location_name);
             open_tag(b, s->value_location_name);
             put_content(b, s->value, val, depth + 1);
@@ -324,7 +324,7 @@ static void put_member(buf *b, const char *name, const model_shape *s, int flatt
                 continue;
             open_tag(b, name);
             open_tag(b, s->key_location_name);
-            put_text(b, k, klen);
+            xml_put_text(b, k, klen);
             close_tag(b, s->key_location_name);
             open_tag(b, s->value_location_name);
             put_content(b, s->value, val, depth + 1);
@@ -396,7 +396,7 @@ void xml_encode_response(buf *out, const model_service *svc, const model_operati
     }
     buf_puts(out, "<ResponseMetadata><RequestId>");
     if (request_id)
-        put_text(out, request_id, strlen(request_id));
+        xml_put_text(out, request_id, strlen(request_id));
     buf_puts(out, "</RequestId></ResponseMetadata></");
     buf_puts(out, name);
     buf_puts(out, "Response>");

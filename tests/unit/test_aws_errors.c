@@ -143,7 +143,7 @@ static void test_aws_encode_json_error(void **state)
                           "q\"\\\n\r\t\x01\x1f\xe2\x82\xac\xff/");
     assert_string_equal(b.data, "{\"__type\":\"com.amazonaws.sqs#InvalidParameterValue\","
                                 "\"message\":\"q\\\"\\\\\\n\\r\\t\\u0001\\u001f\xe2\x82\xac"
-                                "\\ufffd/\"}");
+                                "\xef\xbf\xbd/\"}");
     json_error_t e;
     json_t *j = json_loads(b.data, JSON_REJECT_DUPLICATES, &e);
     assert_non_null(j);
