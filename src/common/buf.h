@@ -13,7 +13,10 @@ typedef struct buf {
     size_t cap;
 } buf;
 
-#define BUF_INIT {NULL, 0, 0}
+#define BUF_INIT                                                                                   \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void buf_init(buf *b, size_t cap);
 void buf_free(buf *b);

@@ -35,22 +35,22 @@ typedef struct http_request {
     size_t nheaders;
     const char *body; /* NUL-terminated (the NUL is not counted in body_len) */
     size_t body_len;
-    char peer[64];   /* "127.0.0.1:54321" */
-    uint64_t seq;    /* monotonically increasing request number (for request ids) */
-    void *user;      /* free for the handler's use */
+    char peer[64]; /* "127.0.0.1:54321" */
+    uint64_t seq;  /* monotonically increasing request number (for request ids) */
+    void *user;    /* free for the handler's use */
 } http_request;
 
 typedef void (*http_handler_fn)(http_request *req, void *ctx);
 
 typedef struct http_server_config {
-    const char *bind;          /* address to bind, IPv4 or IPv6 literal */
-    int port;                  /* 0: pick a free port (see http_server_port) */
-    size_t max_header_bytes;   /* default 16 KiB */
-    size_t max_body_bytes;     /* default 4 MiB */
-    unsigned max_connections;  /* default 10000 */
-    uint64_t idle_timeout_ms;  /* keep-alive idle; default 60 s */
+    const char *bind;            /* address to bind, IPv4 or IPv6 literal */
+    int port;                    /* 0: pick a free port (see http_server_port) */
+    size_t max_header_bytes;     /* default 16 KiB */
+    size_t max_body_bytes;       /* default 4 MiB */
+    unsigned max_connections;    /* default 10000 */
+    uint64_t idle_timeout_ms;    /* keep-alive idle; default 60 s */
     uint64_t request_timeout_ms; /* whole request from its first byte; default 30 s */
-    unsigned max_pipeline;     /* pending requests per connection before reading pauses; default 64 */
+    unsigned max_pipeline; /* pending requests per connection before reading pauses; default 64 */
 } http_server_config;
 
 /* Fills cfg with the defaults above (bind 127.0.0.1, port 4566). */

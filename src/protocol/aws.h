@@ -47,12 +47,12 @@ struct aws_call {
     const aws_service_def *service;
     const model_operation *op;
     aws_protocol protocol;
-    json_t *input;         /* owned by the call: the operation's input in JSON shape */
-    char request_id[40];   /* UUID */
-    char access_key[128];  /* from the SigV4 credential, "" when unsigned */
-    char host[256];        /* the Host header, for building queue URLs */
+    json_t *input;        /* owned by the call: the operation's input in JSON shape */
+    char request_id[40];  /* UUID */
+    char access_key[128]; /* from the SigV4 credential, "" when unsigned */
+    char host[256];       /* the Host header, for building queue URLs */
     int64_t received_ms;
-    void *state;           /* free for the handler (a long poll's state, ...) */
+    void *state; /* free for the handler (a long poll's state, ...) */
 };
 
 /* Answers with `output` (taken; NULL means an empty result). */
@@ -69,7 +69,7 @@ void aws_encode_query_error(buf *out, const aws_service_def *svc, aws_error err,
                             const char *request_id);
 
 /* Creates a call for `http` (borrowed until the reply). Takes ownership of input. */
-aws_call *aws_call_create(http_request *http, const aws_service_def *svc,
-                          const model_operation *op, aws_protocol proto, json_t *input);
+aws_call *aws_call_create(http_request *http, const aws_service_def *svc, const model_operation *op,
+                          aws_protocol proto, json_t *input);
 
 #endif

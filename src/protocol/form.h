@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 typedef struct form_pair {
-    char *name;  /* decoded, NUL-terminated */
+    char *name; /* decoded, NUL-terminated */
     size_t name_len;
     char *value; /* decoded, NUL-terminated (may contain NULs: use value_len) */
     size_t value_len;

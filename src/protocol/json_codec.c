@@ -174,14 +174,30 @@ static int read_string(reader *r, const char **s, size_t *n)
         unsigned e = p[1];
         p += 2;
         switch (e) {
-        case '"': buf_putc(&r->scratch, '"'); break;
-        case '\\': buf_putc(&r->scratch, '\\'); break;
-        case '/': buf_putc(&r->scratch, '/'); break;
-        case 'b': buf_putc(&r->scratch, '\b'); break;
-        case 'f': buf_putc(&r->scratch, '\f'); break;
-        case 'n': buf_putc(&r->scratch, '\n'); break;
-        case 'r': buf_putc(&r->scratch, '\r'); break;
-        case 't': buf_putc(&r->scratch, '\t'); break;
+        case '"':
+            buf_putc(&r->scratch, '"');
+            break;
+        case '\\':
+            buf_putc(&r->scratch, '\\');
+            break;
+        case '/':
+            buf_putc(&r->scratch, '/');
+            break;
+        case 'b':
+            buf_putc(&r->scratch, '\b');
+            break;
+        case 'f':
+            buf_putc(&r->scratch, '\f');
+            break;
+        case 'n':
+            buf_putc(&r->scratch, '\n');
+            break;
+        case 'r':
+            buf_putc(&r->scratch, '\r');
+            break;
+        case 't':
+            buf_putc(&r->scratch, '\t');
+            break;
         case 'u': {
             uint32_t cp;
             if (end - p < 4 || hex4(p, &cp) != 0) {
@@ -459,8 +475,8 @@ static void dump_string(buf *out, const char *s, size_t n)
             /* Bytes >= 0x80 pass (valid UTF-8 is copied as is): `& ~x` drops them. */
             const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
             uint64_t quote = x ^ (ones * '"'), bslash = x ^ (ones * '\\');
-            uint64_t t = ((quote - ones) & ~quote) | ((bslash - ones) & ~bslash) |
-                         ((x - ones * 0x20) & ~x);
+            uint64_t t =
+                ((quote - ones) & ~quote) | ((bslash - ones) & ~bslash) | ((x - ones * 0x20) & ~x);
             if (t & highs)
                 break;
             p += 8;
@@ -473,13 +489,27 @@ static void dump_string(buf *out, const char *s, size_t n)
             char e[6] = {'\\', 0};
             size_t el = 2;
             switch (c) {
-            case '"': e[1] = '"'; break;
-            case '\\': e[1] = '\\'; break;
-            case '\n': e[1] = 'n'; break;
-            case '\r': e[1] = 'r'; break;
-            case '\t': e[1] = 't'; break;
-            case '\b': e[1] = 'b'; break;
-            case '\f': e[1] = 'f'; break;
+            case '"':
+                e[1] = '"';
+                break;
+            case '\\':
+                e[1] = '\\';
+                break;
+            case '\n':
+                e[1] = 'n';
+                break;
+            case '\r':
+                e[1] = 'r';
+                break;
+            case '\t':
+                e[1] = 't';
+                break;
+            case '\b':
+                e[1] = 'b';
+                break;
+            case '\f':
+                e[1] = 'f';
+                break;
             default:
                 e[1] = 'u';
                 e[2] = '0';

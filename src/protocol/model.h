@@ -13,8 +13,8 @@ typedef enum {
     SHAPE_STRING,
     SHAPE_INTEGER, /* also "long" */
     SHAPE_BOOLEAN,
-    SHAPE_DOUBLE,  /* also "float" */
-    SHAPE_BLOB,    /* base64 on the wire in both JSON and XML */
+    SHAPE_DOUBLE, /* also "float" */
+    SHAPE_BLOB,   /* base64 on the wire in both JSON and XML */
     SHAPE_TIMESTAMP,
     SHAPE_LIST,
     SHAPE_MAP,
@@ -27,7 +27,7 @@ typedef struct model_member {
     const char *name;          /* JSON member name */
     const char *location_name; /* Query/XML name (== name when the model gives none) */
     const model_shape *shape;
-    int flattened;             /* the member's list/map is flattened (Query/XML) */
+    int flattened; /* the member's list/map is flattened (Query/XML) */
 } model_member;
 
 struct model_shape {
@@ -40,10 +40,10 @@ struct model_shape {
     const model_shape *member;
     const char *member_location_name; /* "member" unless the model says otherwise */
     const model_shape *key;
-    const char *key_location_name;    /* "key" / "Name" / "Key" */
+    const char *key_location_name; /* "key" / "Name" / "Key" */
     const model_shape *value;
-    const char *value_location_name;  /* "value" / "Value" */
-    int flattened;                    /* the shape itself is flattened */
+    const char *value_location_name; /* "value" / "Value" */
+    int flattened;                   /* the shape itself is flattened */
 };
 
 typedef struct model_operation {
@@ -54,9 +54,9 @@ typedef struct model_operation {
 } model_operation;
 
 typedef struct model_service {
-    const char *name;          /* "sqs" (SigV4 signing name / endpoint prefix) */
-    const char *api_version;   /* "2012-11-05" */
-    const char *xml_namespace; /* Query responses' xmlns */
+    const char *name;               /* "sqs" (SigV4 signing name / endpoint prefix) */
+    const char *api_version;        /* "2012-11-05" */
+    const char *xml_namespace;      /* Query responses' xmlns */
     const char *json_target_prefix; /* "AmazonSQS" (X-Amz-Target prefix), or NULL */
     const char *json_type_prefix;   /* "com.amazonaws.sqs#" for JSON error __type, or NULL */
     const model_operation *ops;

@@ -18,7 +18,7 @@ typedef struct sigv4_credential {
 
 typedef struct sigv4_scope {
     char access_key[128];
-    char date[16];    /* YYYYMMDD */
+    char date[16]; /* YYYYMMDD */
     char region[64];
     char service[64];
 } sigv4_scope;
@@ -31,7 +31,7 @@ int sigv4_parse_scope(const http_request *req, sigv4_scope *out);
  * (MISSING_AUTHENTICATION_TOKEN, INCOMPLETE_SIGNATURE, INVALID_CLIENT_TOKEN_ID,
  * SIGNATURE_DOES_NOT_MATCH, REQUEST_EXPIRED) and writes AWS's message into msg.
  * `now_ms` is the wall clock; requests more than 15 minutes off are expired. */
-int sigv4_verify(const http_request *req, const sigv4_credential *creds, size_t n,
-                 int64_t now_ms, aws_error *err, char *msg, size_t msglen);
+int sigv4_verify(const http_request *req, const sigv4_credential *creds, size_t n, int64_t now_ms,
+                 aws_error *err, char *msg, size_t msglen);
 
 #endif

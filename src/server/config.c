@@ -20,13 +20,16 @@ typedef struct setting {
 } setting;
 
 #define STR(field, flag, env, help)                                                                \
-    {flag, env, K_STR, offsetof(config, field), sizeof(((config *)0)->field), 0, 0, help}
+    {                                                                                              \
+        flag, env, K_STR, offsetof(config, field), sizeof(((config *)0)->field), 0, 0, help        \
+    }
 
 static const setting settings[] = {
     STR(bind, "bind", "SLUICE_BIND", "address to listen on (default 127.0.0.1)"),
     {"port", "SLUICE_PORT", K_INT, offsetof(config, port), 0, 0, 65535,
      "TCP port (default 4566; 0 picks a free one)"},
-    STR(data_dir, "data-dir", "SLUICE_DATA_DIR", "directory of the embedded store (default ./data)"),
+    STR(data_dir, "data-dir", "SLUICE_DATA_DIR",
+        "directory of the embedded store (default ./data)"),
     STR(region, "region", "SLUICE_REGION", "AWS region of ARNs (default us-east-1)"),
     STR(account_id, "account-id", "SLUICE_ACCOUNT_ID", "AWS account id (default 000000000000)"),
     {"durability", "SLUICE_DURABILITY", K_DURABILITY, offsetof(config, durability), 0, 0, 0,

@@ -84,8 +84,7 @@ static int authenticate(router *r, aws_call *call)
         return 0;
     aws_error err;
     char msg[512];
-    if (sigv4_verify(call->http, r->creds, r->ncreds, clock_now_ms(), &err, msg, sizeof msg) !=
-        0) {
+    if (sigv4_verify(call->http, r->creds, r->ncreds, clock_now_ms(), &err, msg, sizeof msg) != 0) {
         aws_reply_error(call, err, "%s", msg);
         return -1;
     }
@@ -241,6 +240,7 @@ void router_handle(http_request *req, void *ctx)
         respond_text(req, 200, "sluice\n");
         return;
     }
-    respond_text(req, 404, "Not found: Sluice serves AWS JSON (X-Amz-Target) and AWS Query "
-                           "(Action=...) requests, and GET /_sluice/health.\n");
+    respond_text(req, 404,
+                 "Not found: Sluice serves AWS JSON (X-Amz-Target) and AWS Query "
+                 "(Action=...) requests, and GET /_sluice/health.\n");
 }

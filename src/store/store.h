@@ -39,7 +39,7 @@ typedef struct store_queue {
 } store_queue;
 
 typedef struct store_message {
-    int64_t seq;        /* the store's key, assigned by STORE_SQS_SEND */
+    int64_t seq; /* the store's key, assigned by STORE_SQS_SEND */
     int64_t queue_id;
     char message_id[40];
     char *body;
@@ -47,14 +47,14 @@ typedef struct store_message {
     char *attrs_json;     /* MessageAttributes as JSON, NULL if none */
     char *sys_attrs_json; /* MessageSystemAttributes (AWSTraceHeader), NULL if none */
     char md5_body[33];
-    char md5_attrs[33];   /* "" if no attributes */
+    char md5_attrs[33]; /* "" if no attributes */
     char md5_sys_attrs[33];
-    char *group_id;       /* FIFO: MessageGroupId, else NULL */
-    char *dedup_id;       /* FIFO: MessageDeduplicationId (given or content hash), else NULL */
+    char *group_id; /* FIFO: MessageGroupId, else NULL */
+    char *dedup_id; /* FIFO: MessageDeduplicationId (given or content hash), else NULL */
     char *sender_id;
     int64_t sequence_number; /* FIFO: SequenceNumber, else 0 */
     int64_t sent_ms;
-    int64_t visible_ms;   /* the message is visible when now >= visible_ms */
+    int64_t visible_ms;       /* the message is visible when now >= visible_ms */
     int64_t first_receive_ms; /* 0 until first received */
     int receive_count;
     int64_t receipt_token; /* changes at every receive: stale receipt handles are detectable */
@@ -78,18 +78,18 @@ typedef struct store_move_task {
 /* ---- operations --------------------------------------------------------------------- */
 
 typedef enum {
-    STORE_SQS_QUEUE_PUT,      /* insert or replace a queue row (create, attributes, tags) */
-    STORE_SQS_QUEUE_DELETE,   /* delete the queue and all its messages */
-    STORE_SQS_SEND,           /* insert messages (FIFO dedup applied) */
-    STORE_SQS_RECEIVE,        /* claim up to max visible messages, redrive to a DLQ */
-    STORE_SQS_DELETE,         /* delete messages by (seq, queue) */
+    STORE_SQS_QUEUE_PUT,    /* insert or replace a queue row (create, attributes, tags) */
+    STORE_SQS_QUEUE_DELETE, /* delete the queue and all its messages */
+    STORE_SQS_SEND,         /* insert messages (FIFO dedup applied) */
+    STORE_SQS_RECEIVE,      /* claim up to max visible messages, redrive to a DLQ */
+    STORE_SQS_DELETE,       /* delete messages by (seq, queue) */
     STORE_SQS_CHANGE_VISIBILITY,
-    STORE_SQS_PURGE,          /* delete messages sent up to a time */
-    STORE_SQS_COUNTS,         /* visible / in flight / delayed counts */
-    STORE_SQS_EXPIRE,         /* delete messages past retention, and old dedup entries */
-    STORE_SQS_MOVE,           /* move up to N messages of a move task; updates the task */
-    STORE_SQS_MOVE_TASK_PUT,  /* insert or update a move task */
-    STORE_SQS_COUNT_SOURCE,   /* count messages in a queue (move task's to_move) */
+    STORE_SQS_PURGE,         /* delete messages sent up to a time */
+    STORE_SQS_COUNTS,        /* visible / in flight / delayed counts */
+    STORE_SQS_EXPIRE,        /* delete messages past retention, and old dedup entries */
+    STORE_SQS_MOVE,          /* move up to N messages of a move task; updates the task */
+    STORE_SQS_MOVE_TASK_PUT, /* insert or update a move task */
+    STORE_SQS_COUNT_SOURCE,  /* count messages in a queue (move task's to_move) */
 } store_op_kind;
 
 typedef struct store_op store_op;
@@ -101,17 +101,17 @@ typedef struct store_sqs_entry {
     int64_t seq;        /* DELETE / CHANGE_VISIBILITY: which message */
     int64_t token;      /* CHANGE_VISIBILITY: the receipt token it must still have */
     int64_t visible_ms; /* CHANGE_VISIBILITY: new deadline */
-    int duplicate;      /* SEND output: deduplicated (message_id/sequence_number are the original's) */
-    int found;          /* DELETE / CHANGE_VISIBILITY output */
+    int duplicate; /* SEND output: deduplicated (message_id/sequence_number are the original's) */
+    int found;     /* DELETE / CHANGE_VISIBILITY output */
 } store_sqs_entry;
 
 struct store_op {
     store_op_kind kind;
-    int status;        /* result: 0, or a negative code (-EIO: the commit failed) */
+    int status; /* result: 0, or a negative code (-EIO: the commit failed) */
     store_done_fn done;
     void *ctx;
-    store_op *next;    /* the queue to the commit thread (internal) */
-    int64_t now_ms;    /* the engine's clock at submit: all time decisions use it */
+    store_op *next; /* the queue to the commit thread (internal) */
+    int64_t now_ms; /* the engine's clock at submit: all time decisions use it */
 
     union {
         store_queue queue; /* QUEUE_PUT (in) */
@@ -121,7 +121,7 @@ struct store_op {
         struct { /* SEND, DELETE, CHANGE_VISIBILITY */
             int64_t queue_id;
             int fifo;
-            int dedup_per_group;  /* FIFO dedup scope messageGroup */
+            int dedup_per_group; /* FIFO dedup scope messageGroup */
             int64_t dedup_window_ms;
             store_sqs_entry *entries;
             size_t n;

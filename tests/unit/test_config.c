@@ -41,7 +41,7 @@ static void test_flags_beat_env_beat_file(void **state)
     char err[256];
     char *argv[] = {"sluiced", "--config", path, "--account-id", "123456789012", NULL};
     assert_int_equal(config_load(&c, 5, argv, err, sizeof err), 0);
-    assert_int_equal(c.port, 2222);          /* env over file */
+    assert_int_equal(c.port, 2222);             /* env over file */
     assert_string_equal(c.region, "eu-west-1"); /* file over default */
     assert_int_equal(c.durability, STORE_DURABILITY_NORMAL);
     assert_string_equal(c.account_id, "123456789012");

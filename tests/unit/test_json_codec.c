@@ -42,10 +42,26 @@ static void test_parses_like_jansson(void **state)
 static void test_rejects_invalid_json(void **state)
 {
     const char *bad[] = {
-        "",          "{",           "{\"a\":}",      "{\"a\" 1}",    "[1,]",
-        "{\"a\":1,}", "\"unterminated", "\"bad \\x escape\"", "\"\\ud800\"", "\"\\udc00 x\"",
-        "01",        "1.",          "-",             "tru",          "{\"a\":1}x",
-        "\"\x01\"",  "\"\xc3\"",    "\"\xed\xa0\x80\"", "{\"a\":1,\"a\":2}", "nul",
+        "",
+        "{",
+        "{\"a\":}",
+        "{\"a\" 1}",
+        "[1,]",
+        "{\"a\":1,}",
+        "\"unterminated",
+        "\"bad \\x escape\"",
+        "\"\\ud800\"",
+        "\"\\udc00 x\"",
+        "01",
+        "1.",
+        "-",
+        "tru",
+        "{\"a\":1}x",
+        "\"\x01\"",
+        "\"\xc3\"",
+        "\"\xed\xa0\x80\"",
+        "{\"a\":1,\"a\":2}",
+        "nul",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char err[160] = "";

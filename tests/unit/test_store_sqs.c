@@ -111,8 +111,8 @@ static int64_t send_msg(fixture *f, int64_t queue, int fifo, const char *body, c
     return e.msg.seq;
 }
 
-static store_op receive(fixture *f, int64_t queue, int fifo, int max, int64_t now,
-                        int64_t vis_ms, int max_receives, int64_t dlq)
+static store_op receive(fixture *f, int64_t queue, int fifo, int max, int64_t now, int64_t vis_ms,
+                        int max_receives, int64_t dlq)
 {
     store_op op = {.kind = STORE_SQS_RECEIVE, .now_ms = now};
     op.u.receive.queue_id = queue;

@@ -113,8 +113,8 @@ static int check_redrive_policy(aws_call *call, sqs *s, int fifo, const char *va
     json_t *mrc = json_object_get(p, "maxReceiveCount");
     if (!json_is_string(arn) || !mrc) {
         rc = bad_redrive(call, value,
-                     "Redrive policy does not contain mandatory attribute: "
-                     "deadLetterTargetArn, maxReceiveCount.");
+                         "Redrive policy does not contain mandatory attribute: "
+                         "deadLetterTargetArn, maxReceiveCount.");
         goto out;
     }
     long long n = -1;
@@ -124,21 +124,20 @@ static int check_redrive_policy(aws_call *call, sqs *s, int fifo, const char *va
         n = -1;
     if (n < 1 || n > 1000) {
         rc = bad_redrive(call, value,
-                     "Invalid value for maxReceiveCount: must be an integer from 1 to 1000.");
+                         "Invalid value for maxReceiveCount: must be an integer from 1 to 1000.");
         goto out;
     }
     sqs_queue *dlq = sqs_queue_from_arn(s, json_string_value(arn));
     if (!dlq) {
-        rc = bad_redrive(call, value,
-                     "Dead letter target does not exist.");
+        rc = bad_redrive(call, value, "Dead letter target does not exist.");
         goto out;
     }
     if (dlq->fifo != fifo) {
         rc = bad_redrive(call, value,
-                     fifo ? "Dead-letter queue must be the same type of queue as the source "
-                            "queue: a FIFO queue."
-                          : "Dead-letter queue must be the same type of queue as the source "
-                            "queue: a standard queue.");
+                         fifo ? "Dead-letter queue must be the same type of queue as the source "
+                                "queue: a FIFO queue."
+                              : "Dead-letter queue must be the same type of queue as the source "
+                                "queue: a standard queue.");
         goto out;
     }
     rc = 0;

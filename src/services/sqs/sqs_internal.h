@@ -10,14 +10,14 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define SQS_MAX_BATCH           10
-#define SQS_DEDUP_WINDOW_MS     (5 * 60 * 1000)
-#define SQS_PURGE_INTERVAL_MS   (60 * 1000)
-#define SQS_RECREATE_DELAY_MS   (60 * 1000)
-#define SQS_MAX_MESSAGE_SIZE    1048576 /* AWS's current upper bound of MaximumMessageSize */
-#define SQS_DEFAULT_MSG_SIZE    262144
-#define SQS_MAX_QUEUE_NAME      80
-#define SQS_MAX_ATTRIBUTES      10
+#define SQS_MAX_BATCH         10
+#define SQS_DEDUP_WINDOW_MS   (5 * 60 * 1000)
+#define SQS_PURGE_INTERVAL_MS (60 * 1000)
+#define SQS_RECREATE_DELAY_MS (60 * 1000)
+#define SQS_MAX_MESSAGE_SIZE  1048576 /* AWS's current upper bound of MaximumMessageSize */
+#define SQS_DEFAULT_MSG_SIZE  262144
+#define SQS_MAX_QUEUE_NAME    80
+#define SQS_MAX_ATTRIBUTES    10
 
 typedef struct sqs_waiter sqs_waiter;
 typedef struct sqs_move sqs_move;
@@ -68,7 +68,7 @@ typedef struct sqs {
     int64_t next_queue_id;
     uv_timer_t sweep_timer;
     int sweep_running;
-    sqs_move *moves; /* message move tasks, newest first */
+    sqs_move *moves;       /* message move tasks, newest first */
     json_t *deleted_names; /* name -> deletion time (ms): QueueDeletedRecently for 60 s */
     int stopping;
 } sqs;
@@ -158,7 +158,7 @@ int sqs_int(aws_call *call, const char *name, int64_t def, int64_t min, int64_t 
  * returns NULL on error. */
 json_t *sqs_batch_entries(aws_call *call);
 /* A batch's per-entry failure object. */
-json_t *sqs_batch_failure(const char *id, const char *code, int sender_fault, const char *fmt,
-                          ...) __attribute__((format(printf, 4, 5)));
+json_t *sqs_batch_failure(const char *id, const char *code, int sender_fault, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -40,8 +40,8 @@ typedef struct batch_ctx {
     aws_call *call;
     sqs_queue *q;
     int single;
-    json_t *failed;   /* per-entry failures found before the store */
-    char **ids;       /* batch entry Ids of entries[] */
+    json_t *failed; /* per-entry failures found before the store */
+    char **ids;     /* batch entry Ids of entries[] */
     store_sqs_entry *entries;
     size_t n;
 } batch_ctx;
@@ -82,8 +82,8 @@ static void batch_free(batch_ctx *c)
 static void batch_add_failure(batch_ctx *c, const char *id, const entry_error *e)
 {
     const aws_error_info *info = aws_error_lookup(e->code);
-    json_array_append_new(c->failed, sqs_batch_failure(id, info->shape, info->sender_fault,
-                                                       "%s", e->msg));
+    json_array_append_new(c->failed,
+                          sqs_batch_failure(id, info->shape, info->sender_fault, "%s", e->msg));
 }
 
 /* Replies to a batch whose every entry failed validation, or a single call's error. */
@@ -156,8 +156,8 @@ static int check_chars(entry_error *err, const char *s, size_t n, const char *wh
     if (!bad)
         return 0;
     if (bad == 0xffffffffu)
-        return fail(err, AWS_ERR_SQS_INVALID_MESSAGE_CONTENTS,
-                    "Invalid UTF-8 was found in the %s.", what);
+        return fail(err, AWS_ERR_SQS_INVALID_MESSAGE_CONTENTS, "Invalid UTF-8 was found in the %s.",
+                    what);
     return fail(err, AWS_ERR_SQS_INVALID_MESSAGE_CONTENTS,
                 "Invalid binary character '#x%X' was found in the %s, the set of allowed "
                 "characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to "
@@ -223,8 +223,7 @@ static int valid_number(const char *s)
 
 /* Validates MessageAttributes (or MessageSystemAttributes when `system`) into a normalised
  * copy; adds their size to *size. */
-static int check_attributes(entry_error *err, json_t *in, int system, json_t **out,
-                            size_t *size)
+static int check_attributes(entry_error *err, json_t *in, int system, json_t **out, size_t *size)
 {
     *out = NULL;
     if (!in || json_is_null(in))
@@ -257,8 +256,7 @@ static int check_attributes(entry_error *err, json_t *in, int system, json_t **o
         const char *type = json_string_value(json_object_get(v, "DataType"));
         if (!type || !*type) {
             fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
-                 "The message attribute '%s' must contain non-empty message attribute type.",
-                 name);
+                 "The message attribute '%s' must contain non-empty message attribute type.", name);
             goto bad;
         }
         int is_string = strncmp(type, "String", 6) == 0 && (type[6] == 0 || type[6] == '.');
@@ -351,8 +349,7 @@ static int build_message(aws_call *call, sqs_queue *q, json_t *e, int64_t now, s
     json_t *attrs = NULL, *sys = NULL;
     if (check_attributes(err, json_object_get(e, "MessageAttributes"), 0, &attrs, size) != 0)
         return -1;
-    if (check_attributes(err, json_object_get(e, "MessageSystemAttributes"), 1, &sys, size) !=
-        0) {
+    if (check_attributes(err, json_object_get(e, "MessageSystemAttributes"), 1, &sys, size) != 0) {
         json_decref(attrs);
         return -1;
     }
@@ -470,8 +467,8 @@ out:
 static json_t *send_result(const store_sqs_entry *e, int fifo)
 {
     const store_message *m = &e->msg;
-    json_t *r = json_pack("{s:s, s:s}", "MessageId", m->message_id, "MD5OfMessageBody",
-                          m->md5_body);
+    json_t *r =
+        json_pack("{s:s, s:s}", "MessageId", m->message_id, "MD5OfMessageBody", m->md5_body);
     if (m->md5_attrs[0])
         json_object_set_new(r, "MD5OfMessageAttributes", json_string(m->md5_attrs));
     if (m->md5_sys_attrs[0])
@@ -684,8 +681,8 @@ static void handle_entries(aws_call *call, sqs_queue *q, json_t *entries, int vi
 {
     int single = entries == NULL;
     size_t n = single ? 1 : json_array_size(entries);
-    batch_ctx *c = batch_new(call, q, visibility ? STORE_SQS_CHANGE_VISIBILITY : STORE_SQS_DELETE,
-                             n, single);
+    batch_ctx *c =
+        batch_new(call, q, visibility ? STORE_SQS_CHANGE_VISIBILITY : STORE_SQS_DELETE, n, single);
     for (size_t i = 0; i < n; i++) {
         json_t *e = single ? call->input : json_array_get(entries, i);
         const char *id = single ? "" : json_string_value(json_object_get(e, "Id"));

@@ -16,9 +16,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define TICK_MS             100
-#define DEFAULT_RATE        1000 /* "system optimised" when no rate is given */
-#define MAX_RATE            500
+#define TICK_MS      100
+#define DEFAULT_RATE 1000 /* "system optimised" when no rate is given */
+#define MAX_RATE     500
 
 struct sqs_move {
     store_move_task t;
@@ -95,8 +95,7 @@ static void make_handle(const char *source_arn, char *out, size_t cap)
 {
     char id[37], json[400];
     ids_uuid4(id);
-    int n = snprintf(json, sizeof json, "{\"taskId\":\"%s\",\"sourceArn\":\"%s\"}", id,
-                     source_arn);
+    int n = snprintf(json, sizeof json, "{\"taskId\":\"%s\",\"sourceArn\":\"%s\"}", id, source_arn);
     if (n < 0 || (size_t)n >= sizeof json || (size_t)(4 * ((n + 2) / 3) + 1) > cap) {
         snprintf(out, cap, "%s", id);
         return;
@@ -142,8 +141,8 @@ static void step_done(store_op *op)
         }
         if (!running(m)) {
             uv_timer_stop(&m->timer);
-            log_info("message move task finished", "handle=%s status=%s moved=%lld",
-                     m->t.handle, m->t.status, (long long)m->t.moved);
+            log_info("message move task finished", "handle=%s status=%s moved=%lld", m->t.handle,
+                     m->t.status, (long long)m->t.moved);
         }
     }
     store_op_clear(op);
@@ -175,9 +174,10 @@ static void put_done(store_op *op)
     sqs_move *m = mo->m;
     if (op->status != 0) {
         aws_reply_error(mo->call, AWS_ERR_INTERNAL_ERROR, "The store could not commit the task.");
-    } else if (op->kind == STORE_SQS_MOVE_TASK_PUT && strcmp(op->u.move_task.status, "CANCELLED") == 0) {
-        aws_reply(mo->call, json_pack("{s:I}", "ApproximateNumberOfMessagesMoved",
-                                      (json_int_t)m->t.moved));
+    } else if (op->kind == STORE_SQS_MOVE_TASK_PUT &&
+               strcmp(op->u.move_task.status, "CANCELLED") == 0) {
+        aws_reply(mo->call,
+                  json_pack("{s:I}", "ApproximateNumberOfMessagesMoved", (json_int_t)m->t.moved));
     } else {
         aws_reply(mo->call, json_pack("{s:s}", "TaskHandle", m->t.handle));
     }
@@ -345,11 +345,11 @@ void sqs_list_message_move_tasks(aws_call *call)
     for (sqs_move *m = s->moves; m && (int64_t)json_array_size(results) < max; m = m->next) {
         if (m->t.source_id != src->id)
             continue;
-        json_t *r = json_pack("{s:s, s:s, s:I, s:I, s:I}", "Status", m->t.status, "SourceArn",
-                              m->t.source_arn, "ApproximateNumberOfMessagesMoved",
-                              (json_int_t)m->t.moved, "ApproximateNumberOfMessagesToMove",
-                              (json_int_t)m->t.to_move, "StartedTimestamp",
-                              (json_int_t)m->t.started_ms);
+        json_t *r =
+            json_pack("{s:s, s:s, s:I, s:I, s:I}", "Status", m->t.status, "SourceArn",
+                      m->t.source_arn, "ApproximateNumberOfMessagesMoved", (json_int_t)m->t.moved,
+                      "ApproximateNumberOfMessagesToMove", (json_int_t)m->t.to_move,
+                      "StartedTimestamp", (json_int_t)m->t.started_ms);
         if (running(m))
             json_object_set_new(r, "TaskHandle", json_string(m->t.handle));
         if (m->t.dest_arn[0])

@@ -613,10 +613,9 @@ void sqs_get_queue_attributes(aws_call *call)
     {
         const char *n = json_string_value(v);
         if (!n || !sqs_attr_name_known(n) ||
-            (!q->fifo && (strcmp(n, "FifoQueue") == 0 ||
-                          strcmp(n, "ContentBasedDeduplication") == 0 ||
-                          strcmp(n, "DeduplicationScope") == 0 ||
-                          strcmp(n, "FifoThroughputLimit") == 0))) {
+            (!q->fifo &&
+             (strcmp(n, "FifoQueue") == 0 || strcmp(n, "ContentBasedDeduplication") == 0 ||
+              strcmp(n, "DeduplicationScope") == 0 || strcmp(n, "FifoThroughputLimit") == 0))) {
             aws_reply_error(call, AWS_ERR_SQS_INVALID_ATTRIBUTE_NAME, "Unknown Attribute %s.",
                             n ? n : "");
             return;
@@ -808,7 +807,8 @@ void sqs_add_permission(aws_call *call)
     json_array_foreach(accounts, i, v)
     {
         char p[128];
-        snprintf(p, sizeof p, "arn:aws:iam::%s:root", json_string_value(v) ? json_string_value(v) : "");
+        snprintf(p, sizeof p, "arn:aws:iam::%s:root",
+                 json_string_value(v) ? json_string_value(v) : "");
         json_array_append_new(principals, json_string(p));
     }
     json_t *acts = json_array();
@@ -819,8 +819,8 @@ void sqs_add_permission(aws_call *call)
         json_array_append_new(acts, json_string(a));
     }
     json_array_append_new(stmts, json_pack("{s:s, s:s, s:{s:o}, s:o, s:s}", "Sid", label, "Effect",
-                                           "Allow", "Principal", "AWS", principals, "Action",
-                                           acts, "Resource", arn));
+                                           "Allow", "Principal", "AWS", principals, "Action", acts,
+                                           "Resource", arn));
     char *text = json_dumps(policy, JSON_COMPACT);
     json_object_set_new(q->attrs, "Policy", json_string(text));
     free(text);

@@ -281,8 +281,7 @@ static void claim_done(store_op *op)
     int64_t next = op->u.receive.next_visible_ms;
     store_op_clear(op);
     int64_t now = clock_now_ms();
-    if (now >= w->deadline_ms || q->deleted || q->svc->stopping ||
-        aws_call_is_cancelled(w->call)) {
+    if (now >= w->deadline_ms || q->deleted || q->svc->stopping || aws_call_is_cancelled(w->call)) {
         finish_empty(w);
         return;
     }

@@ -218,12 +218,12 @@ json_t *sqs_batch_entries(aws_call *call)
 {
     json_t *entries = json_object_get(call->input, "Entries");
     if (!entries || !json_is_array(entries) || json_array_size(entries) == 0) {
-        aws_reply_error(call, AWS_ERR_SQS_EMPTY_BATCH_REQUEST,
-                        "There should be at least one %s in the request.",
-                        call->op->name && strstr(call->op->name, "Send")
-                            ? "SendMessageBatchRequestEntry"
-                        : strstr(call->op->name, "Delete") ? "DeleteMessageBatchRequestEntry"
-                                                           : "ChangeMessageVisibilityBatchRequestEntry");
+        aws_reply_error(
+            call, AWS_ERR_SQS_EMPTY_BATCH_REQUEST,
+            "There should be at least one %s in the request.",
+            call->op->name && strstr(call->op->name, "Send") ? "SendMessageBatchRequestEntry"
+            : strstr(call->op->name, "Delete")               ? "DeleteMessageBatchRequestEntry"
+                                               : "ChangeMessageVisibilityBatchRequestEntry");
         return NULL;
     }
     if (json_array_size(entries) > SQS_MAX_BATCH) {
@@ -248,10 +248,11 @@ json_t *sqs_batch_entries(aws_call *call)
             return NULL;
         }
         for (size_t j = 0; j < i; j++) {
-            const char *other = json_string_value(json_object_get(json_array_get(entries, j), "Id"));
+            const char *other =
+                json_string_value(json_object_get(json_array_get(entries, j), "Id"));
             if (other && strcmp(other, id) == 0) {
-                aws_reply_error(call, AWS_ERR_SQS_BATCH_ENTRY_IDS_NOT_DISTINCT,
-                                "Id %s repeated.", id);
+                aws_reply_error(call, AWS_ERR_SQS_BATCH_ENTRY_IDS_NOT_DISTINCT, "Id %s repeated.",
+                                id);
                 return NULL;
             }
         }
@@ -259,8 +260,7 @@ json_t *sqs_batch_entries(aws_call *call)
     return entries;
 }
 
-json_t *sqs_batch_failure(const char *id, const char *code, int sender_fault, const char *fmt,
-                          ...)
+json_t *sqs_batch_failure(const char *id, const char *code, int sender_fault, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;

@@ -303,8 +303,7 @@ static void *sqlite_open(const store_config *cfg, char *err, size_t errlen)
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=OFF;"
              "PRAGMA cache_size=-8192; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=4096;",
              sync);
-    if (exec_sql(d, pragmas, err, errlen) || migrate(d, err, errlen) ||
-        load_secret(d, err, errlen))
+    if (exec_sql(d, pragmas, err, errlen) || migrate(d, err, errlen) || load_secret(d, err, errlen))
         goto fail;
     for (int i = 0; i < ST__COUNT; i++) {
         if (sqlite3_prepare_v3(d->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &d->st[i],
@@ -799,8 +798,8 @@ static void sqlite_exec(void *p, store_op *op)
         rc = task_put(d, &op->u.move_task);
         break;
     case STORE_SQS_COUNT_SOURCE:
-        op->u.count_source.count = count_query(d, ST_COUNT_ALL, op->u.count_source.queue_id, 0,
-                                               0, 1);
+        op->u.count_source.count =
+            count_query(d, ST_COUNT_ALL, op->u.count_source.queue_id, 0, 0, 1);
         break;
     }
     op->status = rc;
