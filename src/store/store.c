@@ -1,6 +1,9 @@
 /* The commit pipeline: group commit on a dedicated thread.
  *
- * The loop thread appends ops to `incoming` (under `lock`) and signals the commit thread.
+ * The loop thread collects the ops its callbacks submit during one loop iteration in a
+ * local list and, in a prepare callback (which runs before the loop blocks for I/O), moves
+ * them all to `incoming` (under `lock`) with one signal. The batch a commit takes is thus
+ * every request parsed from every socket that was ready, not just the first of them.
  * The commit thread swaps the whole list out, runs it as one transaction (one sync for the
  * whole batch), appends it to `completed` and wakes the loop with uv_async_send; the loop
  * runs the ops' callbacks in submission order. While one batch syncs, the loop keeps
@@ -25,12 +28,16 @@ struct store {
     void *db;
     uv_loop_t *loop;
     uv_async_t wake;
+    uv_prepare_t flush;            /* hands the loop's local list to the commit thread */
+    store_op *local, **local_tail; /* loop thread only */
+    int open_handles;              /* the store is freed when both handles have closed */
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     store_op *incoming, **incoming_tail;
     store_op *completed, **completed_tail;
-    size_t pending; /* loop thread only */
+    size_t pending;    /* loop thread only */
+    store_stats stats; /* written by the commit thread under lock */
     int stopping;
 };
 
@@ -70,8 +77,14 @@ static void *commit_thread(void *arg)
         pthread_mutex_lock(&s->lock);
         *s->completed_tail = batch;
         store_op *last = batch;
-        while (last->next)
+        s->stats.ops++;
+        while (last->next) {
             last = last->next;
+            s->stats.ops++;
+        }
+        s->stats.batches++;
+        if (batch->status == -EIO)
+            s->stats.failed_batches++;
         s->completed_tail = &last->next;
         uv_async_send(&s->wake);
     }
@@ -100,6 +113,26 @@ static void on_wake(uv_async_t *h)
     deliver_completed(h->data);
 }
 
+static void hand_over(store *s)
+{
+    if (!s->local)
+        return;
+    pthread_mutex_lock(&s->lock);
+    int was_empty = (s->incoming == NULL);
+    *s->incoming_tail = s->local;
+    s->incoming_tail = s->local_tail;
+    if (was_empty)
+        pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    s->local = NULL;
+    s->local_tail = &s->local;
+}
+
+static void on_flush(uv_prepare_t *h)
+{
+    hand_over(h->data);
+}
+
 int store_open(store **out, const store_config *cfg, uv_loop_t *loop, char *err, size_t errlen)
 {
     *out = NULL;
@@ -111,16 +144,24 @@ int store_open(store **out, const store_config *cfg, uv_loop_t *loop, char *err,
     s->loop = loop;
     s->incoming_tail = &s->incoming;
     s->completed_tail = &s->completed;
+    s->local_tail = &s->local;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
-    uv_async_init(loop, &s->wake, on_wake);
-    s->wake.data = s;
+    /* The thread touches `wake` only after completing an op, and ops can only be submitted
+     * after this returns: the handles may be set up after it starts. */
     if (pthread_create(&s->thread, NULL, commit_thread, s) != 0) {
         snprintf(err, errlen, "cannot start the commit thread");
         s->be->close(s->db);
-        uv_close((uv_handle_t *)&s->wake, NULL);
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->cond);
         goto fail;
     }
+    uv_async_init(loop, &s->wake, on_wake);
+    s->wake.data = s;
+    uv_prepare_init(loop, &s->flush);
+    s->flush.data = s;
+    uv_prepare_start(&s->flush, on_flush);
+    s->open_handles = 2;
     *out = s;
     return 0;
 fail:
@@ -133,13 +174,8 @@ void store_submit(store *s, store_op *op)
     op->next = NULL;
     op->status = 0;
     s->pending++;
-    pthread_mutex_lock(&s->lock);
-    int was_empty = (s->incoming == NULL);
-    *s->incoming_tail = op;
-    s->incoming_tail = &op->next;
-    if (was_empty)
-        pthread_cond_signal(&s->cond);
-    pthread_mutex_unlock(&s->lock);
+    *s->local_tail = op;
+    s->local_tail = &op->next;
 }
 
 size_t store_pending(const store *s)
@@ -147,15 +183,25 @@ size_t store_pending(const store *s)
     return s->pending;
 }
 
-static void free_async(uv_handle_t *h)
+void store_get_stats(const store *s, store_stats *out)
 {
-    xfree(h->data);
+    pthread_mutex_lock((pthread_mutex_t *)&s->lock);
+    *out = s->stats;
+    pthread_mutex_unlock((pthread_mutex_t *)&s->lock);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    store *s = h->data;
+    if (--s->open_handles == 0)
+        xfree(s);
 }
 
 void store_close(store *s)
 {
     if (!s)
         return;
+    hand_over(s);
     pthread_mutex_lock(&s->lock);
     s->stopping = 1;
     pthread_cond_signal(&s->cond);
@@ -165,7 +211,8 @@ void store_close(store *s)
     s->be->close(s->db);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
-    uv_close((uv_handle_t *)&s->wake, free_async);
+    uv_close((uv_handle_t *)&s->flush, on_closed);
+    uv_close((uv_handle_t *)&s->wake, on_closed);
 }
 
 int store_load_sqs_queues(store *s, store_queue_fn fn, void *arg)

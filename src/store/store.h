@@ -190,6 +190,15 @@ void store_submit(store *s, store_op *op);
 /* Ops submitted and not yet completed. */
 size_t store_pending(const store *s);
 
+/* Totals since open: transactions committed and ops they carried (ops / batches is the
+ * group-commit factor). */
+typedef struct store_stats {
+    uint64_t batches;
+    uint64_t ops;
+    uint64_t failed_batches;
+} store_stats;
+void store_get_stats(const store *s, store_stats *out);
+
 /* Frees what the backend allocated in op's results (messages, arrays). */
 void store_op_clear(store_op *op);
 void store_message_clear(store_message *m);

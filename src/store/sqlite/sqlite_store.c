@@ -300,8 +300,9 @@ static void *sqlite_open(const store_config *cfg, char *err, size_t errlen)
     const char *sync = cfg->durability == STORE_DURABILITY_FULL ? "FULL" : "NORMAL";
     char pragmas[512];
     snprintf(pragmas, sizeof pragmas,
-             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=OFF;"
-             "PRAGMA cache_size=-8192; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=4096;",
+             "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; "
+             "PRAGMA foreign_keys=OFF;"
+             "PRAGMA cache_size=-8192; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=1000;",
              sync);
     if (exec_sql(d, pragmas, err, errlen) || migrate(d, err, errlen) || load_secret(d, err, errlen))
         goto fail;
