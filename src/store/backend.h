@@ -14,6 +14,10 @@ typedef struct store_backend {
     void (*exec)(void *db, store_op *op);
     int (*commit)(void *db);
     void (*rollback)(void *db);
+    /* Makes every commit so far durable. Called from the sync thread, concurrently with the
+     * next batch's begin/exec/commit on the commit thread. NULL when commits are already
+     * durable when commit returns, or when durability is `normal`. */
+    int (*sync)(void *db);
     int (*load_sqs_queues)(void *db, store_queue_fn fn, void *arg);
     int (*load_sqs_move_tasks)(void *db, store_move_task_fn fn, void *arg);
     const unsigned char *(*secret)(void *db);

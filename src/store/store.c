@@ -10,8 +10,19 @@
  * collecting the next: the batch grows with the load, which is what makes durable and fast
  * agree (throughput ~ ops in flight / sync time).
  *
+ * Durability is pipelined: the commit thread commits a batch without waiting for the disk
+ * and hands it to the sync thread, which makes everything committed so far durable with one
+ * sync (fdatasync of the WAL) and only then releases the batches to the loop. While the
+ * disk syncs batch N, the commit thread already executes batch N+1; one sync often covers
+ * several batches. A batch's replies leave only after a sync that started after its commit,
+ * so nothing is acknowledged before it is on disk, and a message committed in batch N can
+ * be claimed by batch N+1 but reaches no consumer before N is durable (N+1's own sync
+ * covers it).
+ *
  * If the transaction fails to commit, it is rolled back and every op of the batch completes
- * with -EIO: none of their effects happened, and no reply claims otherwise. */
+ * with -EIO: none of their effects happened, and no reply claims otherwise. If a sync fails,
+ * the process aborts: what is on disk is then unknown, and a restart recovers from the WAL
+ * (the policy PostgreSQL adopted after "fsyncgate"). */
 #include "store/store.h"
 
 #include "common/alloc.h"
@@ -32,9 +43,14 @@ struct store {
     store_op *local, **local_tail; /* loop thread only */
     int open_handles;              /* the store is freed when both handles have closed */
     pthread_t thread;
+    pthread_t sync_thread; /* only when `pipelined` */
+    int pipelined;         /* durability full with a backend that syncs separately */
     pthread_mutex_t lock;
-    pthread_cond_t cond;
+    pthread_cond_t cond;      /* incoming ops, or stopping */
+    pthread_cond_t sync_cond; /* committed batches to sync, or commit thread done */
     store_op *incoming, **incoming_tail;
+    store_op *committed, **committed_tail; /* committed, not yet durable */
+    int commit_done;
     store_op *completed, **completed_tail;
     size_t pending;    /* loop thread only */
     store_stats stats; /* written by the commit thread under lock */
@@ -58,6 +74,19 @@ static void run_batch(store *s, store_op *batch)
     }
 }
 
+/* Appends a list of finished ops to `completed` and wakes the loop. Called under lock. */
+static void complete(store *s, store_op *list)
+{
+    if (!list)
+        return;
+    *s->completed_tail = list;
+    store_op *last = list;
+    while (last->next)
+        last = last->next;
+    s->completed_tail = &last->next;
+    uv_async_send(&s->wake);
+}
+
 static void *commit_thread(void *arg)
 {
     store *s = arg;
@@ -75,18 +104,51 @@ static void *commit_thread(void *arg)
         run_batch(s, batch);
 
         pthread_mutex_lock(&s->lock);
-        *s->completed_tail = batch;
-        store_op *last = batch;
-        s->stats.ops++;
-        while (last->next) {
-            last = last->next;
-            s->stats.ops++;
-        }
         s->stats.batches++;
+        for (store_op *op = batch; op; op = op->next)
+            s->stats.ops++;
         if (batch->status == -EIO)
             s->stats.failed_batches++;
-        s->completed_tail = &last->next;
-        uv_async_send(&s->wake);
+        if (s->pipelined) {
+            *s->committed_tail = batch;
+            store_op *last = batch;
+            while (last->next)
+                last = last->next;
+            s->committed_tail = &last->next;
+            pthread_cond_signal(&s->sync_cond);
+        } else {
+            complete(s, batch);
+        }
+    }
+    s->commit_done = 1;
+    pthread_cond_signal(&s->sync_cond);
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+static void *sync_thread(void *arg)
+{
+    store *s = arg;
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        while (!s->committed && !s->commit_done)
+            pthread_cond_wait(&s->sync_cond, &s->lock);
+        if (!s->committed && s->commit_done)
+            break;
+        store_op *list = s->committed;
+        s->committed = NULL;
+        s->committed_tail = &s->committed;
+        pthread_mutex_unlock(&s->lock);
+
+        if (s->be->sync(s->db) != 0) {
+            log_error("store sync failed: aborting, a restart recovers what is on disk",
+                      "backend=%s", s->be->name);
+            abort();
+        }
+
+        pthread_mutex_lock(&s->lock);
+        s->stats.syncs++;
+        complete(s, list);
     }
     pthread_mutex_unlock(&s->lock);
     return NULL;
@@ -145,16 +207,27 @@ int store_open(store **out, const store_config *cfg, uv_loop_t *loop, char *err,
     s->incoming_tail = &s->incoming;
     s->completed_tail = &s->completed;
     s->local_tail = &s->local;
+    s->committed_tail = &s->committed;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
+    pthread_cond_init(&s->sync_cond, NULL);
     /* The thread touches `wake` only after completing an op, and ops can only be submitted
      * after this returns: the handles may be set up after it starts. */
+    s->pipelined = cfg->durability == STORE_DURABILITY_FULL && s->be->sync != NULL;
+    if (s->pipelined && pthread_create(&s->sync_thread, NULL, sync_thread, s) != 0) {
+        snprintf(err, errlen, "cannot start the sync thread");
+        goto fail_threads;
+    }
     if (pthread_create(&s->thread, NULL, commit_thread, s) != 0) {
         snprintf(err, errlen, "cannot start the commit thread");
-        s->be->close(s->db);
-        pthread_mutex_destroy(&s->lock);
-        pthread_cond_destroy(&s->cond);
-        goto fail;
+        if (s->pipelined) {
+            pthread_mutex_lock(&s->lock);
+            s->commit_done = 1;
+            pthread_cond_signal(&s->sync_cond);
+            pthread_mutex_unlock(&s->lock);
+            pthread_join(s->sync_thread, NULL);
+        }
+        goto fail_threads;
     }
     uv_async_init(loop, &s->wake, on_wake);
     s->wake.data = s;
@@ -164,6 +237,11 @@ int store_open(store **out, const store_config *cfg, uv_loop_t *loop, char *err,
     s->open_handles = 2;
     *out = s;
     return 0;
+fail_threads:
+    s->be->close(s->db);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->cond);
+    pthread_cond_destroy(&s->sync_cond);
 fail:
     xfree(s);
     return -1;
@@ -207,10 +285,13 @@ void store_close(store *s)
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->thread, NULL);
+    if (s->pipelined)
+        pthread_join(s->sync_thread, NULL);
     deliver_completed(s); /* callbacks of the last batches */
     s->be->close(s->db);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
+    pthread_cond_destroy(&s->sync_cond);
     uv_close((uv_handle_t *)&s->flush, on_closed);
     uv_close((uv_handle_t *)&s->wake, on_closed);
 }

@@ -196,6 +196,7 @@ typedef struct store_stats {
     uint64_t batches;
     uint64_t ops;
     uint64_t failed_batches;
+    uint64_t syncs; /* durability syncs (each covers one or more batches) */
 } store_stats;
 void store_get_stats(const store *s, store_stats *out);
 
