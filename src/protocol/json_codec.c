@@ -3,6 +3,8 @@
  * contain escapes). */
 #include "protocol/json_codec.h"
 
+#include "common/utf8.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,31 +42,10 @@ static inline int plain8(uint64_t x)
     return (t & highs) == 0;
 }
 
-/* Decodes one UTF-8 sequence at p (p < end, *p >= 0x80). Returns its length, 0 if invalid. */
 static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 {
-    unsigned c = p[0];
-    size_t n;
     uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, cp = c & 0x07;
-    else
-        return 0;
-    if ((size_t)(end - p) < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return n;
+    return utf8_decode(p, (size_t)(end - p), &cp);
 }
 
 static int hex4(const unsigned char *p, uint32_t *out)

@@ -23,6 +23,8 @@
  * of duplicate pairs wins, as with form_get. */
 #include "protocol/query.h"
 
+#include "common/utf8.h"
+
 #include "common/alloc.h"
 
 #include <math.h>
@@ -496,29 +498,9 @@ static int utf8_valid(const unsigned char *s, size_t n)
             i++;
             continue;
         }
-        size_t len;
         uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (n - i < len)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        size_t len = utf8_decode(s + i, n - i, &cp);
+        if (!len)
             return 0;
         i += len;
     }

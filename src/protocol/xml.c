@@ -16,6 +16,8 @@
  * shape (an object for a string, ...) is left out. */
 #include "protocol/xml.h"
 
+#include "common/utf8.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,32 +52,9 @@ static const unsigned char text_class[256] = {
  * whether XML may carry the character (not U+FFFE or U+FFFF). */
 static size_t utf8_xml_len(const unsigned char *s, size_t n, int *allowed)
 {
-    unsigned char c = s[0];
-    size_t len;
     uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0; /* overlong, surrogate or out of range */
-    *allowed = cp != 0xfffe && cp != 0xffff;
+    size_t len = utf8_decode(s, n, &cp);
+    *allowed = len && cp != 0xfffe && cp != 0xffff;
     return len;
 }
 

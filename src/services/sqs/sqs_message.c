@@ -9,6 +9,7 @@
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/ids.h"
+#include "common/utf8.h"
 #include "services/sqs/sqs_md5.h"
 
 #include <openssl/sha.h>
@@ -126,21 +127,9 @@ static uint32_t invalid_char(const char *s, size_t n)
         uint32_t c = p[i];
         size_t len = 1;
         if (c >= 0x80) {
-            if ((c & 0xe0) == 0xc0)
-                len = 2, c &= 0x1f;
-            else if ((c & 0xf0) == 0xe0)
-                len = 3, c &= 0x0f;
-            else if ((c & 0xf8) == 0xf0)
-                len = 4, c &= 0x07;
-            else
+            len = utf8_decode(p + i, n - i, &c);
+            if (!len)
                 return 0xffffffffu;
-            if (i + len > n)
-                return 0xffffffffu;
-            for (size_t k = 1; k < len; k++) {
-                if ((p[i + k] & 0xc0) != 0x80)
-                    return 0xffffffffu;
-                c = (c << 6) | (p[i + k] & 0x3f);
-            }
         }
         if (!(c == 0x9 || c == 0xa || c == 0xd || (c >= 0x20 && c <= 0xd7ff) ||
               (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff)))
