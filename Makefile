@@ -6,6 +6,7 @@ FUZZ      ?= build-fuzz
 PORT      ?= 4566
 DATA      ?= ./data
 FUZZ_SECS ?= 15
+MAKEFLAGS += --no-print-directory
 
 .PHONY: all build asan deps deps-test run test unit integration fuzz fuzz-build bench bench-quick format clean
 
