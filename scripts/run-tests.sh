@@ -21,6 +21,12 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 echo "== unit tests"
+for b in "$build" "$asan"; do
+  n=$(ctest --test-dir "$b" -N 2>/dev/null | awk '/Total Tests:/ {print $3}')
+  if [ "${n:-0}" -eq 0 ]; then
+    echo "no unit tests in $b (is cmocka installed? run scripts/install-deps.sh test)"; exit 1
+  fi
+done
 run_suite unit-plain ctest --test-dir "$build" --output-on-failure
 run_suite unit-asan ctest --test-dir "$asan" --output-on-failure
 wait
