@@ -41,11 +41,11 @@ tmp=$(mktemp -d "${BENCH_TMPDIR:-$BUILD}/bench.XXXXXX")
 # ------------------------------------------------------------------ process hygiene
 pids=()
 stop_pid() {   # stop_pid PID: SIGTERM, wait up to 10 s, then SIGKILL
-  local pid=$1 i
+  local pid=$1 _
   kill -0 "$pid" 2>/dev/null || return 0
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
   wait "$pid" 2>/dev/null || true
 }
 forget_pid() { local p keep=(); for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done; pids=("${keep[@]}"); }
@@ -69,8 +69,8 @@ free_port() {   # a loopback port nobody listens on
 }
 
 wait_http() {   # wait_http PID URL: until URL answers (10 s), or PID dies
-  local pid=$1 url=$2 i
-  for i in $(seq 100); do
+  local pid=$1 url=$2 _
+  for _ in $(seq 100); do
     kill -0 "$pid" 2>/dev/null || return 1
     curl -s -o /dev/null --max-time 1 "$url" && return 0
     sleep 0.1
@@ -210,7 +210,7 @@ jget() { sed -n "s/.*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p" <<<"$1" | grep -v '^nu
 find_line() {
   local l
   while IFS= read -r l; do
-    [ "$(jget "$l" system)" = "$1" ] && [ "$(jget "$l" workload)" = "$2" ] || continue
+    if [ "$(jget "$l" system)" != "$1" ] || [ "$(jget "$l" workload)" != "$2" ]; then continue; fi
     if [ -n "${3:-}" ]; then
       [ "$(jget "$l" size)" = "$3" ] || [ "$(jget "$l" rate)" = "$3" ] || continue
     fi
@@ -222,7 +222,7 @@ report() {
   local base l
   base=$(jget "$(find_line nginx post 1024)" messages_per_s)
   echo
-  echo "Sluice benchmarks ($mode, $(date -u +%Y-%m-%d), $(nproc) CPUs, results: ${results#$root/})"
+  echo "Sluice benchmarks ($mode, $(date -u +%Y-%m-%d), $(nproc) CPUs, results: ${results#"$root"/})"
   printf '%-14s %-18s %12s %12s %9s %9s %9s %9s %7s %9s\n' system workload req/s msgs/s \
     p50_ms p99_ms p99.9_ms x_nginx errors cpu/100k
   while IFS= read -r l; do
