@@ -50,11 +50,11 @@ fuzz: fuzz-build
 
 bench: build
 	@scripts/install-deps.sh bench
-	@BUILD=$(BUILD) bench/run.sh full
+	@BUILD=$(abspath $(BUILD)) bench/run.sh full
 
 bench-quick: build
 	@scripts/install-deps.sh bench
-	@BUILD=$(BUILD) bench/run.sh quick
+	@BUILD=$(abspath $(BUILD)) bench/run.sh quick
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
