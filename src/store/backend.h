@@ -18,6 +18,10 @@ typedef struct store_backend {
      * next batch's begin/exec/commit on the commit thread. NULL when commits are already
      * durable when commit returns, or when durability is `normal`. */
     int (*sync)(void *db);
+    /* Background maintenance (WAL checkpoints), called every few tens of milliseconds from
+     * the store's checkpoint thread, concurrently with the commit and sync threads. NULL if
+     * the backend needs none. */
+    int (*checkpoint)(void *db);
     int (*load_sqs_queues)(void *db, store_queue_fn fn, void *arg);
     int (*load_sqs_move_tasks)(void *db, store_move_task_fn fn, void *arg);
     const unsigned char *(*secret)(void *db);

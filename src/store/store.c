@@ -33,6 +33,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct store {
     const store_backend *be;
@@ -43,14 +44,17 @@ struct store {
     store_op *local, **local_tail; /* loop thread only */
     int open_handles;              /* the store is freed when both handles have closed */
     pthread_t thread;
-    pthread_t sync_thread; /* only when `pipelined` */
-    int pipelined;         /* durability full with a backend that syncs separately */
+    pthread_t sync_thread;    /* only when `pipelined` */
+    pthread_t ckpt_thread;    /* only when the backend has a checkpoint step */
+    pthread_cond_t ckpt_cond; /* stopping */
+    int pipelined;            /* durability full with a backend that syncs separately */
     pthread_mutex_t lock;
     pthread_cond_t cond;      /* incoming ops, or stopping */
     pthread_cond_t sync_cond; /* committed batches to sync, or commit thread done */
     store_op *incoming, **incoming_tail;
     store_op *committed, **committed_tail; /* committed, not yet durable */
     int commit_done;
+    int checkpointing; /* the checkpoint thread runs */
     store_op *completed, **completed_tail;
     size_t pending;    /* loop thread only */
     store_stats stats; /* written by the commit thread under lock */
@@ -72,6 +76,31 @@ static void run_batch(store *s, store_op *batch)
         for (store_op *op = batch; op; op = op->next)
             op->status = -EIO;
     }
+}
+
+#define CHECKPOINT_INTERVAL_MS 50
+
+static void *checkpoint_thread(void *arg)
+{
+    store *s = arg;
+    pthread_mutex_lock(&s->lock);
+    while (!s->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += CHECKPOINT_INTERVAL_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->ckpt_cond, &s->lock, &until);
+        if (s->stopping)
+            break;
+        pthread_mutex_unlock(&s->lock);
+        s->be->checkpoint(s->db);
+        pthread_mutex_lock(&s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
 }
 
 /* Appends a list of finished ops to `completed` and wakes the loop. Called under lock. */
@@ -211,6 +240,7 @@ int store_open(store **out, const store_config *cfg, uv_loop_t *loop, char *err,
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
     pthread_cond_init(&s->sync_cond, NULL);
+    pthread_cond_init(&s->ckpt_cond, NULL);
     /* The thread touches `wake` only after completing an op, and ops can only be submitted
      * after this returns: the handles may be set up after it starts. */
     s->pipelined = cfg->durability == STORE_DURABILITY_FULL && s->be->sync != NULL;
@@ -229,6 +259,11 @@ int store_open(store **out, const store_config *cfg, uv_loop_t *loop, char *err,
         }
         goto fail_threads;
     }
+    if (s->be->checkpoint && pthread_create(&s->ckpt_thread, NULL, checkpoint_thread, s) != 0)
+        log_warn("cannot start the checkpoint thread: the WAL will only be checkpointed at close",
+                 NULL);
+    else if (s->be->checkpoint)
+        s->checkpointing = 1;
     uv_async_init(loop, &s->wake, on_wake);
     s->wake.data = s;
     uv_prepare_init(loop, &s->flush);
@@ -242,6 +277,7 @@ fail_threads:
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     pthread_cond_destroy(&s->sync_cond);
+    pthread_cond_destroy(&s->ckpt_cond);
 fail:
     xfree(s);
     return -1;
@@ -283,15 +319,19 @@ void store_close(store *s)
     pthread_mutex_lock(&s->lock);
     s->stopping = 1;
     pthread_cond_signal(&s->cond);
+    pthread_cond_signal(&s->ckpt_cond);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->thread, NULL);
     if (s->pipelined)
         pthread_join(s->sync_thread, NULL);
+    if (s->checkpointing)
+        pthread_join(s->ckpt_thread, NULL);
     deliver_completed(s); /* callbacks of the last batches */
     s->be->close(s->db);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->cond);
     pthread_cond_destroy(&s->sync_cond);
+    pthread_cond_destroy(&s->ckpt_cond);
     uv_close((uv_handle_t *)&s->flush, on_closed);
     uv_close((uv_handle_t *)&s->wake, on_closed);
 }

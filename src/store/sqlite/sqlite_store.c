@@ -7,10 +7,10 @@
  * commits, a process crash does not).
  *
  * Tuning, measured with `make bench` (docs/benchmarks.md): 16 KiB pages (fewer WAL frames
- * and write calls per group commit than 4 KiB: +15% on the send/receive/delete cycle),
- * exclusive locking (one process owns the file, so no shared-memory index or file locks per
- * transaction; the sqlite3 shell cannot open the file while sluiced runs), and the default
- * WAL auto-checkpoint (1000 pages), which keeps the WAL a reused 16 MiB file.
+ * and write calls per group commit than 4 KiB: +15% on the send/receive/delete cycle), and
+ * no checkpoint on the commit thread: a checkpoint copies up to the whole WAL into the
+ * database and syncs it, which stalled every commit behind it for tens to hundreds of
+ * milliseconds; the store's checkpoint thread runs them on a second connection instead.
  *
  * SQS claims ("receive") are decided here, inside the batch's transaction, so that the
  * decision and its record are one atomic step:
@@ -131,6 +131,7 @@ static const char *const sql_text[ST__COUNT] = {
 
 typedef struct sqlite_db {
     sqlite3 *db;
+    sqlite3 *ckpt; /* the checkpointer's own connection (checkpoint thread only) */
     char wal_path[4200];
     int wal_fd; /* our own descriptor of the WAL, for the pipelined sync; -1 until needed */
     sqlite3_stmt *st[ST__COUNT];
@@ -286,6 +287,7 @@ static void sqlite_close(void *p)
         return;
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(d->st[i]);
+    sqlite3_close(d->ckpt);
     sqlite3_close(d->db);
     if (d->wal_fd >= 0)
         close(d->wal_fd);
@@ -317,10 +319,9 @@ static void *sqlite_open(const store_config *cfg, char *err, size_t errlen)
     const char *sync = "NORMAL";
     char pragmas[512];
     snprintf(pragmas, sizeof pragmas,
-             "PRAGMA page_size=16384; PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; "
-             "PRAGMA synchronous=%s; "
-             "PRAGMA foreign_keys=OFF;"
-             "PRAGMA cache_size=-8192; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=1000;",
+             "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; "
+             "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-8192; PRAGMA temp_store=MEMORY; "
+             "PRAGMA wal_autocheckpoint=0;",
              sync);
     if (exec_sql(d, pragmas, err, errlen) || migrate(d, err, errlen) || load_secret(d, err, errlen))
         goto fail;
@@ -331,6 +332,15 @@ static void *sqlite_open(const store_config *cfg, char *err, size_t errlen)
             goto fail;
         }
     }
+    /* Checkpoints run on their own connection, off the commit thread (sqlite_checkpoint). */
+    if (sqlite3_open_v2(path, &d->ckpt, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(d->ckpt, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open the checkpoint connection: %s",
+                 d->ckpt ? sqlite3_errmsg(d->ckpt) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(d->ckpt, 5000);
     if (RAND_bytes((unsigned char *)&d->rng, sizeof d->rng) != 1 || d->rng == 0)
         d->rng = 0x9e3779b97f4a7c15ULL;
     return d;
@@ -364,6 +374,28 @@ static int sqlite_sync(void *p)
         }
     }
     return fdatasync(d->wal_fd) == 0 ? 0 : -1;
+}
+
+/* Copies committed WAL frames into the database file. PASSIVE never blocks the commit
+ * thread; it keeps the WAL short at any load that leaves the checkpointer moments where it
+ * catches up (the WAL then restarts from its beginning at the next write). Under sustained
+ * writing the WAL would only grow, so past WAL_RESTART_FRAMES a RESTART checkpoint makes the
+ * writer wait for the rest of the backfill (most of it already done by PASSIVE runs) and
+ * rewinds the WAL. The checkpointer syncs the WAL before and the database after copying. */
+#define WAL_RESTART_FRAMES 4096 /* 64 MiB of 16 KiB pages */
+
+static int sqlite_checkpoint(void *p)
+{
+    sqlite_db *d = p;
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(d->ckpt, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc == SQLITE_OK && log > WAL_RESTART_FRAMES)
+        rc = sqlite3_wal_checkpoint_v2(d->ckpt, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        log_error("sqlite checkpoint failed", "err='%s'", sqlite3_errmsg(d->ckpt));
+        return -1;
+    }
+    return 0;
 }
 
 static int sqlite_begin(void *p)
@@ -911,6 +943,7 @@ const store_backend store_backend_sqlite = {
     .commit = sqlite_commit,
     .rollback = sqlite_rollback,
     .sync = sqlite_sync,
+    .checkpoint = sqlite_checkpoint,
     .load_sqs_queues = sqlite_load_queues,
     .load_sqs_move_tasks = sqlite_load_move_tasks,
     .secret = sqlite_secret,
