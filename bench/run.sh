@@ -187,20 +187,28 @@ bench_sluiced_memory() {
   stop_sluiced
 }
 
-# Throughput (and, with full durability, latency) of one durability mode on a fresh data dir.
+# Throughput (and, with full durability, latency) of one durability mode. Every workload gets
+# a fresh server and data dir: a workload is measured alone, not on top of the gigabytes the
+# previous one left for the disk to write back.
 bench_sluiced_mode() {
   local d=$1 sys=sluiced-$1
-  start_sluiced "$d" "$d" || return 0
-  sqs send "$sys" --conns "$CONNS" --duration "$DUR" --warmup "$WARM"
-  sqs send-batch "$sys" --conns "$CONNS" --duration "$DUR" --warmup "$WARM"
-  sqs cycle "$sys" --conns "$CONNS" --duration "$DUR" --warmup "$WARM"
+  fresh() { start_sluiced "$d" "$d"; }
+  fresh && { sqs send "$sys" --conns "$CONNS" --duration "$DUR" --warmup "$WARM"; stop_sluiced; }
+  fresh && { sqs send-batch "$sys" --conns "$CONNS" --duration "$DUR" --warmup "$WARM"; stop_sluiced; }
+  fresh && { sqs cycle "$sys" --conns "$CONNS" --duration "$DUR" --warmup "$WARM"; stop_sluiced; }
   if [ "$d" = full ]; then
-    sqs latency "$sys" --rate 1000 --conns "$CONNS" --consumers 4 --queue bench-latency-1000 \
-      --duration "$LAT_DUR" --warmup "$LAT_WARM"
-    sqs latency "$sys" --rate 10000 --conns "$CONNS" --consumers 4 --queue bench-latency-10000 \
-      --duration "$LAT_DUR" --warmup "$LAT_WARM"
+    fresh && {
+      sqs latency "$sys" --rate 1000 --conns "$CONNS" --consumers 4 --queue bench-latency-1000 \
+        --duration "$LAT_DUR" --warmup "$LAT_WARM"
+      stop_sluiced
+    }
+    fresh && {
+      sqs latency "$sys" --rate 10000 --conns "$CONNS" --consumers 4 --queue bench-latency-10000 \
+        --duration "$LAT_DUR" --warmup "$LAT_WARM"
+      stop_sluiced
+    }
   fi
-  stop_sluiced
+  return 0
 }
 
 bench_sluiced() {
