@@ -75,6 +75,8 @@ typedef struct sqs {
 
 /* ---- queues (sqs_queue.c) ----------------------------------------------------------- */
 sqs_queue *sqs_queue_find(sqs *s, const char *name);
+/* By store id (a linear scan: for rare paths only, such as DLQ source ARNs). */
+sqs_queue *sqs_queue_by_id(sqs *s, int64_t id);
 /* Resolves call->input's QueueUrl (or the request path) to a queue; on failure replies
  * QueueDoesNotExist / MissingParameter and returns NULL. */
 sqs_queue *sqs_queue_from_call(aws_call *call);

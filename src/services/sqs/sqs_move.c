@@ -134,10 +134,9 @@ static void step_done(store_op *op)
         if (running(m))
             snprintf(m->t.status, sizeof m->t.status, "%s", op->u.move.task.status);
         for (size_t i = 0; i < op->u.move.ndest; i++) {
-            for (size_t b = 0; b < s->nbuckets; b++)
-                for (sqs_queue *q = s->buckets[b]; q; q = q->hnext)
-                    if (q->id == op->u.move.dest_ids[i])
-                        sqs_wake_waiters(q, (size_t)op->u.move.moved);
+            sqs_queue *q = sqs_queue_by_id(s, op->u.move.dest_ids[i]);
+            if (q)
+                sqs_wake_waiters(q, (size_t)op->u.move.moved);
         }
         if (!running(m)) {
             uv_timer_stop(&m->timer);

@@ -28,6 +28,15 @@ sqs_queue *sqs_queue_find(sqs *s, const char *name)
     return NULL;
 }
 
+sqs_queue *sqs_queue_by_id(sqs *s, int64_t id)
+{
+    for (size_t b = 0; b < s->nbuckets; b++)
+        for (sqs_queue *q = s->buckets[b]; q; q = q->hnext)
+            if (q->id == id)
+                return q;
+    return NULL;
+}
+
 static void table_insert(sqs *s, sqs_queue *q)
 {
     size_t b = hash(q->name) % s->nbuckets;
@@ -683,8 +692,6 @@ void sqs_purge_queue(aws_call *call)
         return;
     int64_t now = clock_now_ms();
     if (q->last_purge_ms && now - q->last_purge_ms < SQS_PURGE_INTERVAL_MS) {
-        char arn[256];
-        sqs_queue_arn(q->svc, q->name, arn, sizeof arn);
         aws_reply_error(call, AWS_ERR_SQS_PURGE_QUEUE_IN_PROGRESS,
                         "Only one PurgeQueue operation on %s is allowed every 60 seconds.",
                         q->name);

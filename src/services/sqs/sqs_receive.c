@@ -215,13 +215,12 @@ static json_t *message_json(sqs_waiter *w, const store_message *m)
         }
         if (m->dlq_source_id && name_requested(n, "DeadLetterQueueSourceArn")) {
             /* The source queue may have been deleted since: then the attribute is omitted. */
-            for (size_t b = 0; b < s->nbuckets; b++)
-                for (sqs_queue *q = s->buckets[b]; q; q = q->hnext)
-                    if (q->id == m->dlq_source_id) {
-                        char arn[256];
-                        sqs_queue_arn(s, q->name, arn, sizeof arn);
-                        json_object_set_new(a, "DeadLetterQueueSourceArn", json_string(arn));
-                    }
+            sqs_queue *src = sqs_queue_by_id(s, m->dlq_source_id);
+            if (src) {
+                char arn[256];
+                sqs_queue_arn(s, src->name, arn, sizeof arn);
+                json_object_set_new(a, "DeadLetterQueueSourceArn", json_string(arn));
+            }
         }
         if (json_object_size(a))
             json_object_set_new(o, "Attributes", a);
