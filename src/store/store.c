@@ -26,6 +26,7 @@
 #include "store/store.h"
 
 #include "common/alloc.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "store/backend.h"
 
@@ -130,9 +131,12 @@ static void *commit_thread(void *arg)
         s->incoming_tail = &s->incoming;
         pthread_mutex_unlock(&s->lock);
 
+        uint64_t t0 = clock_mono_ns();
         run_batch(s, batch);
+        uint64_t t1 = clock_mono_ns();
 
         pthread_mutex_lock(&s->lock);
+        s->stats.commit_ns += t1 - t0;
         s->stats.batches++;
         for (store_op *op = batch; op; op = op->next)
             s->stats.ops++;
@@ -169,7 +173,10 @@ static void *sync_thread(void *arg)
         s->committed_tail = &s->committed;
         pthread_mutex_unlock(&s->lock);
 
-        if (s->be->sync(s->db) != 0) {
+        uint64_t t0 = clock_mono_ns();
+        int rc = s->be->sync(s->db);
+        uint64_t t1 = clock_mono_ns();
+        if (rc != 0) {
             log_error("store sync failed: aborting, a restart recovers what is on disk",
                       "backend=%s", s->be->name);
             abort();
@@ -177,6 +184,7 @@ static void *sync_thread(void *arg)
 
         pthread_mutex_lock(&s->lock);
         s->stats.syncs++;
+        s->stats.sync_ns += t1 - t0;
         complete(s, list);
     }
     pthread_mutex_unlock(&s->lock);

@@ -196,7 +196,9 @@ typedef struct store_stats {
     uint64_t batches;
     uint64_t ops;
     uint64_t failed_batches;
-    uint64_t syncs; /* durability syncs (each covers one or more batches) */
+    uint64_t syncs;     /* durability syncs (each covers one or more batches) */
+    uint64_t commit_ns; /* time spent running batches (begin..commit) */
+    uint64_t sync_ns;   /* time spent in syncs */
 } store_stats;
 void store_get_stats(const store *s, store_stats *out);
 
