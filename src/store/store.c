@@ -380,6 +380,11 @@ void store_op_clear(store_op *op)
         op->u.receive.msgs = NULL;
         op->u.receive.nmsgs = 0;
         break;
+    case STORE_SQS_QUEUE_GET:
+        xfree(op->u.queue_get.row.attrs_json);
+        xfree(op->u.queue_get.row.tags_json);
+        op->u.queue_get.row.attrs_json = op->u.queue_get.row.tags_json = NULL;
+        break;
     case STORE_SQS_MOVE:
         xfree(op->u.move.dest_ids);
         op->u.move.dest_ids = NULL;

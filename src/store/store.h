@@ -90,6 +90,7 @@ typedef enum {
     STORE_SQS_MOVE,          /* move up to N messages of a move task; updates the task */
     STORE_SQS_MOVE_TASK_PUT, /* insert or update a move task */
     STORE_SQS_COUNT_SOURCE,  /* count messages in a queue (move task's to_move) */
+    STORE_SQS_QUEUE_GET,     /* read a queue row back (resync after a failed commit) */
 } store_op_kind;
 
 typedef struct store_op store_op;
@@ -171,6 +172,11 @@ struct store_op {
             int64_t queue_id;
             int64_t count; /* out */
         } count_source;
+        struct {
+            int64_t queue_id;
+            int found;       /* out */
+            store_queue row; /* out: attrs_json, tags_json, modified_ms (freed by clear) */
+        } queue_get;
     } u;
 };
 

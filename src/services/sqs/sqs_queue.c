@@ -224,6 +224,71 @@ typedef struct persist_ctx {
     json_t *reply;
 } persist_ctx;
 
+/* After a failed commit the engine's copy of a queue may be ahead of the store (a queue
+ * created, attributes or tags changed in memory before the commit): read the queue back
+ * and make memory follow the store, which is the truth. */
+typedef struct resync_ctx {
+    store_op op;
+    sqs_queue *q;
+    aws_call *call; /* answered (with the commit's error) once memory follows the store */
+} resync_ctx;
+
+static void resync_done(store_op *op)
+{
+    resync_ctx *c = (resync_ctx *)op;
+    sqs_queue *q = c->q;
+    sqs *s = q->svc;
+    if (op->status != 0) {
+        log_error("sqs: cannot read a queue back after a failed commit", "queue=%s", q->name);
+    } else if (op->u.queue_get.found) {
+        json_t *attrs = json_loads(op->u.queue_get.row.attrs_json, 0, NULL);
+        json_t *tags = json_loads(op->u.queue_get.row.tags_json, 0, NULL);
+        if (attrs && tags) {
+            json_decref(q->attrs);
+            json_decref(q->tags);
+            q->attrs = attrs;
+            q->tags = tags;
+            q->modified_ms = op->u.queue_get.row.modified_ms;
+            sqs_queue_apply_attrs(q);
+        } else {
+            json_decref(attrs);
+            json_decref(tags);
+        }
+        if (q->deleted && !sqs_queue_find(s, q->name)) {
+            /* A delete that did not commit: the queue is back. */
+            q->deleted = 0;
+            json_object_del(s->deleted_names, q->name);
+            table_insert(s, q);
+            sqs_queue_ref(q);
+        }
+    } else if (!q->deleted && sqs_queue_find(s, q->name) == q) {
+        /* A create that did not commit: the queue does not exist. */
+        table_remove(s, q);
+        q->deleted = 1;
+        sqs_cancel_waiters(q);
+        uv_timer_stop(&q->wake_timer);
+        sqs_queue_unref(q); /* the table's reference */
+    }
+    store_op_clear(op);
+    aws_reply_error(c->call, AWS_ERR_INTERNAL_ERROR, "The store could not commit the change.");
+    sqs_queue_unref(q);
+    xfree(c);
+}
+
+/* Replies InternalError to call once q is back in line with the store. */
+static void resync(aws_call *call, sqs_queue *q)
+{
+    resync_ctx *c = xcalloc(1, sizeof *c);
+    c->q = q;
+    c->call = call;
+    sqs_queue_ref(q);
+    c->op.kind = STORE_SQS_QUEUE_GET;
+    c->op.now_ms = clock_now_ms();
+    c->op.done = resync_done;
+    c->op.u.queue_get.queue_id = q->id;
+    store_submit(q->svc->store, &c->op);
+}
+
 static void persist_done(store_op *op)
 {
     persist_ctx *c = (persist_ctx *)op;
@@ -232,7 +297,7 @@ static void persist_done(store_op *op)
     xfree(op->u.queue.tags_json);
     if (op->status != 0) {
         json_decref(c->reply);
-        aws_reply_error(c->call, AWS_ERR_INTERNAL_ERROR, "The store could not commit the change.");
+        resync(c->call, c->q);
     } else {
         aws_reply(c->call, c->reply);
     }
@@ -501,7 +566,7 @@ static void delete_done(store_op *op)
 {
     delete_ctx *c = (delete_ctx *)op;
     if (op->status != 0)
-        aws_reply_error(c->call, AWS_ERR_INTERNAL_ERROR, "The store could not commit the change.");
+        resync(c->call, c->q);
     else
         aws_reply(c->call, NULL);
     sqs_queue_unref(c->q);

@@ -70,6 +70,7 @@ enum {
     ST_MOVE_ONE,
     ST_TASK_PUT,
     ST_COUNT_ALL,
+    ST_QUEUE_GET,
     ST__COUNT
 };
 
@@ -127,6 +128,7 @@ static const char *const sql_text[ST__COUNT] = {
                     "source_arn, dest_arn, rate, status, moved, to_move, started_ms, failure) "
                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [ST_COUNT_ALL] = "SELECT count(*) FROM sqs_messages WHERE queue_id = ?1",
+    [ST_QUEUE_GET] = "SELECT attrs, tags, modified_ms FROM sqs_queues WHERE id = ?1",
 };
 
 typedef struct sqlite_db {
@@ -870,6 +872,19 @@ static void sqlite_exec(void *p, store_op *op)
     case STORE_SQS_MOVE_TASK_PUT:
         rc = task_put(d, &op->u.move_task);
         break;
+    case STORE_SQS_QUEUE_GET: {
+        sqlite3_stmt *st = stmt(d, ST_QUEUE_GET);
+        sqlite3_bind_int64(st, 1, op->u.queue_get.queue_id);
+        op->u.queue_get.found = 0;
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            op->u.queue_get.found = 1;
+            op->u.queue_get.row.attrs_json = col_dup(st, 0);
+            op->u.queue_get.row.tags_json = col_dup(st, 1);
+            op->u.queue_get.row.modified_ms = sqlite3_column_int64(st, 2);
+        }
+        sqlite3_reset(st);
+        break;
+    }
     case STORE_SQS_COUNT_SOURCE:
         op->u.count_source.count =
             count_query(d, ST_COUNT_ALL, op->u.count_source.queue_id, 0, 0, 1);
