@@ -374,6 +374,7 @@ void store_op_clear(store_op *op)
 {
     switch (op->kind) {
     case STORE_SQS_RECEIVE:
+    case STORE_SQS_RECLAIM:
         for (size_t i = 0; i < op->u.receive.nmsgs; i++)
             store_message_clear(&op->u.receive.msgs[i]);
         xfree(op->u.receive.msgs);

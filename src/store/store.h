@@ -91,6 +91,7 @@ typedef enum {
     STORE_SQS_MOVE_TASK_PUT, /* insert or update a move task */
     STORE_SQS_COUNT_SOURCE,  /* count messages in a queue (move task's to_move) */
     STORE_SQS_QUEUE_GET,     /* read a queue row back (resync after a failed commit) */
+    STORE_SQS_RECLAIM,       /* FIFO receive retry: the same messages again, if unchanged */
 } store_op_kind;
 
 typedef struct store_op store_op;
@@ -140,6 +141,13 @@ struct store_op {
             size_t nmsgs;
             int64_t next_visible_ms; /* earliest future visibility in the queue, 0 if none */
             size_t moved_to_dlq;
+            /* RECLAIM (in): the messages and receipt tokens an earlier receive returned;
+             * (out) reclaimed: all were still as that receive left them, and are returned
+             * again in msgs with the same tokens and a new deadline. */
+            int64_t reclaim_seqs[10];
+            int64_t reclaim_tokens[10];
+            size_t nreclaim;
+            int reclaimed;
         } receive;
         struct {
             int64_t queue_id;

@@ -203,3 +203,29 @@ def test_fifo_batch_send_keeps_order_and_sequence_numbers_increase(sqs, new_queu
     assert seqs == sorted(seqs) and len(set(seqs)) == 5
     got = _recv(sqs, url)
     assert [m["Body"] for m in got] == ["b%d" % i for i in range(5)]
+
+
+def test_receive_request_attempt_id_retry_returns_the_same_messages(sqs, new_queue):
+    _, url = new_queue("fattempt", fifo=True, ContentBasedDeduplication="true")
+    for body in ("a1", "a2", "a3"):
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="g")
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=30,
+                                ReceiveRequestAttemptId="attempt-1")["Messages"]
+    assert [m["Body"] for m in first] == ["a1", "a2"]
+    # A retry (say, after a lost response) gets the same messages and receipt handles.
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=30,
+                                ReceiveRequestAttemptId="attempt-1")["Messages"]
+    assert [(m["MessageId"], m["ReceiptHandle"]) for m in again] == \
+        [(m["MessageId"], m["ReceiptHandle"]) for m in first]
+    # Another attempt id is a new receive: the group is blocked while a1, a2 are in flight.
+    assert sqs.receive_message(QueueUrl=url, ReceiveRequestAttemptId="attempt-2").get("Messages", []) == []
+    # Once one of them changed (deleted), the old attempt id is a normal receive too.
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])
+    assert sqs.receive_message(QueueUrl=url, ReceiveRequestAttemptId="attempt-1").get("Messages", []) == []
+
+
+def test_receive_request_attempt_id_is_validated(sqs, new_queue):
+    _, url = new_queue("fattemptbad", fifo=True)
+    with pytest.raises(ClientError) as e:
+        sqs.receive_message(QueueUrl=url, ReceiveRequestAttemptId="bad id with spaces")
+    assert error_code(e) == "InvalidParameterValue"

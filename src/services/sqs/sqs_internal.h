@@ -20,6 +20,7 @@
 #define SQS_MAX_ATTRIBUTES    10
 
 typedef struct sqs_waiter sqs_waiter;
+typedef struct sqs_attempt sqs_attempt;
 typedef struct sqs_move sqs_move;
 
 /* A queue as the engine holds it: attributes cached, no messages (those live in the store). */
@@ -43,6 +44,8 @@ typedef struct sqs_queue {
     int dedup_per_group;
     int max_receive_count; /* 0: no redrive policy */
     char *dlq_name;        /* from RedrivePolicy's deadLetterTargetArn */
+
+    sqs_attempt *attempts; /* FIFO: recent ReceiveRequestAttemptIds (sqs_receive.c) */
 
     /* long polling */
     sqs_waiter *waiters; /* parked receivers, oldest first */
@@ -109,6 +112,7 @@ int sqs_attr_name_known(const char *name);
 void sqs_wake_waiters(sqs_queue *q, size_t hint);
 void sqs_arm_wake_timer(sqs_queue *q, int64_t at_ms);
 void sqs_cancel_waiters(sqs_queue *q); /* replies empty to every parked receiver */
+void sqs_attempts_free(sqs_queue *q);
 
 /* ---- receipt handles (sqs_receipt.c) ------------------------------------------------ */
 void sqs_receipt_encode(const unsigned char secret[32], int64_t queue_id, int64_t seq,

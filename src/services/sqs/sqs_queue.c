@@ -59,6 +59,7 @@ static void table_remove(sqs *s, sqs_queue *q)
 static void queue_free(uv_handle_t *h)
 {
     sqs_queue *q = h->data;
+    sqs_attempts_free(q);
     xfree(q->name);
     xfree(q->dlq_name);
     json_decref(q->attrs);

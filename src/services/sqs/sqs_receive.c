@@ -7,7 +7,12 @@
  * of new visible messages), a visibility change committed, a move task moved messages in,
  * or the queue's wake timer fired at the earliest future visibility the store reported
  * (delayed messages, visibility timeouts). Each waiter also has its own deadline timer.
- * Nothing polls. */
+ * Nothing polls.
+ *
+ * FIFO queues remember, for 5 minutes, what each ReceiveRequestAttemptId received (message
+ * and receipt token, at most SQS_MAX_BATCH each): a retry with the same id gets the same
+ * messages and receipt handles again if none of them changed since (STORE_SQS_RECLAIM),
+ * else a normal receive. At most MAX_ATTEMPTS ids per queue are kept. */
 #include "services/sqs/sqs_internal.h"
 
 #include "common/alloc.h"
@@ -18,6 +23,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#define MAX_ATTEMPTS 1000
+
+struct sqs_attempt {
+    char *id;
+    int64_t expires_ms;
+    size_t n;
+    int64_t seqs[SQS_MAX_BATCH];
+    int64_t tokens[SQS_MAX_BATCH];
+    sqs_attempt *next;
+};
+
 struct sqs_waiter {
     store_op op; /* first: the op's done callback finds the waiter */
     aws_call *call;
@@ -27,6 +43,7 @@ struct sqs_waiter {
     int64_t deadline_ms;
     json_t *sys_names;  /* requested system attribute names (array), or NULL */
     json_t *attr_names; /* requested message attribute names (array), or NULL */
+    char *attempt_id;   /* FIFO ReceiveRequestAttemptId, or NULL */
     uv_timer_t timer;
     int timer_started;
     int parked;
@@ -41,6 +58,7 @@ static void claim(sqs_waiter *w);
 static void waiter_free(uv_handle_t *h)
 {
     sqs_waiter *w = h->data;
+    xfree(w->attempt_id);
     json_decref(w->sys_names);
     json_decref(w->attr_names);
     xfree(w);
@@ -253,6 +271,68 @@ static json_t *message_json(sqs_waiter *w, const store_message *m)
     return o;
 }
 
+/* ---- receive attempts (FIFO) -------------------------------------------------------- */
+
+static int valid_attempt_id(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 128)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (id[i] < 0x21 || id[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+void sqs_attempts_free(sqs_queue *q)
+{
+    while (q->attempts) {
+        sqs_attempt *a = q->attempts;
+        q->attempts = a->next;
+        xfree(a->id);
+        xfree(a);
+    }
+}
+
+/* The live attempt `id` of q, dropping expired ones on the way. */
+static sqs_attempt *attempt_find(sqs_queue *q, const char *id, int64_t now)
+{
+    sqs_attempt **pp = &q->attempts, *found = NULL;
+    size_t kept = 0;
+    while (*pp) {
+        sqs_attempt *a = *pp;
+        if (a->expires_ms <= now || kept >= MAX_ATTEMPTS) {
+            *pp = a->next;
+            xfree(a->id);
+            xfree(a);
+            continue;
+        }
+        if (strcmp(a->id, id) == 0)
+            found = a;
+        kept++;
+        pp = &a->next;
+    }
+    return found;
+}
+
+static void attempt_record(sqs_queue *q, const char *id, const store_message *msgs, size_t n)
+{
+    int64_t now = clock_now_ms();
+    sqs_attempt *a = attempt_find(q, id, now);
+    if (!a) {
+        a = xcalloc(1, sizeof *a);
+        a->id = xstrdup(id);
+        a->next = q->attempts;
+        q->attempts = a;
+    }
+    a->expires_ms = now + SQS_DEDUP_WINDOW_MS;
+    a->n = n < SQS_MAX_BATCH ? n : SQS_MAX_BATCH;
+    for (size_t i = 0; i < a->n; i++) {
+        a->seqs[i] = msgs[i].seq;
+        a->tokens[i] = msgs[i].receipt_token;
+    }
+}
+
 /* ---- claiming ----------------------------------------------------------------------- */
 
 static void claim_done(store_op *op)
@@ -269,7 +349,14 @@ static void claim_done(store_op *op)
         uv_close((uv_handle_t *)&w->timer, waiter_free);
         return;
     }
+    if (op->kind == STORE_SQS_RECLAIM && !op->u.receive.reclaimed) {
+        store_op_clear(op);
+        claim(w); /* the first attempt's messages changed: a normal receive */
+        return;
+    }
     if (op->u.receive.nmsgs > 0) {
+        if (w->attempt_id)
+            attempt_record(q, w->attempt_id, op->u.receive.msgs, op->u.receive.nmsgs);
         json_t *list = json_array();
         for (size_t i = 0; i < op->u.receive.nmsgs; i++)
             json_array_append_new(list, message_json(w, &op->u.receive.msgs[i]));
@@ -358,5 +445,39 @@ void sqs_receive_message(aws_call *call)
     w->attr_names = json_is_array(an) ? json_incref(an) : NULL;
     uv_timer_init(q->svc->loop, &w->timer);
     w->timer.data = w;
+    const char *attempt = sqs_str(call, "ReceiveRequestAttemptId");
+    if (attempt && !valid_attempt_id(attempt)) {
+        aws_reply_error(call, AWS_ERR_INVALID_PARAMETER_VALUE,
+                        "Value %.200s for parameter ReceiveRequestAttemptId is invalid. Reason: "
+                        "ReceiveRequestAttemptId can only include alphanumeric and punctuation "
+                        "characters. 1 to 128 in length.",
+                        attempt);
+        json_decref(w->sys_names);
+        json_decref(w->attr_names);
+        w->sys_names = w->attr_names = NULL;
+        w->call = NULL;
+        sqs_queue_unref(q);
+        uv_close((uv_handle_t *)&w->timer, waiter_free);
+        return;
+    }
+    if (attempt && q->fifo) {
+        w->attempt_id = xstrdup(attempt);
+        sqs_attempt *a = attempt_find(q, attempt, clock_now_ms());
+        if (a && a->n > 0) {
+            store_op *op = &w->op;
+            memset(op, 0, sizeof *op);
+            op->kind = STORE_SQS_RECLAIM;
+            op->now_ms = clock_now_ms();
+            op->done = claim_done;
+            op->u.receive.queue_id = q->id;
+            op->u.receive.visibility_ms = w->visibility_ms;
+            op->u.receive.nreclaim = a->n;
+            memcpy(op->u.receive.reclaim_seqs, a->seqs, a->n * sizeof(int64_t));
+            memcpy(op->u.receive.reclaim_tokens, a->tokens, a->n * sizeof(int64_t));
+            w->claiming = 1;
+            store_submit(q->svc->store, op);
+            return;
+        }
+    }
     claim(w);
 }

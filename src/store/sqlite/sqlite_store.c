@@ -71,6 +71,7 @@ enum {
     ST_TASK_PUT,
     ST_COUNT_ALL,
     ST_QUEUE_GET,
+    ST_MSG_SET_VISIBLE,
     ST__COUNT
 };
 
@@ -129,6 +130,7 @@ static const char *const sql_text[ST__COUNT] = {
                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [ST_COUNT_ALL] = "SELECT count(*) FROM sqs_messages WHERE queue_id = ?1",
     [ST_QUEUE_GET] = "SELECT attrs, tags, modified_ms FROM sqs_queues WHERE id = ?1",
+    [ST_MSG_SET_VISIBLE] = "UPDATE sqs_messages SET visible_ms = ?2 WHERE seq = ?1",
 };
 
 typedef struct sqlite_db {
@@ -679,6 +681,38 @@ static int receive(sqlite_db *d, store_op *op)
     return 0;
 }
 
+/* A FIFO receive retried with the same ReceiveRequestAttemptId: if every message the first
+ * attempt returned is still there with the receipt token that attempt gave it (not deleted,
+ * not received again, visibility not changed), return them again with a new deadline;
+ * otherwise change nothing and report it, and the engine makes a normal receive. */
+static int reclaim(sqlite_db *d, store_op *op)
+{
+    size_t n = op->u.receive.nreclaim;
+    op->u.receive.msgs = xcalloc(n ? n : 1, sizeof(store_message));
+    op->u.receive.nmsgs = 0;
+    op->u.receive.reclaimed = 0;
+    for (size_t i = 0; i < n; i++) {
+        store_message *m = &op->u.receive.msgs[op->u.receive.nmsgs];
+        if (load_message(d, op->u.receive.reclaim_seqs[i], m) != 0)
+            return 0;
+        op->u.receive.nmsgs++;
+        if (m->queue_id != op->u.receive.queue_id ||
+            m->receipt_token != op->u.receive.reclaim_tokens[i])
+            return 0;
+    }
+    int64_t deadline = op->now_ms + op->u.receive.visibility_ms;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *s = stmt(d, ST_MSG_SET_VISIBLE);
+        sqlite3_bind_int64(s, 1, op->u.receive.reclaim_seqs[i]);
+        sqlite3_bind_int64(s, 2, deadline);
+        if (step_done(d, s))
+            return -EIO;
+        op->u.receive.msgs[i].visible_ms = deadline;
+    }
+    op->u.receive.reclaimed = 1;
+    return 0;
+}
+
 /* ---- delete / visibility / purge / counts ------------------------------------------- */
 
 static int delete_messages(sqlite_db *d, store_op *op)
@@ -871,6 +905,9 @@ static void sqlite_exec(void *p, store_op *op)
         break;
     case STORE_SQS_MOVE_TASK_PUT:
         rc = task_put(d, &op->u.move_task);
+        break;
+    case STORE_SQS_RECLAIM:
+        rc = reclaim(d, op);
         break;
     case STORE_SQS_QUEUE_GET: {
         sqlite3_stmt *st = stmt(d, ST_QUEUE_GET);
