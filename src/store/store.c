@@ -4,9 +4,9 @@
  * local list and, in a prepare callback (which runs before the loop blocks for I/O), moves
  * them all to `incoming` (under `lock`) with one signal. The batch a commit takes is thus
  * every request parsed from every socket that was ready, not just the first of them.
- * The commit thread swaps the whole list out, runs it as one transaction (one sync for the
- * whole batch), appends it to `completed` and wakes the loop with uv_async_send; the loop
- * runs the ops' callbacks in submission order. While one batch syncs, the loop keeps
+ * The commit thread swaps the whole list out, runs it as one transaction, and (see below)
+ * hands it on until it is durable; then it joins `completed` and uv_async_send wakes the
+ * loop, which runs the ops' callbacks in submission order. While one batch syncs, the loop keeps
  * collecting the next: the batch grows with the load, which is what makes durable and fast
  * agree (throughput ~ ops in flight / sync time).
  *
@@ -22,7 +22,11 @@
  * If the transaction fails to commit, it is rolled back and every op of the batch completes
  * with -EIO: none of their effects happened, and no reply claims otherwise. If a sync fails,
  * the process aborts: what is on disk is then unknown, and a restart recovers from the WAL
- * (the policy PostgreSQL adopted after "fsyncgate"). */
+ * (the policy PostgreSQL adopted after "fsyncgate").
+ *
+ * A third thread runs the backend's maintenance (WAL checkpoints) every
+ * CHECKPOINT_INTERVAL_MS, so that copying the log into the database never holds up a
+ * commit. */
 #include "store/store.h"
 
 #include "common/alloc.h"
