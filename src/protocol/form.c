@@ -9,19 +9,10 @@
 
 #include "common/alloc.h"
 
+#include "common/hex.h"
+
 #include <stdint.h>
 #include <string.h>
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Whether any byte of x is '%' or '+' (a zero byte of x ^ c sets its high bit in
  * (y - 0x01..) & ~y). */
@@ -61,7 +52,7 @@ static long decode(char *out, const char *s, size_t n)
         }
         if (n - i < 3) /* fewer than two characters after the '%' */
             return -1;
-        int hi = hexval((unsigned char)s[i + 1]), lo = hexval((unsigned char)s[i + 2]);
+        int hi = hex_digit((unsigned char)s[i + 1]), lo = hex_digit((unsigned char)s[i + 2]);
         if (hi < 0 || lo < 0)
             return -1;
         *o++ = (char)(hi << 4 | lo);

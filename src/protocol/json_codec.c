@@ -3,6 +3,7 @@
  * contain escapes). */
 #include "protocol/json_codec.h"
 
+#include "common/hex.h"
 #include "common/utf8.h"
 
 #include <errno.h>
@@ -52,16 +53,10 @@ static int hex4(const unsigned char *p, uint32_t *out)
 {
     uint32_t v = 0;
     for (int i = 0; i < 4; i++) {
-        unsigned c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= c - '0';
-        else if (c >= 'a' && c <= 'f')
-            v |= c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            v |= c - 'A' + 10;
-        else
+        int d = hex_digit(p[i]);
+        if (d < 0)
             return -1;
+        v = v << 4 | (uint32_t)d;
     }
     *out = v;
     return 0;

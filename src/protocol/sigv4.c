@@ -41,6 +41,7 @@
 
 #include "common/alloc.h"
 #include "common/buf.h"
+#include "common/hex.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -81,17 +82,6 @@ static int is_unreserved(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '_' || c == '.' || c == '~';
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 static const char HEX_UPPER[] = "0123456789ABCDEF";
@@ -450,8 +440,8 @@ static size_t pct_decode(const char *p, size_t n, char *out, int plus_is_space)
     size_t w = 0;
     for (size_t i = 0; i < n; i++) {
         int hi, lo;
-        if (p[i] == '%' && i + 2 < n && (hi = hexval(p[i + 1])) >= 0 &&
-            (lo = hexval(p[i + 2])) >= 0) {
+        if (p[i] == '%' && i + 2 < n && (hi = hex_digit((unsigned char)p[i + 1])) >= 0 &&
+            (lo = hex_digit((unsigned char)p[i + 2])) >= 0) {
             out[w++] = (char)(hi << 4 | lo);
             i += 2;
         } else {
@@ -593,8 +583,8 @@ static size_t query_component(span raw, int form, char *out)
     for (size_t i = 0; i < raw.n; i++) {
         unsigned char c = (unsigned char)raw.p[i];
         int hi, lo;
-        if (c == '%' && i + 2 < raw.n && (hi = hexval(raw.p[i + 1])) >= 0 &&
-            (lo = hexval(raw.p[i + 2])) >= 0) {
+        if (c == '%' && i + 2 < raw.n && (hi = hex_digit((unsigned char)raw.p[i + 1])) >= 0 &&
+            (lo = hex_digit((unsigned char)raw.p[i + 2])) >= 0) {
             c = (unsigned char)(hi << 4 | lo);
             i += 2;
         } else if (c == '+' && form == 1) {
@@ -943,7 +933,7 @@ static int is_hex64(span s)
     if (s.n != 64)
         return 0;
     for (size_t i = 0; i < 64; i++)
-        if (hexval(s.p[i]) < 0)
+        if (hex_digit((unsigned char)s.p[i]) < 0)
             return 0;
     return 1;
 }
