@@ -163,6 +163,10 @@ int sqs_int(aws_call *call, const char *name, int64_t def, int64_t min, int64_t 
 /* Validates a batch's Entries list (present, 1..10, distinct valid Ids); replies and
  * returns NULL on error. */
 json_t *sqs_batch_entries(aws_call *call);
+/* Whether the array of names lists `name` or "All" (AttributeNames and the like). */
+int sqs_name_listed(const json_t *names, const char *name);
+/* Sets o[k] to v as a decimal string, as SQS writes numeric attributes. */
+void sqs_put_int_string(json_t *o, const char *k, int64_t v);
 /* A batch's per-entry failure object. */
 json_t *sqs_batch_failure(const char *id, const char *code, int sender_fault, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -207,6 +207,22 @@ static void counted(store_op *op)
     store_submit(m->s->store, &mo->op);
 }
 
+/* The queue a task's SourceArn names; replies the error and returns NULL if there is none. */
+static sqs_queue *source_queue(aws_call *call, const char *arn)
+{
+    if (!arn) {
+        aws_reply_error(call, AWS_ERR_MISSING_PARAMETER,
+                        "The request must contain the parameter SourceArn.");
+        return NULL;
+    }
+    sqs_queue *q = sqs_queue_from_arn(sqs_of(call), arn);
+    if (!q)
+        aws_reply_error(call, AWS_ERR_SQS_RESOURCE_NOT_FOUND,
+                        "The resource that you specified for the SourceArn parameter doesn't "
+                        "exist.");
+    return q;
+}
+
 static int is_dead_letter_queue(sqs *s, const sqs_queue *dlq)
 {
     for (size_t b = 0; b < s->nbuckets; b++)
@@ -221,18 +237,9 @@ void sqs_start_message_move_task(aws_call *call)
     sqs *s = sqs_of(call);
     const char *src_arn = sqs_str(call, "SourceArn");
     const char *dst_arn = sqs_str(call, "DestinationArn");
-    if (!src_arn) {
-        aws_reply_error(call, AWS_ERR_MISSING_PARAMETER,
-                        "The request must contain the parameter SourceArn.");
+    sqs_queue *src = source_queue(call, src_arn);
+    if (!src)
         return;
-    }
-    sqs_queue *src = sqs_queue_from_arn(s, src_arn);
-    if (!src) {
-        aws_reply_error(call, AWS_ERR_SQS_RESOURCE_NOT_FOUND,
-                        "The resource that you specified for the SourceArn parameter doesn't "
-                        "exist.");
-        return;
-    }
     sqs_queue *dst = NULL;
     if (dst_arn) {
         dst = sqs_queue_from_arn(s, dst_arn);
@@ -324,19 +331,9 @@ void sqs_cancel_message_move_task(aws_call *call)
 void sqs_list_message_move_tasks(aws_call *call)
 {
     sqs *s = sqs_of(call);
-    const char *src_arn = sqs_str(call, "SourceArn");
-    if (!src_arn) {
-        aws_reply_error(call, AWS_ERR_MISSING_PARAMETER,
-                        "The request must contain the parameter SourceArn.");
+    sqs_queue *src = source_queue(call, sqs_str(call, "SourceArn"));
+    if (!src)
         return;
-    }
-    sqs_queue *src = sqs_queue_from_arn(s, src_arn);
-    if (!src) {
-        aws_reply_error(call, AWS_ERR_SQS_RESOURCE_NOT_FOUND,
-                        "The resource that you specified for the SourceArn parameter doesn't "
-                        "exist.");
-        return;
-    }
     int64_t max;
     if (sqs_int(call, "MaxResults", 1, 1, 10, "Must be between 1 and 10, if provided", &max) != 0)
         return;

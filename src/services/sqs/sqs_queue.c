@@ -605,28 +605,6 @@ typedef struct attrs_ctx {
     json_t *names; /* requested names, or NULL for All */
 } attrs_ctx;
 
-static int wanted(const json_t *names, const char *name)
-{
-    if (!names)
-        return 1;
-    size_t i;
-    json_t *v;
-    json_array_foreach(names, i, v)
-    {
-        const char *n = json_string_value(v);
-        if (n && (strcmp(n, "All") == 0 || strcmp(n, name) == 0))
-            return 1;
-    }
-    return 0;
-}
-
-static void set_int_attr(json_t *out, const char *name, int64_t v)
-{
-    char tmp[32];
-    snprintf(tmp, sizeof tmp, "%lld", (long long)v);
-    json_object_set_new(out, name, json_string(tmp));
-}
-
 static void attrs_done(store_op *op)
 {
     attrs_ctx *c = (attrs_ctx *)op;
@@ -640,20 +618,20 @@ static void attrs_done(store_op *op)
     json_t *v;
     json_object_foreach(q->attrs, k, v)
     {
-        if (wanted(c->names, k))
+        if (sqs_name_listed(c->names, k))
             json_object_set(out, k, v);
     }
-    if (wanted(c->names, "ApproximateNumberOfMessages"))
-        set_int_attr(out, "ApproximateNumberOfMessages", op->u.counts.visible);
-    if (wanted(c->names, "ApproximateNumberOfMessagesNotVisible"))
-        set_int_attr(out, "ApproximateNumberOfMessagesNotVisible", op->u.counts.in_flight);
-    if (wanted(c->names, "ApproximateNumberOfMessagesDelayed"))
-        set_int_attr(out, "ApproximateNumberOfMessagesDelayed", op->u.counts.delayed);
-    if (wanted(c->names, "CreatedTimestamp"))
-        set_int_attr(out, "CreatedTimestamp", q->created_ms / 1000);
-    if (wanted(c->names, "LastModifiedTimestamp"))
-        set_int_attr(out, "LastModifiedTimestamp", q->modified_ms / 1000);
-    if (wanted(c->names, "QueueArn")) {
+    if (sqs_name_listed(c->names, "ApproximateNumberOfMessages"))
+        sqs_put_int_string(out, "ApproximateNumberOfMessages", op->u.counts.visible);
+    if (sqs_name_listed(c->names, "ApproximateNumberOfMessagesNotVisible"))
+        sqs_put_int_string(out, "ApproximateNumberOfMessagesNotVisible", op->u.counts.in_flight);
+    if (sqs_name_listed(c->names, "ApproximateNumberOfMessagesDelayed"))
+        sqs_put_int_string(out, "ApproximateNumberOfMessagesDelayed", op->u.counts.delayed);
+    if (sqs_name_listed(c->names, "CreatedTimestamp"))
+        sqs_put_int_string(out, "CreatedTimestamp", q->created_ms / 1000);
+    if (sqs_name_listed(c->names, "LastModifiedTimestamp"))
+        sqs_put_int_string(out, "LastModifiedTimestamp", q->modified_ms / 1000);
+    if (sqs_name_listed(c->names, "QueueArn")) {
         char arn[256];
         sqs_queue_arn(q->svc, q->name, arn, sizeof arn);
         json_object_set_new(out, "QueueArn", json_string(arn));

@@ -157,19 +157,6 @@ void sqs_cancel_waiters(sqs_queue *q)
 
 /* ---- building the reply ------------------------------------------------------------- */
 
-static int name_requested(const json_t *names, const char *name)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(names, i, v)
-    {
-        const char *n = json_string_value(v);
-        if (n && (strcmp(n, "All") == 0 || strcmp(n, name) == 0))
-            return 1;
-    }
-    return 0;
-}
-
 /* Message attribute filters: "All", ".*", "prefix.*" or an exact name. */
 static int attr_requested(const json_t *names, const char *name)
 {
@@ -189,13 +176,6 @@ static int attr_requested(const json_t *names, const char *name)
     return 0;
 }
 
-static void put_ms(json_t *o, const char *k, int64_t v)
-{
-    char tmp[32];
-    snprintf(tmp, sizeof tmp, "%lld", (long long)v);
-    json_object_set_new(o, k, json_string(tmp));
-}
-
 static json_t *message_json(sqs_waiter *w, const store_message *m)
 {
     sqs *s = w->q->svc;
@@ -207,31 +187,31 @@ static json_t *message_json(sqs_waiter *w, const store_message *m)
     if (w->sys_names) {
         json_t *a = json_object();
         const json_t *n = w->sys_names;
-        if (name_requested(n, "SenderId") && m->sender_id)
+        if (sqs_name_listed(n, "SenderId") && m->sender_id)
             json_object_set_new(a, "SenderId", json_string(m->sender_id));
-        if (name_requested(n, "SentTimestamp"))
-            put_ms(a, "SentTimestamp", m->sent_ms);
-        if (name_requested(n, "ApproximateReceiveCount"))
-            put_ms(a, "ApproximateReceiveCount", m->receive_count);
-        if (name_requested(n, "ApproximateFirstReceiveTimestamp"))
-            put_ms(a, "ApproximateFirstReceiveTimestamp", m->first_receive_ms);
-        if (m->group_id && name_requested(n, "MessageGroupId"))
+        if (sqs_name_listed(n, "SentTimestamp"))
+            sqs_put_int_string(a, "SentTimestamp", m->sent_ms);
+        if (sqs_name_listed(n, "ApproximateReceiveCount"))
+            sqs_put_int_string(a, "ApproximateReceiveCount", m->receive_count);
+        if (sqs_name_listed(n, "ApproximateFirstReceiveTimestamp"))
+            sqs_put_int_string(a, "ApproximateFirstReceiveTimestamp", m->first_receive_ms);
+        if (m->group_id && sqs_name_listed(n, "MessageGroupId"))
             json_object_set_new(a, "MessageGroupId", json_string(m->group_id));
-        if (m->dedup_id && name_requested(n, "MessageDeduplicationId"))
+        if (m->dedup_id && sqs_name_listed(n, "MessageDeduplicationId"))
             json_object_set_new(a, "MessageDeduplicationId", json_string(m->dedup_id));
-        if (m->group_id && name_requested(n, "SequenceNumber")) {
+        if (m->group_id && sqs_name_listed(n, "SequenceNumber")) {
             char seq[32];
             snprintf(seq, sizeof seq, "%020lld", (long long)m->sequence_number);
             json_object_set_new(a, "SequenceNumber", json_string(seq));
         }
-        if (m->sys_attrs_json && name_requested(n, "AWSTraceHeader")) {
+        if (m->sys_attrs_json && sqs_name_listed(n, "AWSTraceHeader")) {
             json_t *sys = json_loads(m->sys_attrs_json, 0, NULL);
             json_t *th = json_object_get(json_object_get(sys, "AWSTraceHeader"), "StringValue");
             if (json_is_string(th))
                 json_object_set(a, "AWSTraceHeader", th);
             json_decref(sys);
         }
-        if (m->dlq_source_id && name_requested(n, "DeadLetterQueueSourceArn")) {
+        if (m->dlq_source_id && sqs_name_listed(n, "DeadLetterQueueSourceArn")) {
             /* The source queue may have been deleted since: then the attribute is omitted. */
             sqs_queue *src = sqs_queue_by_id(s, m->dlq_source_id);
             if (src) {

@@ -260,6 +260,26 @@ json_t *sqs_batch_entries(aws_call *call)
     return entries;
 }
 
+int sqs_name_listed(const json_t *names, const char *name)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(names, i, v)
+    {
+        const char *n = json_string_value(v);
+        if (n && (strcmp(n, "All") == 0 || strcmp(n, name) == 0))
+            return 1;
+    }
+    return 0;
+}
+
+void sqs_put_int_string(json_t *o, const char *k, int64_t v)
+{
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%lld", (long long)v);
+    json_object_set_new(o, k, json_string(tmp));
+}
+
 json_t *sqs_batch_failure(const char *id, const char *code, int sender_fault, const char *fmt, ...)
 {
     char msg[512];
