@@ -18,6 +18,16 @@
  *   latency     open-loop SendMessage at --rate, consumers long-poll; end-to-end percentiles
  *   fill        SendMessageBatch until --count messages are enqueued (backlog for RSS)
  *   fsync       write + fdatasync probe of --dir (no network)
+ *   put-events  EventBridge PutEvents of --batch ~1 KiB entries, routed by one rule to 3
+ *               queues; messages/s counts events accepted (entries minus FailedEntryCount)
+ *   events-latency  open-loop PutEvents of 1 entry at --rate, consumers long-poll one of the
+ *               3 target queues; end-to-end percentiles as `latency`
+ *
+ * The EventBridge workloads set up their own rules on the default bus: besides the rule that
+ * routes to the 3 queues (pattern {"source":["bench"]}), --rules (default 100) rules that never
+ * match, half on another source and half on source "bench" with another detail-type, so the
+ * matcher has real work and routing is not the trivially empty case. Each workload expects a
+ * fresh server: the rules of an earlier one (source "bench" too) would also match.
  *
  * Output: one JSON line per run on stdout, one human line on stderr. Any non-2xx response,
  * failed batch entry, or connection lost with a request in flight counts as an error; the
@@ -48,15 +58,50 @@
 
 /* ---------------------------------------------------------------- types */
 
-typedef enum { W_POST, W_SEND, W_SEND_BATCH, W_CYCLE, W_LATENCY, W_FILL, W_FSYNC } workload;
+typedef enum {
+    W_POST,
+    W_SEND,
+    W_SEND_BATCH,
+    W_CYCLE,
+    W_LATENCY,
+    W_FILL,
+    W_FSYNC,
+    W_PUT_EVENTS,
+    W_EVENTS_LATENCY
+} workload;
 typedef enum { PH_WARMUP, PH_MEASURE, PH_DRAIN, PH_DONE } phase;
-typedef enum { ROLE_POST, ROLE_SEND, ROLE_BATCH, ROLE_RECV, ROLE_LAT_SEND } role;
-typedef enum { REQ_NONE, REQ_POST, REQ_SEND, REQ_BATCH, REQ_RECV, REQ_DELETE } req_kind;
+typedef enum { ROLE_POST, ROLE_SEND, ROLE_BATCH, ROLE_RECV, ROLE_LAT_SEND, ROLE_PUT_EVENTS } role;
+typedef enum {
+    REQ_NONE,
+    REQ_POST,
+    REQ_SEND,
+    REQ_BATCH,
+    REQ_RECV,
+    REQ_DELETE,
+    REQ_PUT_EVENTS
+} req_kind;
 
-static const char *const workload_names[] = {"post",    "send", "send-batch", "cycle",
-                                             "latency", "fill", "fsync"};
+static const char *const workload_names[] = {"post",  "send",       "send-batch",
+                                             "cycle", "latency",    "fill",
+                                             "fsync", "put-events", "events-latency"};
 static const char *const req_names[] = {
-    "none", "post", "SendMessage", "SendMessageBatch", "ReceiveMessage", "DeleteMessageBatch"};
+    "none",     "post", "SendMessage", "SendMessageBatch", "ReceiveMessage", "DeleteMessageBatch",
+    "PutEvents"};
+
+/* The two AWS JSON protocols spoken here: target prefix and content type. */
+typedef struct api {
+    const char *prefix;
+    const char *content_type;
+} api;
+
+static const api API_SQS = {"AmazonSQS", "application/x-amz-json-1.0"};
+static const api API_EVENTS = {"AWSEvents", "application/x-amz-json-1.1"};
+
+/* EventBridge workloads: the one matching rule routes every event to this many queues. */
+#define EVENTS_QUEUES 3
+/* Marks the "seq:sched_ns:" of events-latency inside the queue message, which is the
+ * EventBridge envelope (JSON) around the Detail that carries it. */
+#define EVENTS_MARKER "lat~"
 
 typedef struct bench bench;
 
@@ -109,6 +154,7 @@ struct bench {
     const char *dir;
     int purge;
     double timeout;
+    int rules; /* EventBridge: non-matching rules added besides the routing one */
 
     /* run state */
     uv_loop_t *loop;
@@ -285,14 +331,15 @@ static void count_error(bench *b, const char *what, int status, const char *body
 
 /* ---------------------------------------------------------------- requests */
 
-static void put_head(bench *b, buf *out, const char *target, size_t body_len)
+/* An AWS JSON request head when target is set (of protocol a), else the plain POST. */
+static void put_head(bench *b, buf *out, const api *a, const char *target, size_t body_len)
 {
     if (target) {
         buf_printf(out,
                    "POST / HTTP/1.1\r\nHost: %s:%d\r\n"
-                   "Content-Type: application/x-amz-json-1.0\r\n"
-                   "X-Amz-Target: AmazonSQS.%s\r\nContent-Length: %zu\r\n\r\n",
-                   b->host, b->port, target, body_len);
+                   "Content-Type: %s\r\n"
+                   "X-Amz-Target: %s.%s\r\nContent-Length: %zu\r\n\r\n",
+                   b->host, b->port, a->content_type, a->prefix, target, body_len);
     } else {
         buf_printf(out,
                    "POST %s HTTP/1.1\r\nHost: %s:%d\r\n"
@@ -301,11 +348,28 @@ static void put_head(bench *b, buf *out, const char *target, size_t body_len)
     }
 }
 
-static void build_sqs(bench *b, buf *out, const char *target, const buf *body)
+static void build_call(bench *b, buf *out, const api *a, const char *target, const buf *body)
 {
     buf_reset(out);
-    put_head(b, out, target, body->len);
+    put_head(b, out, a, target, body->len);
     buf_append(out, body->data, body->len);
+}
+
+static void build_sqs(bench *b, buf *out, const char *target, const buf *body)
+{
+    build_call(b, out, &API_SQS, target, body);
+}
+
+/* One PutEvents entry whose size by AWS's formula (Source + DetailType + Detail bytes) is
+ * --size: Detail is {"data":"<marker><filler>"}, the marker (may be empty) included. */
+static void put_event_entry(bench *b, buf *out, const char *marker)
+{
+    static const char source[] = "bench", type[] = "bench.event";
+    size_t fixed = strlen(source) + strlen(type) + strlen("{\"data\":\"\"}") + strlen(marker);
+    buf_printf(out, "{\"Source\":\"%s\",\"DetailType\":\"%s\",\"Detail\":\"{\\\"data\\\":\\\"%s",
+               source, type, marker);
+    put_payload(out, b->size > fixed ? b->size - fixed : 0);
+    buf_puts(out, "\\\"}\"}");
 }
 
 static void build_fixed_requests(bench *b)
@@ -316,7 +380,7 @@ static void build_fixed_requests(bench *b)
     switch (b->w) {
     case W_POST:
         put_payload(&body, b->size);
-        put_head(b, &b->req_fixed, NULL, body.len);
+        put_head(b, &b->req_fixed, NULL, NULL, body.len);
         buf_append(&b->req_fixed, body.data, body.len);
         break;
     case W_SEND:
@@ -336,6 +400,16 @@ static void build_fixed_requests(bench *b)
         }
         buf_puts(&body, "]}");
         build_sqs(b, &b->req_fixed, "SendMessageBatch", &body);
+        break;
+    case W_PUT_EVENTS:
+        buf_puts(&body, "{\"Entries\":[");
+        for (int i = 0; i < b->batch; i++) {
+            if (i)
+                buf_putc(&body, ',');
+            put_event_entry(b, &body, "");
+        }
+        buf_puts(&body, "]}");
+        build_call(b, &b->req_fixed, &API_EVENTS, "PutEvents", &body);
         break;
     default:
         break;
@@ -368,13 +442,13 @@ static int sync_on_complete(http_parser *p)
     return 0;
 }
 
-/* One request on a fresh connection, for setup (CreateQueue, PurgeQueue). Returns the HTTP
- * status (or -1) and the body in `out`. */
-static int sync_call(bench *b, const char *target, const char *json, buf *out)
+/* One request on a fresh connection, for setup (CreateQueue, PurgeQueue, PutRule...).
+ * Returns the HTTP status (or -1) and the body in `out`. */
+static int sync_call(bench *b, const api *a, const char *target, const char *json, buf *out)
 {
     buf req = BUF_INIT, body = BUF_INIT;
     buf_puts(&body, json);
-    build_sqs(b, &req, target, &body);
+    build_call(b, &req, a, target, &body);
     buf_free(&body);
 
     int status = -1;
@@ -420,15 +494,19 @@ out:
     return status;
 }
 
-static void setup_queue(bench *b)
+/* CreateQueue (and PurgeQueue if purge) of `name`; returns its URL JSON-escaped, without
+ * quotes (caller frees with xfree). A failed purge ends the run if purge_fatal, else warns:
+ * AWS allows one purge a minute, so a second run within the minute on the same server may
+ * be refused one it does not need on an idle queue. */
+static char *create_queue(bench *b, const char *name, int purge, int purge_fatal)
 {
     buf resp = BUF_INIT, in = BUF_INIT;
     buf_puts(&in, "{\"QueueName\":\"");
-    json_escape(&in, b->queue, strlen(b->queue));
+    json_escape(&in, name, strlen(name));
     buf_puts(&in, "\"}");
-    int st = sync_call(b, "CreateQueue", in.data, &resp);
+    int st = sync_call(b, &API_SQS, "CreateQueue", in.data, &resp);
     if (st != 200)
-        die("CreateQueue %s failed: HTTP %d %s", b->queue, st, resp.data ? resp.data : "");
+        die("CreateQueue %s failed: HTTP %d %s", name, st, resp.data ? resp.data : "");
     json_error_t jerr;
     json_t *j = json_loadb(resp.data, resp.len, 0, &jerr);
     const char *url = j ? json_string_value(json_object_get(j, "QueueUrl")) : NULL;
@@ -436,17 +514,99 @@ static void setup_queue(bench *b)
         die("CreateQueue: no QueueUrl in %s", resp.data);
     buf u = BUF_INIT;
     json_escape(&u, url, strlen(url));
-    b->queue_url_json = buf_steal(&u, NULL);
+    char *url_json = buf_steal(&u, NULL);
     json_decref(j);
-    if (b->purge) {
+    if (purge) {
         buf_reset(&in);
-        buf_printf(&in, "{\"QueueUrl\":\"%s\"}", b->queue_url_json);
-        st = sync_call(b, "PurgeQueue", in.data, &resp);
-        if (st != 200)
+        buf_printf(&in, "{\"QueueUrl\":\"%s\"}", url_json);
+        st = sync_call(b, &API_SQS, "PurgeQueue", in.data, &resp);
+        if (st != 200 && purge_fatal)
             die("PurgeQueue failed: HTTP %d %s", st, resp.data ? resp.data : "");
+        if (st != 200)
+            fprintf(stderr, "sluice-loadgen: PurgeQueue %s failed (continuing): HTTP %d %s\n", name,
+                    st, resp.data ? resp.data : "");
     }
     buf_free(&resp);
     buf_free(&in);
+    return url_json;
+}
+
+static void setup_queue(bench *b)
+{
+    b->queue_url_json = create_queue(b, b->queue, b->purge, 1);
+}
+
+/* An EventBridge setup call that must succeed, entries and all. */
+static void events_call(bench *b, const char *target, const buf *in)
+{
+    buf resp = BUF_INIT;
+    int st = sync_call(b, &API_EVENTS, target, in->data, &resp);
+    if (st != 200)
+        die("%s failed: HTTP %d %s", target, st, resp.data ? resp.data : "");
+    json_t *j = json_loadb(resp.data, resp.len, 0, NULL);
+    if (!j || json_integer_value(json_object_get(j, "FailedEntryCount")) != 0)
+        die("%s failed: %s", target, resp.data ? resp.data : "");
+    json_decref(j);
+    buf_free(&resp);
+}
+
+/* The EventBridge workloads' world: queues QUEUE-1..3 (purged), --rules rules that never
+ * match, and rule QUEUE ({"source":["bench"]}) targeting the 3 queues. b->queue_url_json is
+ * QUEUE-1, the one events-latency consumes. */
+static void setup_events(bench *b)
+{
+    buf in = BUF_INIT, resp = BUF_INIT, targets = BUF_INIT;
+    char name[256];
+    for (int k = 1; k <= EVENTS_QUEUES; k++) {
+        snprintf(name, sizeof name, "%s-%d", b->queue, k);
+        char *url = create_queue(b, name, 1, 0);
+        buf_reset(&in);
+        buf_printf(&in, "{\"QueueUrl\":\"%s\",\"AttributeNames\":[\"QueueArn\"]}", url);
+        int st = sync_call(b, &API_SQS, "GetQueueAttributes", in.data, &resp);
+        json_t *j = st == 200 ? json_loadb(resp.data, resp.len, 0, NULL) : NULL;
+        const char *arn =
+            json_string_value(json_object_get(json_object_get(j, "Attributes"), "QueueArn"));
+        if (!arn)
+            die("GetQueueAttributes %s: no QueueArn: HTTP %d %s", name, st,
+                resp.data ? resp.data : "");
+        buf_printf(&targets, "%s{\"Id\":\"q%d\",\"Arn\":\"", k > 1 ? "," : "", k);
+        json_escape(&targets, arn, strlen(arn));
+        buf_puts(&targets, "\"}");
+        json_decref(j);
+        if (k == 1)
+            b->queue_url_json = url;
+        else
+            xfree(url);
+    }
+    for (int i = 0; i < b->rules; i++) {
+        buf_reset(&in);
+        if (i % 2 == 0)
+            buf_printf(&in,
+                       "{\"Name\":\"bench-other-%d\",\"EventPattern\":"
+                       "\"{\\\"source\\\":[\\\"other-%d\\\"]}\"}",
+                       i, i);
+        else
+            buf_printf(
+                &in,
+                "{\"Name\":\"bench-other-%d\",\"EventPattern\":"
+                "\"{\\\"source\\\":[\\\"bench\\\"],\\\"detail-type\\\":[\\\"other-%d\\\"]}\"}",
+                i, i);
+        events_call(b, "PutRule", &in);
+    }
+    buf_reset(&in);
+    buf_puts(&in, "{\"Name\":\"");
+    json_escape(&in, b->queue, strlen(b->queue));
+    buf_puts(&in,
+             "\",\"EventPattern\":\"{\\\"source\\\":[\\\"bench\\\"]}\",\"State\":\"ENABLED\"}");
+    events_call(b, "PutRule", &in);
+    buf_reset(&in);
+    buf_puts(&in, "{\"Rule\":\"");
+    json_escape(&in, b->queue, strlen(b->queue));
+    buf_printf(&in, "\",\"Targets\":[%s]}", targets.data);
+    events_call(b, "PutTargets", &in);
+    buf_free(&in);
+    buf_free(&resp);
+    buf_free(&targets);
 }
 
 /* ---------------------------------------------------------------- responses */
@@ -470,6 +630,28 @@ static int count_failed(const conn *c, json_t **parsed)
     else
         json_decref(j);
     return n;
+}
+
+/* FailedEntryCount of a PutEvents response, read in place (jansson would cost the load
+ * generator more CPU than the count is worth); -1 if absent or unreadable. */
+static int failed_entry_count(const conn *c)
+{
+    static const char key[] = "\"FailedEntryCount\"";
+    const char *p = c->resp.data ? memmem(c->resp.data, c->resp.len, key, sizeof key - 1) : NULL;
+    if (!p)
+        return -1;
+    p += sizeof key - 1;
+    while (*p == ' ' || *p == ':' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    char *end;
+    long n = strtol(p, &end, 10);
+    return end == p || n < 0 ? -1 : (int)n;
+}
+
+/* Whether the workload schedules its own sends (latency, events-latency). */
+static int open_loop(const bench *b)
+{
+    return b->w == W_LATENCY || b->w == W_EVENTS_LATENCY;
 }
 
 static void on_latency_message(bench *b, const char *body, uint64_t recv_ns)
@@ -513,8 +695,15 @@ static void handle_receive(conn *c, uint64_t now)
                 count_error(b, "message without ReceiptHandle or Body", 0, NULL, 0);
                 continue;
             }
-            if (b->w == W_LATENCY)
+            if (b->w == W_LATENCY) {
                 on_latency_message(b, mb, now);
+            } else if (b->w == W_EVENTS_LATENCY) {
+                const char *mark = strstr(mb, EVENTS_MARKER);
+                if (mark)
+                    on_latency_message(b, mark + strlen(EVENTS_MARKER), now);
+                else
+                    count_error(b, "queue message without the latency marker", 0, mb, strlen(mb));
+            }
             buf_printf(&body, "%s{\"Id\":\"%zu\",\"ReceiptHandle\":\"", i ? "," : "", i);
             json_escape(&body, rh, strlen(rh));
             buf_puts(&body, "\"}");
@@ -590,6 +779,21 @@ static void handle_response(conn *c)
         }
         break;
     }
+    case REQ_PUT_EVENTS: {
+        int n = c->role == ROLE_LAT_SEND ? 1 : b->batch;
+        int failed = failed_entry_count(c);
+        if (failed != 0) {
+            count_error(b, "PutEvents entries failed", c->status, c->resp.data, c->resp.len);
+            if (failed < 0 || failed > n)
+                failed = n;
+            b->errors += (uint64_t)failed - 1;
+        }
+        if (m && c->role != ROLE_LAT_SEND) {
+            b->win.messages += (uint64_t)(n - failed);
+            hist_record(&b->win.lat, now - c->sent_ns);
+        }
+        break;
+    }
     case REQ_RECV:
         handle_receive(c, now);
         break;
@@ -649,6 +853,17 @@ static void latency_send(conn *c, uint64_t seq)
     bench *b = c->b;
     uint64_t sched = b->start_ns + (uint64_t)((double)seq * 1e9 / b->rate);
     buf body = BUF_INIT;
+    if (b->w == W_EVENTS_LATENCY) {
+        char marker[80];
+        snprintf(marker, sizeof marker, EVENTS_MARKER "%" PRIu64 ":%" PRIu64 ":", seq, sched);
+        buf_puts(&body, "{\"Entries\":[");
+        put_event_entry(b, &body, marker);
+        buf_puts(&body, "]}");
+        build_call(b, &c->out, &API_EVENTS, "PutEvents", &body);
+        buf_free(&body);
+        issue(c, REQ_PUT_EVENTS, c->out.data, c->out.len);
+        return;
+    }
     buf_printf(&body, "{\"QueueUrl\":\"%s\",\"MessageBody\":\"", b->queue_url_json);
     size_t before = body.len;
     buf_printf(&body, "%" PRIu64 ":%" PRIu64 ":", seq, sched);
@@ -684,6 +899,10 @@ static void conn_next(conn *c)
         if (running)
             issue(c, REQ_SEND, b->req_fixed.data, b->req_fixed.len);
         break;
+    case ROLE_PUT_EVENTS:
+        if (running)
+            issue(c, REQ_PUT_EVENTS, b->req_fixed.data, b->req_fixed.len);
+        break;
     case ROLE_BATCH:
         if (b->w == W_FILL) {
             if (b->fill_issued * (uint64_t)b->batch < b->count) {
@@ -696,7 +915,7 @@ static void conn_next(conn *c)
         break;
     case ROLE_RECV:
         /* Latency consumers keep going through the drain to collect the tail. */
-        if (!running && b->w != W_LATENCY)
+        if (!running && !open_loop(b))
             break;
         if (c->pending_delete) {
             c->pending_delete = 0;
@@ -715,7 +934,7 @@ static void conn_next(conn *c)
     if (c->kind == REQ_NONE) {
         if (b->w == W_FILL && b->fill_done * (uint64_t)b->batch >= b->count && all_idle(b)) {
             finish(b);
-        } else if (b->ph == PH_DRAIN && b->w != W_LATENCY && all_idle(b)) {
+        } else if (b->ph == PH_DRAIN && !open_loop(b) && all_idle(b)) {
             finish(b);
         }
     }
@@ -909,7 +1128,7 @@ static void finish(bench *b)
             uv_close((uv_handle_t *)&b->cs[i].tcp, on_handle_closed);
     uv_close((uv_handle_t *)&b->phase_timer, on_handle_closed);
     uv_close((uv_handle_t *)&b->hard_timer, on_handle_closed);
-    if (b->w == W_LATENCY)
+    if (open_loop(b))
         uv_close((uv_handle_t *)&b->tpoll, on_handle_closed);
 }
 
@@ -937,7 +1156,7 @@ static void on_phase(uv_timer_t *t)
         b->cli_cpu1 = self_cpu_s();
         if (b->server_pid)
             b->srv_cpu1 = proc_cpu_s(b->server_pid);
-        if (b->w == W_LATENCY) {
+        if (open_loop(b)) {
             /* Wait for the tail: every measured message received, or 10 s. */
             if (b->lat_received >= b->lat_end - b->lat_first) {
                 finish(b);
@@ -978,7 +1197,7 @@ static void on_check_latency_done(uv_check_t *chk)
 static void report(bench *b)
 {
     double secs = b->w == W_FILL ? now_s(b->t1_ns - b->start_ns) : now_s(b->t1_ns - b->t0_ns);
-    if (b->w == W_LATENCY) {
+    if (open_loop(b)) {
         secs = b->duration;
         b->win.lat = b->e2e;
         b->win.messages = b->lat_received;
@@ -1002,12 +1221,14 @@ static void report(bench *b)
                ",\"size\":%zu",
                b->system, workload_names[b->w], conns, secs, rps, mps, p50, p99, p999, pmax,
                b->errors, b->size);
-    if (b->w == W_SEND_BATCH || b->w == W_CYCLE || b->w == W_FILL)
+    if (b->w == W_SEND_BATCH || b->w == W_CYCLE || b->w == W_FILL || b->w == W_PUT_EVENTS)
         buf_printf(&o, ",\"batch\":%d", b->batch);
+    if (b->w == W_PUT_EVENTS || b->w == W_EVENTS_LATENCY)
+        buf_printf(&o, ",\"targets\":%d,\"rules\":%d", EVENTS_QUEUES, b->rules + 1);
     if (b->w == W_CYCLE)
         buf_printf(&o, ",\"producers\":%d,\"consumers\":%d,\"produced_per_s\":%.1f", b->producers,
                    b->consumers, (double)b->win.produced / secs);
-    if (b->w == W_LATENCY) {
+    if (open_loop(b)) {
         uint64_t expected = b->lat_end - b->lat_first;
         buf_printf(&o,
                    ",\"rate\":%.0f,\"producers\":%d,\"consumers\":%d,\"expected\":%" PRIu64
@@ -1038,7 +1259,7 @@ static void report(bench *b)
             "p99.9 %.3f  max %.3f ms  errors %" PRIu64 "%s\n",
             b->system, workload_names[b->w], conns, secs, rps, mps, p50, p99, p999, pmax, b->errors,
             cli_cpu / secs > 0.95 ? "  (loadgen CPU-bound)" : "");
-    if (b->w == W_LATENCY && b->lat_received < b->lat_end - b->lat_first)
+    if (open_loop(b) && b->lat_received < b->lat_end - b->lat_first)
         fprintf(stderr, "sluice-loadgen: %" PRIu64 " measured messages never received\n",
                 b->lat_end - b->lat_first - b->lat_received);
 }
@@ -1098,22 +1319,26 @@ static void fsync_probe(bench *b)
 static void usage(void)
 {
     fputs("usage: sluice-loadgen WORKLOAD [options]\n"
-          "workloads: post send send-batch cycle latency fill fsync\n"
+          "workloads: post send send-batch cycle latency fill fsync put-events events-latency\n"
           "  --url URL         post: target (http://127.0.0.1:8080/)\n"
           "  --endpoint URL    SQS endpoint (default http://127.0.0.1:4566)\n"
-          "  --queue NAME      queue name (default bench-WORKLOAD)\n"
+          "  --queue NAME      queue name (default bench-WORKLOAD); put-events, events-latency:\n"
+          "                    the rule's name and its queues' NAME-1..3 (bench-events,\n"
+          "                    bench-events-lat)\n"
           "  --purge           PurgeQueue before the run\n"
           "  --system NAME     label of the JSON line (default nginx for post, else sluiced)\n"
           "  --conns N         connections (default 32); cycle: half producers, half consumers;\n"
-          "                    latency: producer connections (default 32)\n"
-          "  --consumers N     consumer connections (cycle: conns/2, latency: 4)\n"
+          "                    latency, events-latency: producer connections (default 32)\n"
+          "  --consumers N     consumer connections (cycle: conns/2, latencies: 4)\n"
           "  --duration S      measured seconds (default 10)\n"
           "  --warmup S        warm-up seconds, discarded (default 2)\n"
-          "  --size BYTES      body / message size (default 1024)\n"
-          "  --batch N         entries per SendMessageBatch (default 10)\n"
-          "  --rate N          latency: messages per second (default 1000)\n"
+          "  --size BYTES      body / message / event entry size (default 1024)\n"
+          "  --batch N         entries per SendMessageBatch or PutEvents (default 10)\n"
+          "  --rate N          latency, events-latency: messages per second (default 1000)\n"
+          "  --rules N         put-events, events-latency: rules that never match, added\n"
+          "                    besides the one routing to the queues (default 100)\n"
           "  --count N         fill: messages to enqueue (default 1000000); fsync: syncs (500)\n"
-          "  --wait S          ReceiveMessage WaitTimeSeconds (cycle 1, latency 20)\n"
+          "  --wait S          ReceiveMessage WaitTimeSeconds (cycle 1, latencies 20)\n"
           "  --server-pid PID  report the server's CPU time and RSS\n"
           "  --dir DIR         fsync: directory to probe (default .)\n"
           "  --timeout S       hard limit of the whole run (default 900)\n",
@@ -1143,6 +1368,7 @@ int main(int argc, char **argv)
     b->wait_s = -1;
     b->dir = ".";
     b->timeout = 900;
+    b->rules = 100;
     int conns = -1, consumers = -1;
     const char *url = NULL, *endpoint = "http://127.0.0.1:4566";
 
@@ -1163,6 +1389,7 @@ int main(int argc, char **argv)
                                          {"server-pid", required_argument, 0, 'p'},
                                          {"dir", required_argument, 0, 'D'},
                                          {"timeout", required_argument, 0, 'T'},
+                                         {"rules", required_argument, 0, 'R'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int o;
@@ -1219,12 +1446,16 @@ int main(int argc, char **argv)
         case 'T':
             b->timeout = atof(optarg);
             break;
+        case 'R':
+            b->rules = atoi(optarg);
+            break;
         default:
             usage();
         }
     }
-    if (b->duration <= 0 || b->warmup < 0 || b->batch < 1 || b->batch > 10 || b->rate <= 0)
-        die("bad --duration, --warmup, --batch (1..10) or --rate");
+    if (b->duration <= 0 || b->warmup < 0 || b->batch < 1 || b->batch > 10 || b->rate <= 0 ||
+        b->rules < 0)
+        die("bad --duration, --warmup, --batch (1..10), --rate or --rules");
 
     if (b->w == W_FSYNC) {
         if (!b->count)
@@ -1245,12 +1476,16 @@ int main(int argc, char **argv)
     if (!b->queue) {
         static char qn[64];
         snprintf(qn, sizeof qn, "bench-%s", workload_names[b->w]);
+        if (b->w == W_PUT_EVENTS)
+            snprintf(qn, sizeof qn, "bench-events");
+        else if (b->w == W_EVENTS_LATENCY)
+            snprintf(qn, sizeof qn, "bench-events-lat");
         b->queue = qn;
     }
     if (b->w == W_FILL && !b->count)
         b->count = 1000000;
     if (b->wait_s < 0)
-        b->wait_s = b->w == W_LATENCY ? 20 : 1;
+        b->wait_s = open_loop(b) ? 20 : 1;
 
     switch (b->w) {
     case W_CYCLE:
@@ -1260,6 +1495,7 @@ int main(int argc, char **argv)
         b->producers = conns - b->consumers;
         break;
     case W_LATENCY:
+    case W_EVENTS_LATENCY:
         b->producers = conns > 0 ? conns : 32;
         b->consumers = consumers > 0 ? consumers : 4;
         break;
@@ -1271,7 +1507,9 @@ int main(int argc, char **argv)
         die("need at least one producer (and one consumer for cycle)");
 
     signal(SIGPIPE, SIG_IGN);
-    if (b->w != W_POST)
+    if (b->w == W_PUT_EVENTS || b->w == W_EVENTS_LATENCY)
+        setup_events(b);
+    else if (b->w != W_POST)
         setup_queue(b);
     build_fixed_requests(b);
 
@@ -1295,8 +1533,10 @@ int main(int argc, char **argv)
             c->role = ROLE_POST;
         else if (b->w == W_SEND)
             c->role = ROLE_SEND;
-        else if (b->w == W_LATENCY)
+        else if (open_loop(b))
             c->role = ROLE_LAT_SEND;
+        else if (b->w == W_PUT_EVENTS)
+            c->role = ROLE_PUT_EVENTS;
         else
             c->role = ROLE_BATCH;
     }
@@ -1318,7 +1558,7 @@ int main(int argc, char **argv)
         b->ph = PH_WARMUP;
         uv_timer_start(&b->phase_timer, on_phase, (uint64_t)(b->warmup * 1000), 0);
     }
-    if (b->w == W_LATENCY) {
+    if (open_loop(b)) {
         /* A little lead so the consumers' first long polls are waiting before seq 0. */
         b->start_ns += 200 * 1000000ull;
         b->lat_first = (uint64_t)(b->warmup * b->rate);
@@ -1355,7 +1595,7 @@ int main(int argc, char **argv)
     free(b->idle);
     free(b->lat_seen);
     xfree(b->queue_url_json);
-    if (b->w == W_LATENCY)
+    if (open_loop(b))
         close(b->tfd);
     uv_loop_close(b->loop);
     return 0;

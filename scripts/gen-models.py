@@ -35,6 +35,13 @@ SERVICES = [
         "out": "src/protocol/models/sqs.c",
         "symbol": "model_sqs",
     },
+    {
+        "service": "events",
+        "api_version": "2015-10-07",
+        "overlay": "scripts/models/events-overlay.json",
+        "out": "src/protocol/models/events.c",
+        "symbol": "model_events",
+    },
 ]
 
 SHAPE_TYPES = {
@@ -225,8 +232,9 @@ def main():
                 json.dump(model, sys.stdout, indent=1, sort_keys=True)
                 return 0
             continue
-        desc = "botocore's %s/%s/service-2.json + %s" % (
-            row["service"], row["api_version"], row["overlay"])
+        desc = "botocore's %s/%s/service-2.json" % (row["service"], row["api_version"])
+        if row["overlay"]:
+            desc += " + " + row["overlay"]
         text = generate(row, model, desc)
         path = os.path.join(ROOT, row["out"])
         if args.check:

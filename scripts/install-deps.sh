@@ -6,7 +6,7 @@ set -euo pipefail
 what=${1:-build}
 
 pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libjansson-dev
-      libsqlite3-dev libssl-dev)
+      libsqlite3-dev libssl-dev libcurl4-openssl-dev)
 case "$what" in
   test)  pkgs+=(libcmocka-dev clang libclang-rt-14-dev python3-boto3 python3-pytest python3-pytest-xdist
                 awscli nodejs)
@@ -29,7 +29,7 @@ fi
 if [ "$what" = test ]; then
   # The JavaScript SDK for the JSON-protocol tests, pinned by the committed lock file.
   dir="$(cd "$(dirname "$0")/.." && pwd)/tests/integration/node"
-  if [ ! -d "$dir/node_modules/@aws-sdk/client-sqs" ]; then
+  if [ ! -d "$dir/node_modules/@aws-sdk/client-sqs" ] || [ ! -d "$dir/node_modules/@aws-sdk/client-eventbridge" ]; then
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
   fi
 fi

@@ -56,7 +56,18 @@
     X(SQS_PURGE_QUEUE_IN_PROGRESS, "PurgeQueueInProgress",                                         \
       "AWS.SimpleQueueService.PurgeQueueInProgress", 403, 1)                                       \
     X(SQS_OVER_LIMIT, "OverLimit", "OverLimit", 403, 1)                                            \
-    X(SQS_RESOURCE_NOT_FOUND, "ResourceNotFoundException", "ResourceNotFoundException", 404, 1)
+    X(SQS_RESOURCE_NOT_FOUND, "ResourceNotFoundException", "ResourceNotFoundException", 404, 1)    \
+    /* EventBridge */                                                                              \
+    X(EVENTS_RESOURCE_NOT_FOUND, "ResourceNotFoundException", "ResourceNotFoundException", 400, 1) \
+    X(EVENTS_RESOURCE_ALREADY_EXISTS, "ResourceAlreadyExistsException",                            \
+      "ResourceAlreadyExistsException", 400, 1)                                                    \
+    X(EVENTS_VALIDATION, "ValidationException", "ValidationException", 400, 1)                     \
+    X(EVENTS_INVALID_EVENT_PATTERN, "InvalidEventPatternException",                                \
+      "InvalidEventPatternException", 400, 1)                                                      \
+    X(EVENTS_LIMIT_EXCEEDED, "LimitExceededException", "LimitExceededException", 400, 1)           \
+    X(EVENTS_ILLEGAL_STATUS, "IllegalStatusException", "IllegalStatusException", 400, 1)           \
+    X(EVENTS_INVALID_STATE, "InvalidStateException", "InvalidStateException", 400, 1)              \
+    X(EVENTS_INTERNAL, "InternalException", "InternalException", 500, 0)
 
 typedef enum {
 #define AWS_ERROR_ENUM(name, shape, query_code, status, sender) AWS_ERR_##name,

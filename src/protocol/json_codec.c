@@ -569,8 +569,16 @@ void jsonc_dump(buf *out, const json_t *v)
         buf_put_i64(out, (int64_t)json_integer_value(v));
         break;
     case JSON_REAL: {
+        /* The shortest form that reads back as the same double (0.1, not
+         * 0.10000000000000001), as JavaScript and Python print numbers. */
         char tmp[40];
-        int n = snprintf(tmp, sizeof tmp, "%.17g", json_real_value(v));
+        double d = json_real_value(v);
+        int n = 0;
+        for (int prec = 15; prec <= 17; prec++) {
+            n = snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+            if (strtod(tmp, NULL) == d)
+                break;
+        }
         buf_append(out, tmp, (size_t)n);
         if (!strpbrk(tmp, ".eE"))
             buf_puts(out, ".0"); /* stays a real when read back */

@@ -10,6 +10,7 @@
 #include "server/config.h"
 #include "server/health.h"
 #include "server/router.h"
+#include "services/events/events.h"
 #include "services/sqs/sqs.h"
 #include "store/store.h"
 
@@ -23,6 +24,7 @@ typedef struct server {
     uv_loop_t *loop;
     store *store;
     sqs *sqs;
+    events *events;
     router *router;
     http_server *http;
     health_info health;
@@ -37,6 +39,8 @@ static void on_drained(void *arg)
     log_info("connections drained", "pending_commits=%zu", store_pending(s->store));
     store_close(s->store);
     s->store = NULL;
+    events_destroy(s->events);
+    s->events = NULL;
     sqs_destroy(s->sqs);
     s->sqs = NULL;
     uv_close((uv_handle_t *)&s->sigint, NULL);
@@ -52,6 +56,7 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     s->stopping = 1;
     log_info("shutting down", "signal=%d", signum);
+    events_shutdown(s->events);
     sqs_shutdown(s->sqs);
     http_server_stop(s->http, on_drained, s);
 }
@@ -82,6 +87,13 @@ int main(int argc, char **argv)
         store_close(s.store);
         return 1;
     }
+    if (events_create(&s.events, s.loop, s.store, s.sqs, s.cfg.region, s.cfg.account_id) != 0) {
+        log_error("cannot load the EventBridge state", NULL);
+        sqs_shutdown(s.sqs);
+        store_close(s.store);
+        sqs_destroy(s.sqs);
+        return 1;
+    }
     s.cred.access_key = s.cfg.access_key;
     s.cred.secret_key = s.cfg.secret_key;
     s.health.store = s.store;
@@ -90,6 +102,7 @@ int main(int argc, char **argv)
     s.router = router_create(s.cfg.access_key[0] ? &s.cred : NULL, s.cfg.access_key[0] ? 1 : 0,
                              health_handle, &s.health);
     router_add_service(s.router, sqs_service_def(s.sqs));
+    router_add_service(s.router, events_service_def(s.events));
 
     http_server_config hc;
     http_server_config_defaults(&hc);
@@ -102,8 +115,10 @@ int main(int argc, char **argv)
     if (rc != 0) {
         log_error("cannot listen", "bind=%s port=%d err='%s'", s.cfg.bind, s.cfg.port,
                   uv_strerror(rc));
+        events_shutdown(s.events);
         sqs_shutdown(s.sqs);
         store_close(s.store);
+        events_destroy(s.events);
         sqs_destroy(s.sqs);
         uv_run(s.loop, UV_RUN_NOWAIT);
         return 1;

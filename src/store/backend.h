@@ -24,6 +24,7 @@ typedef struct store_backend {
     int (*checkpoint)(void *db);
     int (*load_sqs_queues)(void *db, store_queue_fn fn, void *arg);
     int (*load_sqs_move_tasks)(void *db, store_move_task_fn fn, void *arg);
+    int (*load_docs)(void *db, const char *ns, store_doc_fn fn, void *arg);
     const unsigned char *(*secret)(void *db);
 } store_backend;
 

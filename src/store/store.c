@@ -358,6 +358,11 @@ int store_load_sqs_move_tasks(store *s, store_move_task_fn fn, void *arg)
     return s->be->load_sqs_move_tasks(s->db, fn, arg);
 }
 
+int store_load_docs(store *s, const char *ns, store_doc_fn fn, void *arg)
+{
+    return s->be->load_docs(s->db, ns, fn, arg);
+}
+
 const unsigned char *store_secret(const store *s)
 {
     return s->be->secret(s->db);
@@ -372,6 +377,14 @@ void store_message_clear(store_message *m)
     xfree(m->dedup_id);
     xfree(m->sender_id);
     memset(m, 0, sizeof *m);
+}
+
+void store_delivery_clear(store_delivery *d)
+{
+    xfree(d->kind);
+    xfree(d->target_json);
+    xfree(d->payload);
+    memset(d, 0, sizeof *d);
 }
 
 void store_op_clear(store_op *op)
@@ -389,6 +402,26 @@ void store_op_clear(store_op *op)
         xfree(op->u.queue_get.row.attrs_json);
         xfree(op->u.queue_get.row.tags_json);
         op->u.queue_get.row.attrs_json = op->u.queue_get.row.tags_json = NULL;
+        break;
+    case STORE_DELIVERY_CLAIM:
+        for (size_t i = 0; i < op->u.deliveries.n; i++)
+            store_delivery_clear(&op->u.deliveries.items[i]);
+        xfree(op->u.deliveries.items);
+        op->u.deliveries.items = NULL;
+        op->u.deliveries.n = 0;
+        break;
+    case STORE_ARCHIVE_READ:
+        for (size_t i = 0; i < op->u.archive.n; i++) {
+            xfree(op->u.archive.items[i].event);
+            xfree(op->u.archive.items[i].archive);
+        }
+        xfree(op->u.archive.items);
+        op->u.archive.items = NULL;
+        op->u.archive.n = 0;
+        break;
+    case STORE_GROUP:
+        for (size_t i = 0; i < op->u.group.n; i++)
+            store_op_clear(op->u.group.ops[i]);
         break;
     case STORE_SQS_MOVE:
         xfree(op->u.move.dest_ids);

@@ -75,6 +75,39 @@ typedef struct store_move_task {
     char failure[200];
 } store_move_task;
 
+/* ---- documents, deliveries, archives ------------------------------------------------ */
+
+/* Control-plane objects (event buses, rules and their targets, archives, connections...)
+ * are JSON documents keyed by (namespace, key): they change rarely, are loaded whole at
+ * startup, and their shape belongs to the service that owns them. */
+typedef struct store_doc {
+    const char *ns;  /* "events.rule" */
+    const char *key; /* unique within ns */
+    const char *doc; /* JSON text; NULL in a DOC_PUT deletes the document */
+} store_doc;
+
+/* A pending delivery to a target that is not a queue (an HTTP endpoint, a function...):
+ * durable from the transaction that produced it until delivered or dead-lettered. */
+typedef struct store_delivery {
+    int64_t id;        /* assigned by DELIVERY_PUT */
+    char *kind;        /* the target type ("api-destination"), owned */
+    char *target_json; /* what the type needs to deliver (ARNs, parameters), owned */
+    char *payload;     /* the rendered input, owned */
+    size_t payload_len;
+    int attempts;       /* attempts made so far */
+    int64_t due_ms;     /* next attempt */
+    int64_t created_ms; /* for the maximum event age */
+} store_delivery;
+
+/* An event recorded by an archive. */
+typedef struct store_archived {
+    int64_t seq; /* assigned by ARCHIVE_APPEND */
+    char *archive;
+    int64_t time_ms; /* the event's ingestion time */
+    char *event;     /* the event's JSON text, owned */
+    size_t len;
+} store_archived;
+
 /* ---- operations --------------------------------------------------------------------- */
 
 typedef enum {
@@ -92,6 +125,16 @@ typedef enum {
     STORE_SQS_COUNT_SOURCE,  /* count messages in a queue (move task's to_move) */
     STORE_SQS_QUEUE_GET,     /* read a queue row back (resync after a failed commit) */
     STORE_SQS_RECLAIM,       /* FIFO receive retry: the same messages again, if unchanged */
+    STORE_GROUP,             /* child ops that commit together or not at all */
+    STORE_DOC_PUT,           /* insert, replace or delete documents */
+    STORE_DELIVERY_PUT,      /* insert pending deliveries */
+    STORE_DELIVERY_CLAIM,    /* take due deliveries, leasing them until an update */
+    STORE_DELIVERY_UPDATE,   /* a delivery's outcome: delete it, or reschedule it */
+    STORE_DELIVERY_RELEASE,  /* at startup: every lease's holder is gone, all are due now */
+    STORE_ARCHIVE_APPEND,    /* record events in archives */
+    STORE_ARCHIVE_READ,      /* read an archive's events of a time window, in order */
+    STORE_ARCHIVE_TRIM,      /* delete an archive's events before a time (all: INT64_MAX) */
+    STORE_ARCHIVE_STATS,     /* an archive's event count and size */
 } store_op_kind;
 
 typedef struct store_op store_op;
@@ -185,6 +228,42 @@ struct store_op {
             int found;       /* out */
             store_queue row; /* out: attrs_json, tags_json, modified_ms (freed by clear) */
         } queue_get;
+        /* GROUP: the children run in order inside a savepoint; if one fails, none of them
+         * took effect and all carry the failure. The children's done callbacks are not
+         * called: the group's is (children belong to the group's submitter). */
+        struct {
+            store_op **ops;
+            size_t n;
+        } group;
+        struct {
+            store_doc *docs;
+            size_t n;
+        } docs;
+        struct {
+            store_delivery *items; /* PUT: in (id out); CLAIM: out (freed by clear) */
+            size_t n;
+            int max;             /* CLAIM: at most this many */
+            int64_t lease_ms;    /* CLAIM: claimed ones are due again after this */
+            int64_t next_due_ms; /* CLAIM out: earliest due time left, 0 if none */
+        } deliveries;
+        struct {
+            int64_t id;
+            int64_t due_ms; /* 0: delivered or given up, delete it */
+            int attempts;
+        } delivery_update;
+        struct {
+            store_archived *items;
+            size_t n;
+        } archive_append;
+        struct {
+            const char *archive;
+            int64_t from_ms, to_ms; /* READ: [from, to); TRIM: to_ms only */
+            int64_t after_seq;      /* READ: resume after this event */
+            int max;
+            store_archived *items; /* READ out (freed by clear) */
+            size_t n;
+            int64_t count, bytes; /* STATS out */
+        } archive;
     } u;
 };
 
@@ -219,10 +298,14 @@ void store_get_stats(const store *s, store_stats *out);
 /* Frees what the backend allocated in op's results (messages, arrays). */
 void store_op_clear(store_op *op);
 void store_message_clear(store_message *m);
+void store_delivery_clear(store_delivery *d);
 
 /* ---- startup loading (synchronous, before the loop serves requests) ---------------- */
 
 typedef void (*store_queue_fn)(const store_queue *q, void *arg);
+typedef void (*store_doc_fn)(const char *key, const char *doc, void *arg);
+/* Every document of namespace ns, in key order. */
+int store_load_docs(store *s, const char *ns, store_doc_fn fn, void *arg);
 typedef void (*store_move_task_fn)(const store_move_task *t, void *arg);
 int store_load_sqs_queues(store *s, store_queue_fn fn, void *arg);
 int store_load_sqs_move_tasks(store *s, store_move_task_fn fn, void *arg);

@@ -124,8 +124,13 @@ static void test_aws_error_table_is_well_formed(void **state)
         assert_true(e->sender_fault == (e->http_status < 500));
         /* Both the header value and XML element text are written without escaping. */
         assert_null(strpbrk(e->query_code, ";<>&\"\r\n"));
-        for (int j = 0; j < i; j++)
-            assert_string_not_equal(e->shape, aws_error_lookup((aws_error)j)->shape);
+        /* Services may share a shape name (ResourceNotFoundException is 404 in SQS, 400 in
+         * EventBridge), but no two rows may be the same error. */
+        for (int j = 0; j < i; j++) {
+            const aws_error_info *o = aws_error_lookup((aws_error)j);
+            assert_false(strcmp(e->shape, o->shape) == 0 && e->http_status == o->http_status &&
+                         strcmp(e->query_code, o->query_code) == 0);
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 #ifndef SLUICE_STORE_SQLITE_SCHEMA_H
 #define SLUICE_STORE_SQLITE_SCHEMA_H
 
-#define SQLITE_SCHEMA_VERSION 1
+#define SQLITE_SCHEMA_VERSION 2
 
 /* migrations[v] brings a database from version v to v+1. */
 static const char *const sqlite_migrations[SQLITE_SCHEMA_VERSION] = {
@@ -57,6 +57,28 @@ static const char *const sqlite_migrations[SQLITE_SCHEMA_VERSION] = {
     "  to_move INTEGER NOT NULL,"
     "  started_ms INTEGER NOT NULL,"
     "  failure TEXT NOT NULL);",
+    /* 1 -> 2: control-plane documents, pending deliveries, archived events. */
+    "CREATE TABLE docs ("
+    "  ns TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  doc TEXT NOT NULL,"
+    "  PRIMARY KEY (ns, key)) WITHOUT ROWID;"
+    "CREATE TABLE deliveries ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  target TEXT NOT NULL,"
+    "  payload BLOB NOT NULL,"
+    "  attempts INTEGER NOT NULL,"
+    "  due_ms INTEGER NOT NULL,"
+    "  leased INTEGER NOT NULL DEFAULT 0,"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE INDEX deliveries_due ON deliveries(due_ms);"
+    "CREATE TABLE archive_events ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  archive TEXT NOT NULL,"
+    "  time_ms INTEGER NOT NULL,"
+    "  event BLOB NOT NULL);"
+    "CREATE INDEX archive_events_time ON archive_events(archive, time_ms, seq);",
 };
 
 #endif

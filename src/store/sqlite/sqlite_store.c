@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "store/backend.h"
 #include "store/sqlite/schema.h"
+#include "store/sqlite/sqlite_internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -74,6 +75,8 @@ enum {
     ST_MSG_SET_VISIBLE,
     ST__COUNT
 };
+
+_Static_assert(ST__COUNT <= SQ_MAX_STMTS, "raise SQ_MAX_STMTS");
 
 static const char *const sql_text[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -133,19 +136,9 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_MSG_SET_VISIBLE] = "UPDATE sqs_messages SET visible_ms = ?2 WHERE seq = ?1",
 };
 
-typedef struct sqlite_db {
-    sqlite3 *db;
-    sqlite3 *ckpt; /* the checkpointer's own connection (checkpoint thread only) */
-    char wal_path[4200];
-    int wal_fd; /* our own descriptor of the WAL, for the pipelined sync; -1 until needed */
-    sqlite3_stmt *st[ST__COUNT];
-    unsigned char secret[32];
-    uint64_t rng; /* receipt tokens */
-} sqlite_db;
-
 /* ---- helpers ------------------------------------------------------------------------ */
 
-static sqlite3_stmt *stmt(sqlite_db *d, int which)
+static sqlite3_stmt *sq_stmt(sqlite_db *d, int which)
 {
     sqlite3_stmt *s = d->st[which];
     sqlite3_reset(s);
@@ -153,7 +146,7 @@ static sqlite3_stmt *stmt(sqlite_db *d, int which)
     return s;
 }
 
-static int step_done(sqlite_db *d, sqlite3_stmt *s)
+int sq_step_done(sqlite_db *d, sqlite3_stmt *s)
 {
     int rc = sqlite3_step(s);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
@@ -165,7 +158,7 @@ static int step_done(sqlite_db *d, sqlite3_stmt *s)
     return 0;
 }
 
-static void bind_text(sqlite3_stmt *s, int i, const char *t)
+void sq_bind_text(sqlite3_stmt *s, int i, const char *t)
 {
     if (t)
         sqlite3_bind_text(s, i, t, -1, SQLITE_STATIC);
@@ -173,18 +166,18 @@ static void bind_text(sqlite3_stmt *s, int i, const char *t)
         sqlite3_bind_null(s, i);
 }
 
-static void bind_opt_text(sqlite3_stmt *s, int i, const char *t)
+void sq_bind_opt_text(sqlite3_stmt *s, int i, const char *t)
 {
-    bind_text(s, i, (t && *t) ? t : NULL);
+    sq_bind_text(s, i, (t && *t) ? t : NULL);
 }
 
-static char *col_dup(sqlite3_stmt *s, int i)
+char *sq_col_dup(sqlite3_stmt *s, int i)
 {
     const unsigned char *t = sqlite3_column_text(s, i);
     return t ? xstrndup((const char *)t, (size_t)sqlite3_column_bytes(s, i)) : NULL;
 }
 
-static void col_copy(sqlite3_stmt *s, int i, char *out, size_t cap)
+void sq_col_copy(sqlite3_stmt *s, int i, char *out, size_t cap)
 {
     const unsigned char *t = sqlite3_column_text(s, i);
     snprintf(out, cap, "%s", t ? (const char *)t : "");
@@ -201,7 +194,20 @@ static uint64_t next_token(sqlite_db *d)
     return (x * 2685821657736338717ULL) >> 1;
 }
 
-static int exec_sql(sqlite_db *d, const char *sql, char *err, size_t errlen)
+sqlite3_stmt *sq_aux(sqlite_db *d, int slot, const char *sql)
+{
+    if (!d->aux[slot] && sqlite3_prepare_v3(d->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                            &d->aux[slot], NULL) != SQLITE_OK) {
+        log_error("sqlite prepare failed", "err='%s'", sqlite3_errmsg(d->db));
+        d->aux[slot] = NULL;
+        return NULL;
+    }
+    sqlite3_reset(d->aux[slot]);
+    sqlite3_clear_bindings(d->aux[slot]);
+    return d->aux[slot];
+}
+
+int sq_exec_sql(sqlite_db *d, const char *sql, char *err, size_t errlen)
 {
     char *msg = NULL;
     if (sqlite3_exec(d->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -231,7 +237,7 @@ static int meta_get_int(sqlite_db *d, const char *key, long long *out)
 
 static int migrate(sqlite_db *d, char *err, size_t errlen)
 {
-    if (exec_sql(d, "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value)", err, errlen))
+    if (sq_exec_sql(d, "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value)", err, errlen))
         return -1;
     long long version = 0;
     if (meta_get_int(d, "schema_version", &version) != 0)
@@ -245,10 +251,11 @@ static int migrate(sqlite_db *d, char *err, size_t errlen)
         char sql[128];
         snprintf(sql, sizeof sql,
                  "INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', %lld)", v + 1);
-        if (exec_sql(d, "BEGIN", err, errlen) || exec_sql(d, sqlite_migrations[v], err, errlen) ||
-            exec_sql(d, sql, err, errlen) || exec_sql(d, "COMMIT", err, errlen)) {
+        if (sq_exec_sql(d, "BEGIN", err, errlen) ||
+            sq_exec_sql(d, sqlite_migrations[v], err, errlen) || sq_exec_sql(d, sql, err, errlen) ||
+            sq_exec_sql(d, "COMMIT", err, errlen)) {
             char ignored[64];
-            exec_sql(d, "ROLLBACK", ignored, sizeof ignored);
+            sq_exec_sql(d, "ROLLBACK", ignored, sizeof ignored);
             return -1;
         }
         log_info("store migrated", "schema_version=%lld", v + 1);
@@ -291,6 +298,8 @@ static void sqlite_close(void *p)
         return;
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(d->st[i]);
+    for (int i = 0; i < SQ_MAX_AUX_STMTS; i++)
+        sqlite3_finalize(d->aux[i]);
     sqlite3_close(d->ckpt);
     sqlite3_close(d->db);
     if (d->wal_fd >= 0)
@@ -327,7 +336,8 @@ static void *sqlite_open(const store_config *cfg, char *err, size_t errlen)
              "PRAGMA foreign_keys=OFF; PRAGMA cache_size=-8192; PRAGMA temp_store=MEMORY; "
              "PRAGMA wal_autocheckpoint=0;",
              sync);
-    if (exec_sql(d, pragmas, err, errlen) || migrate(d, err, errlen) || load_secret(d, err, errlen))
+    if (sq_exec_sql(d, pragmas, err, errlen) || migrate(d, err, errlen) ||
+        load_secret(d, err, errlen))
         goto fail;
     for (int i = 0; i < ST__COUNT; i++) {
         if (sqlite3_prepare_v3(d->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &d->st[i],
@@ -405,42 +415,42 @@ static int sqlite_checkpoint(void *p)
 static int sqlite_begin(void *p)
 {
     sqlite_db *d = p;
-    return step_done(d, stmt(d, ST_BEGIN));
+    return sq_step_done(d, sq_stmt(d, ST_BEGIN));
 }
 
 static int sqlite_commit(void *p)
 {
     sqlite_db *d = p;
-    return step_done(d, stmt(d, ST_COMMIT));
+    return sq_step_done(d, sq_stmt(d, ST_COMMIT));
 }
 
 static void sqlite_rollback(void *p)
 {
     sqlite_db *d = p;
-    step_done(d, stmt(d, ST_ROLLBACK));
+    sq_step_done(d, sq_stmt(d, ST_ROLLBACK));
 }
 
 /* ---- queues ------------------------------------------------------------------------- */
 
 static int queue_put(sqlite_db *d, const store_queue *q)
 {
-    sqlite3_stmt *s = stmt(d, ST_QUEUE_PUT);
+    sqlite3_stmt *s = sq_stmt(d, ST_QUEUE_PUT);
     sqlite3_bind_int64(s, 1, q->id);
-    bind_text(s, 2, q->name);
-    bind_text(s, 3, q->attrs_json ? q->attrs_json : "{}");
-    bind_text(s, 4, q->tags_json ? q->tags_json : "{}");
+    sq_bind_text(s, 2, q->name);
+    sq_bind_text(s, 3, q->attrs_json ? q->attrs_json : "{}");
+    sq_bind_text(s, 4, q->tags_json ? q->tags_json : "{}");
     sqlite3_bind_int64(s, 5, q->created_ms);
     sqlite3_bind_int64(s, 6, q->modified_ms);
-    return step_done(d, s);
+    return sq_step_done(d, s);
 }
 
 static int queue_delete(sqlite_db *d, int64_t id)
 {
     static const int which[] = {ST_QUEUE_DELETE_MSGS, ST_QUEUE_DELETE_DEDUP, ST_QUEUE_DELETE};
     for (size_t i = 0; i < sizeof which / sizeof which[0]; i++) {
-        sqlite3_stmt *s = stmt(d, which[i]);
+        sqlite3_stmt *s = sq_stmt(d, which[i]);
         sqlite3_bind_int64(s, 1, id);
-        if (step_done(d, s))
+        if (sq_step_done(d, s))
             return -EIO;
     }
     return 0;
@@ -454,13 +464,13 @@ static int send_one(sqlite_db *d, store_op *op, store_sqs_entry *e)
     const char *scope = "";
     if (op->u.batch.fifo && m->dedup_id) {
         scope = (op->u.batch.dedup_per_group && m->group_id) ? m->group_id : "";
-        sqlite3_stmt *s = stmt(d, ST_DEDUP_GET);
+        sqlite3_stmt *s = sq_stmt(d, ST_DEDUP_GET);
         sqlite3_bind_int64(s, 1, op->u.batch.queue_id);
-        bind_text(s, 2, scope);
-        bind_text(s, 3, m->dedup_id);
+        sq_bind_text(s, 2, scope);
+        sq_bind_text(s, 3, m->dedup_id);
         sqlite3_bind_int64(s, 4, op->now_ms);
         if (sqlite3_step(s) == SQLITE_ROW) {
-            col_copy(s, 0, m->message_id, sizeof m->message_id);
+            sq_col_copy(s, 0, m->message_id, sizeof m->message_id);
             m->sequence_number = sqlite3_column_int64(s, 1);
             e->duplicate = 1;
             sqlite3_reset(s);
@@ -468,33 +478,33 @@ static int send_one(sqlite_db *d, store_op *op, store_sqs_entry *e)
         }
         sqlite3_reset(s);
     }
-    sqlite3_stmt *s = stmt(d, ST_MSG_INSERT);
+    sqlite3_stmt *s = sq_stmt(d, ST_MSG_INSERT);
     sqlite3_bind_int64(s, 1, op->u.batch.queue_id);
     sqlite3_bind_int64(s, 2, m->visible_ms);
     sqlite3_bind_int64(s, 3, m->sent_ms);
-    bind_text(s, 4, m->message_id);
-    bind_text(s, 5, m->md5_body);
-    bind_opt_text(s, 6, m->md5_attrs);
-    bind_opt_text(s, 7, m->md5_sys_attrs);
-    bind_text(s, 8, m->group_id);
-    bind_text(s, 9, m->dedup_id);
-    bind_text(s, 10, m->sender_id);
-    bind_text(s, 11, m->attrs_json);
-    bind_text(s, 12, m->sys_attrs_json);
+    sq_bind_text(s, 4, m->message_id);
+    sq_bind_text(s, 5, m->md5_body);
+    sq_bind_opt_text(s, 6, m->md5_attrs);
+    sq_bind_opt_text(s, 7, m->md5_sys_attrs);
+    sq_bind_text(s, 8, m->group_id);
+    sq_bind_text(s, 9, m->dedup_id);
+    sq_bind_text(s, 10, m->sender_id);
+    sq_bind_text(s, 11, m->attrs_json);
+    sq_bind_text(s, 12, m->sys_attrs_json);
     sqlite3_bind_blob(s, 13, m->body ? m->body : "", (int)m->body_len, SQLITE_STATIC);
-    if (step_done(d, s))
+    if (sq_step_done(d, s))
         return -EIO;
     m->seq = sqlite3_last_insert_rowid(d->db);
     m->sequence_number = m->seq;
     if (op->u.batch.fifo && m->dedup_id) {
-        s = stmt(d, ST_DEDUP_PUT);
+        s = sq_stmt(d, ST_DEDUP_PUT);
         sqlite3_bind_int64(s, 1, op->u.batch.queue_id);
-        bind_text(s, 2, scope);
-        bind_text(s, 3, m->dedup_id);
-        bind_text(s, 4, m->message_id);
+        sq_bind_text(s, 2, scope);
+        sq_bind_text(s, 3, m->dedup_id);
+        sq_bind_text(s, 4, m->message_id);
         sqlite3_bind_int64(s, 5, m->sequence_number);
         sqlite3_bind_int64(s, 6, op->now_ms + op->u.batch.dedup_window_ms);
-        if (step_done(d, s))
+        if (sq_step_done(d, s))
             return -EIO;
     }
     return 0;
@@ -504,7 +514,7 @@ static int send_one(sqlite_db *d, store_op *op, store_sqs_entry *e)
 
 static int load_message(sqlite_db *d, int64_t seq, store_message *m)
 {
-    sqlite3_stmt *s = stmt(d, ST_MSG_GET);
+    sqlite3_stmt *s = sq_stmt(d, ST_MSG_GET);
     sqlite3_bind_int64(s, 1, seq);
     if (sqlite3_step(s) != SQLITE_ROW) {
         sqlite3_reset(s);
@@ -519,15 +529,15 @@ static int load_message(sqlite_db *d, int64_t seq, store_message *m)
     m->first_receive_ms = sqlite3_column_int64(s, 4);
     m->receipt_token = sqlite3_column_int64(s, 5);
     m->dlq_source_id = sqlite3_column_int64(s, 6);
-    col_copy(s, 7, m->message_id, sizeof m->message_id);
-    col_copy(s, 8, m->md5_body, sizeof m->md5_body);
-    col_copy(s, 9, m->md5_attrs, sizeof m->md5_attrs);
-    col_copy(s, 10, m->md5_sys_attrs, sizeof m->md5_sys_attrs);
-    m->group_id = col_dup(s, 11);
-    m->dedup_id = col_dup(s, 12);
-    m->sender_id = col_dup(s, 13);
-    m->attrs_json = col_dup(s, 14);
-    m->sys_attrs_json = col_dup(s, 15);
+    sq_col_copy(s, 7, m->message_id, sizeof m->message_id);
+    sq_col_copy(s, 8, m->md5_body, sizeof m->md5_body);
+    sq_col_copy(s, 9, m->md5_attrs, sizeof m->md5_attrs);
+    sq_col_copy(s, 10, m->md5_sys_attrs, sizeof m->md5_sys_attrs);
+    m->group_id = sq_col_dup(s, 11);
+    m->dedup_id = sq_col_dup(s, 12);
+    m->sender_id = sq_col_dup(s, 13);
+    m->attrs_json = sq_col_dup(s, 14);
+    m->sys_attrs_json = sq_col_dup(s, 15);
     m->body_len = (size_t)sqlite3_column_bytes(s, 16);
     const void *body = sqlite3_column_blob(s, 16);
     m->body = xmalloc(m->body_len + 1);
@@ -550,13 +560,13 @@ static int claim_one(sqlite_db *d, store_op *op, int64_t seq)
     int64_t now = op->now_ms;
     if (op->u.receive.max_receive_count > 0 && op->u.receive.dlq_id > 0 &&
         m.receive_count >= op->u.receive.max_receive_count) {
-        sqlite3_stmt *s = stmt(d, ST_MSG_TO_DLQ);
+        sqlite3_stmt *s = sq_stmt(d, ST_MSG_TO_DLQ);
         sqlite3_bind_int64(s, 1, seq);
         sqlite3_bind_int64(s, 2, op->u.receive.dlq_id);
         sqlite3_bind_int64(s, 3, now);
         sqlite3_bind_int64(s, 4, op->u.receive.queue_id);
         store_message_clear(&m);
-        if (step_done(d, s))
+        if (sq_step_done(d, s))
             return -EIO;
         op->u.receive.moved_to_dlq++;
         return 0;
@@ -566,12 +576,12 @@ static int claim_one(sqlite_db *d, store_op *op, int64_t seq)
     if (m.first_receive_ms == 0)
         m.first_receive_ms = now;
     m.receipt_token = (int64_t)next_token(d);
-    sqlite3_stmt *s = stmt(d, ST_MSG_RECEIVED);
+    sqlite3_stmt *s = sq_stmt(d, ST_MSG_RECEIVED);
     sqlite3_bind_int64(s, 1, seq);
     sqlite3_bind_int64(s, 2, m.visible_ms);
     sqlite3_bind_int64(s, 3, now);
     sqlite3_bind_int64(s, 4, m.receipt_token);
-    if (step_done(d, s)) {
+    if (sq_step_done(d, s)) {
         store_message_clear(&m);
         return -EIO;
     }
@@ -588,7 +598,7 @@ static int claim_standard(sqlite_db *d, store_op *op)
         int64_t seqs[32];
         int n = 0;
         int64_t need = want - (int64_t)op->u.receive.nmsgs;
-        sqlite3_stmt *s = stmt(d, ST_CLAIM_STD);
+        sqlite3_stmt *s = sq_stmt(d, ST_CLAIM_STD);
         sqlite3_bind_int64(s, 1, op->u.receive.queue_id);
         sqlite3_bind_int64(s, 2, op->now_ms);
         sqlite3_bind_int64(s, 3, min_sent);
@@ -619,7 +629,7 @@ static int claim_fifo(sqlite_db *d, store_op *op)
     int want = op->u.receive.max;
     group_state *groups = NULL;
     size_t ngroups = 0, capgroups = 0;
-    sqlite3_stmt *s = stmt(d, ST_CLAIM_FIFO_SCAN);
+    sqlite3_stmt *s = sq_stmt(d, ST_CLAIM_FIFO_SCAN);
     sqlite3_bind_int64(s, 1, op->u.receive.queue_id);
     sqlite3_bind_int64(s, 2, FIFO_SCAN_LIMIT);
     while (ntake < want && sqlite3_step(s) == SQLITE_ROW) {
@@ -671,7 +681,7 @@ static int receive(sqlite_db *d, store_op *op)
     int rc = op->u.receive.fifo ? claim_fifo(d, op) : claim_standard(d, op);
     if (rc)
         return rc;
-    sqlite3_stmt *s = stmt(d, ST_NEXT_VISIBLE);
+    sqlite3_stmt *s = sq_stmt(d, ST_NEXT_VISIBLE);
     sqlite3_bind_int64(s, 1, op->u.receive.queue_id);
     sqlite3_bind_int64(s, 2, op->now_ms);
     op->u.receive.next_visible_ms = 0;
@@ -702,10 +712,10 @@ static int reclaim(sqlite_db *d, store_op *op)
     }
     int64_t deadline = op->now_ms + op->u.receive.visibility_ms;
     for (size_t i = 0; i < n; i++) {
-        sqlite3_stmt *s = stmt(d, ST_MSG_SET_VISIBLE);
+        sqlite3_stmt *s = sq_stmt(d, ST_MSG_SET_VISIBLE);
         sqlite3_bind_int64(s, 1, op->u.receive.reclaim_seqs[i]);
         sqlite3_bind_int64(s, 2, deadline);
-        if (step_done(d, s))
+        if (sq_step_done(d, s))
             return -EIO;
         op->u.receive.msgs[i].visible_ms = deadline;
     }
@@ -719,10 +729,10 @@ static int delete_messages(sqlite_db *d, store_op *op)
 {
     for (size_t i = 0; i < op->u.batch.n; i++) {
         store_sqs_entry *e = &op->u.batch.entries[i];
-        sqlite3_stmt *s = stmt(d, ST_MSG_DELETE);
+        sqlite3_stmt *s = sq_stmt(d, ST_MSG_DELETE);
         sqlite3_bind_int64(s, 1, e->seq);
         sqlite3_bind_int64(s, 2, op->u.batch.queue_id);
-        if (step_done(d, s))
+        if (sq_step_done(d, s))
             return -EIO;
         e->found = sqlite3_changes(d->db) > 0;
     }
@@ -733,13 +743,13 @@ static int change_visibility(sqlite_db *d, store_op *op)
 {
     for (size_t i = 0; i < op->u.batch.n; i++) {
         store_sqs_entry *e = &op->u.batch.entries[i];
-        sqlite3_stmt *s = stmt(d, ST_MSG_CHANGE_VIS);
+        sqlite3_stmt *s = sq_stmt(d, ST_MSG_CHANGE_VIS);
         sqlite3_bind_int64(s, 1, e->seq);
         sqlite3_bind_int64(s, 2, op->u.batch.queue_id);
         sqlite3_bind_int64(s, 3, e->token);
         sqlite3_bind_int64(s, 4, e->visible_ms);
         sqlite3_bind_int64(s, 5, op->now_ms);
-        if (step_done(d, s))
+        if (sq_step_done(d, s))
             return -EIO;
         e->found = sqlite3_changes(d->db) > 0;
     }
@@ -748,7 +758,7 @@ static int change_visibility(sqlite_db *d, store_op *op)
 
 static int64_t count_query(sqlite_db *d, int which, int64_t a, int64_t b, int64_t c, int nargs)
 {
-    sqlite3_stmt *s = stmt(d, which);
+    sqlite3_stmt *s = sq_stmt(d, which);
     sqlite3_bind_int64(s, 1, a);
     if (nargs > 1)
         sqlite3_bind_int64(s, 2, b);
@@ -775,15 +785,15 @@ static int expire(sqlite_db *d, store_op *op)
 {
     int64_t before = sqlite3_total_changes(d->db);
     for (size_t i = 0; i < op->u.expire.n; i++) {
-        sqlite3_stmt *s = stmt(d, ST_EXPIRE_MSGS);
+        sqlite3_stmt *s = sq_stmt(d, ST_EXPIRE_MSGS);
         sqlite3_bind_int64(s, 1, op->u.expire.queue_ids[i]);
         sqlite3_bind_int64(s, 2, op->now_ms - op->u.expire.retention_ms[i]);
-        if (step_done(d, s))
+        if (sq_step_done(d, s))
             return -EIO;
     }
-    sqlite3_stmt *s = stmt(d, ST_EXPIRE_DEDUP);
+    sqlite3_stmt *s = sq_stmt(d, ST_EXPIRE_DEDUP);
     sqlite3_bind_int64(s, 1, op->u.expire.dedup_before_ms);
-    if (step_done(d, s))
+    if (sq_step_done(d, s))
         return -EIO;
     op->u.expire.deleted = sqlite3_total_changes(d->db) - before;
     return 0;
@@ -793,19 +803,19 @@ static int expire(sqlite_db *d, store_op *op)
 
 static int task_put(sqlite_db *d, const store_move_task *t)
 {
-    sqlite3_stmt *s = stmt(d, ST_TASK_PUT);
-    bind_text(s, 1, t->handle);
+    sqlite3_stmt *s = sq_stmt(d, ST_TASK_PUT);
+    sq_bind_text(s, 1, t->handle);
     sqlite3_bind_int64(s, 2, t->source_id);
     sqlite3_bind_int64(s, 3, t->dest_id);
-    bind_text(s, 4, t->source_arn);
-    bind_text(s, 5, t->dest_arn);
+    sq_bind_text(s, 4, t->source_arn);
+    sq_bind_text(s, 5, t->dest_arn);
     sqlite3_bind_int(s, 6, t->rate);
-    bind_text(s, 7, t->status);
+    sq_bind_text(s, 7, t->status);
     sqlite3_bind_int64(s, 8, t->moved);
     sqlite3_bind_int64(s, 9, t->to_move);
     sqlite3_bind_int64(s, 10, t->started_ms);
-    bind_text(s, 11, t->failure);
-    return step_done(d, s);
+    sq_bind_text(s, 11, t->failure);
+    return sq_step_done(d, s);
 }
 
 static void add_dest(store_op *op, int64_t id)
@@ -826,7 +836,7 @@ static int move_step(sqlite_db *d, store_op *op)
     if (limit > 0) {
         int64_t(*rows)[2] = xmalloc((size_t)limit * sizeof *rows);
         int64_t n = 0;
-        sqlite3_stmt *s = stmt(d, ST_MOVE_SCAN);
+        sqlite3_stmt *s = sq_stmt(d, ST_MOVE_SCAN);
         sqlite3_bind_int64(s, 1, t->source_id);
         sqlite3_bind_int64(s, 2, op->now_ms);
         sqlite3_bind_int64(s, 3, limit);
@@ -840,11 +850,11 @@ static int move_step(sqlite_db *d, store_op *op)
             int64_t dest = t->dest_id ? t->dest_id : rows[i][1];
             if (dest <= 0)
                 continue; /* no original source known: it stays */
-            s = stmt(d, ST_MOVE_ONE);
+            s = sq_stmt(d, ST_MOVE_ONE);
             sqlite3_bind_int64(s, 1, rows[i][0]);
             sqlite3_bind_int64(s, 2, dest);
             sqlite3_bind_int64(s, 3, op->now_ms);
-            if (step_done(d, s)) {
+            if (sq_step_done(d, s)) {
                 xfree(rows);
                 return -EIO;
             }
@@ -863,9 +873,8 @@ static int move_step(sqlite_db *d, store_op *op)
 
 /* ---- dispatch ----------------------------------------------------------------------- */
 
-static void sqlite_exec(void *p, store_op *op)
+int sqlite_exec_op(sqlite_db *d, store_op *op)
 {
-    sqlite_db *d = p;
     int rc = 0;
     switch (op->kind) {
     case STORE_SQS_QUEUE_PUT:
@@ -888,10 +897,10 @@ static void sqlite_exec(void *p, store_op *op)
         rc = change_visibility(d, op);
         break;
     case STORE_SQS_PURGE: {
-        sqlite3_stmt *s = stmt(d, ST_PURGE);
+        sqlite3_stmt *s = sq_stmt(d, ST_PURGE);
         sqlite3_bind_int64(s, 1, op->u.purge.queue_id);
         sqlite3_bind_int64(s, 2, op->u.purge.before_ms);
-        rc = step_done(d, s);
+        rc = sq_step_done(d, s);
         break;
     }
     case STORE_SQS_COUNTS:
@@ -910,13 +919,13 @@ static void sqlite_exec(void *p, store_op *op)
         rc = reclaim(d, op);
         break;
     case STORE_SQS_QUEUE_GET: {
-        sqlite3_stmt *st = stmt(d, ST_QUEUE_GET);
+        sqlite3_stmt *st = sq_stmt(d, ST_QUEUE_GET);
         sqlite3_bind_int64(st, 1, op->u.queue_get.queue_id);
         op->u.queue_get.found = 0;
         if (sqlite3_step(st) == SQLITE_ROW) {
             op->u.queue_get.found = 1;
-            op->u.queue_get.row.attrs_json = col_dup(st, 0);
-            op->u.queue_get.row.tags_json = col_dup(st, 1);
+            op->u.queue_get.row.attrs_json = sq_col_dup(st, 0);
+            op->u.queue_get.row.tags_json = sq_col_dup(st, 1);
             op->u.queue_get.row.modified_ms = sqlite3_column_int64(st, 2);
         }
         sqlite3_reset(st);
@@ -926,8 +935,17 @@ static void sqlite_exec(void *p, store_op *op)
         op->u.count_source.count =
             count_query(d, ST_COUNT_ALL, op->u.count_source.queue_id, 0, 0, 1);
         break;
+    default:
+        rc = sqlite_docs_exec(d, op);
+        break;
     }
     op->status = rc;
+    return rc;
+}
+
+static void sqlite_exec(void *p, store_op *op)
+{
+    sqlite_exec_op(p, op);
 }
 
 /* ---- startup loading ---------------------------------------------------------------- */
@@ -969,17 +987,17 @@ static int sqlite_load_move_tasks(void *p, store_move_task_fn fn, void *arg)
     while (sqlite3_step(s) == SQLITE_ROW) {
         store_move_task t;
         memset(&t, 0, sizeof t);
-        col_copy(s, 0, t.handle, sizeof t.handle);
+        sq_col_copy(s, 0, t.handle, sizeof t.handle);
         t.source_id = sqlite3_column_int64(s, 1);
         t.dest_id = sqlite3_column_int64(s, 2);
-        col_copy(s, 3, t.source_arn, sizeof t.source_arn);
-        col_copy(s, 4, t.dest_arn, sizeof t.dest_arn);
+        sq_col_copy(s, 3, t.source_arn, sizeof t.source_arn);
+        sq_col_copy(s, 4, t.dest_arn, sizeof t.dest_arn);
         t.rate = sqlite3_column_int(s, 5);
-        col_copy(s, 6, t.status, sizeof t.status);
+        sq_col_copy(s, 6, t.status, sizeof t.status);
         t.moved = sqlite3_column_int64(s, 7);
         t.to_move = sqlite3_column_int64(s, 8);
         t.started_ms = sqlite3_column_int64(s, 9);
-        col_copy(s, 10, t.failure, sizeof t.failure);
+        sq_col_copy(s, 10, t.failure, sizeof t.failure);
         fn(&t, arg);
     }
     sqlite3_finalize(s);
@@ -998,5 +1016,6 @@ const store_backend store_backend_sqlite = {
     .checkpoint = sqlite_checkpoint,
     .load_sqs_queues = sqlite_load_queues,
     .load_sqs_move_tasks = sqlite_load_move_tasks,
+    .load_docs = sqlite_load_docs,
     .secret = sqlite_secret,
 };

@@ -1,0 +1,27 @@
+/* The EventBridge service: event buses, rules with event patterns and schedules, targets
+ * with retries and dead-letter queues, archives and replays, connections and API
+ * destinations. */
+#ifndef SLUICE_EVENTS_H
+#define SLUICE_EVENTS_H
+
+#include "protocol/aws.h"
+#include "services/sqs/sqs.h"
+#include "store/store.h"
+
+#include <uv.h>
+
+typedef struct events events;
+
+/* Creates the service, loading its buses, rules, archives, replays, connections and API
+ * destinations from the store (synchronously: call before serving), and starts its
+ * schedules, replays and delivery of pending target invocations. Borrows everything. */
+int events_create(events **out, uv_loop_t *loop, store *st, sqs *queues, const char *region,
+                  const char *account);
+const aws_service_def *events_service_def(const events *ev);
+/* Shutdown, step 1: stop timers, schedules and replays; cancel outbound requests (their
+ * deliveries stay pending in the store and resume at the next start). */
+void events_shutdown(events *ev);
+/* Frees the service (after the store has delivered its last completions). Accepts NULL. */
+void events_destroy(events *ev);
+
+#endif
