@@ -38,8 +38,17 @@ typedef struct store_queue {
     int64_t modified_ms;
 } store_queue;
 
+/* A body several messages share (SEND inputs): stored once, in the first SEND that uses
+ * it; the store counts its messages and drops it with the last. */
+typedef struct store_payload {
+    const char *body; /* borrowed until the ops using it complete */
+    size_t len;
+    int64_t id; /* the store's key, 0 until stored (set by the backend) */
+} store_payload;
+
 typedef struct store_message {
-    int64_t seq; /* the store's key, assigned by STORE_SQS_SEND */
+    int64_t seq;           /* the store's key, assigned by STORE_SQS_SEND */
+    store_payload *shared; /* SEND: the body is this shared one (body is then NULL) */
     int64_t queue_id;
     char message_id[40];
     char *body;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sqlite3.h>
 #include <uv.h>
 
 typedef struct fixture {
@@ -311,10 +312,86 @@ static void test_counts_split_visible_inflight_delayed(void **state)
     assert_int_equal(c.u.counts.delayed, 1);
 }
 
+/* Rows of sqs_payloads, read with a connection of the test's own. */
+static int payload_rows(fixture *f)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/sluice.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqs_payloads", -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int n = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+/* One body shared by messages of two queues: stored once, each queue receives it, and it
+ * goes when the last message referencing it is deleted (whatever deletes it: purge here). */
+static void test_shared_body_stored_once_dropped_with_last_message(void **state)
+{
+    fixture *f = *state;
+    put_queue(f, 1, "a");
+    put_queue(f, 2, "b");
+    store_payload sp = {.body = "{\"event\":1}", .len = 11};
+    store_sqs_entry e[2];
+    store_op ops[2];
+    store_op *children[2];
+    for (int i = 0; i < 2; i++) {
+        memset(&e[i], 0, sizeof e[i]);
+        snprintf(e[i].msg.message_id, sizeof e[i].msg.message_id, "m%d", i);
+        e[i].msg.shared = &sp;
+        e[i].msg.body_len = sp.len;
+        snprintf(e[i].msg.md5_body, sizeof e[i].msg.md5_body, "md5");
+        e[i].msg.sent_ms = e[i].msg.visible_ms = 10000;
+        memset(&ops[i], 0, sizeof ops[i]);
+        ops[i].kind = STORE_SQS_SEND;
+        ops[i].now_ms = 10000;
+        ops[i].u.batch.queue_id = i + 1;
+        ops[i].u.batch.entries = &e[i];
+        ops[i].u.batch.n = 1;
+        children[i] = &ops[i];
+    }
+    store_op group = {.kind = STORE_GROUP, .now_ms = 10000};
+    group.u.group.ops = children;
+    group.u.group.n = 2;
+    run(f, &group);
+    assert_true(sp.id > 0);
+    assert_int_equal(payload_rows(f), 1);
+
+    for (int q = 1; q <= 2; q++) {
+        store_op r = receive(f, q, 0, 10, 10001, 30000, 0, 0);
+        assert_int_equal(r.u.receive.nmsgs, 1);
+        assert_string_equal(r.u.receive.msgs[0].body, "{\"event\":1}");
+        assert_int_equal(r.u.receive.msgs[0].body_len, 11);
+        if (q == 1) { /* deleted by receipt */
+            store_sqs_entry d = {.seq = r.u.receive.msgs[0].seq};
+            store_op del = {.kind = STORE_SQS_DELETE, .now_ms = 10002};
+            del.u.batch.queue_id = 1;
+            del.u.batch.entries = &d;
+            del.u.batch.n = 1;
+            run(f, &del);
+            assert_true(d.found);
+        }
+        store_op_clear(&r);
+        assert_int_equal(payload_rows(f), 1); /* queue 2 still holds it */
+    }
+    store_op purge = {.kind = STORE_SQS_PURGE, .now_ms = 20000};
+    purge.u.purge.queue_id = 2;
+    purge.u.purge.before_ms = 20000;
+    run(f, &purge);
+    assert_int_equal(payload_rows(f), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_send_receive_delete_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_body_stored_once_dropped_with_last_message,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_fifo_group_blocked_while_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fifo_dedup_returns_original, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redrive_moves_after_max_receives, setup, teardown),

@@ -49,8 +49,12 @@ struct events_plan {
     /* routing scratch */
     const char *digest_src; /* the event whose body digest is cached (its text, as routed) */
     size_t digest_len;
-    int digest_fresh; /* digest_src is the event being routed now */
-    char digest[33];  /* "" until computed */
+    int digest_fresh;         /* digest_src is the event being routed now */
+    store_payload *shared;    /* its stored copy, NULL until a queue takes it */
+    char digest[33];          /* its MD5, with shared */
+    store_payload **payloads; /* every shared body (each its own allocation: messages point
+                               * at them) */
+    size_t npayloads, cappayloads;
     uint64_t *matches;
     size_t nmatches, capmatches;
 };
@@ -108,15 +112,21 @@ int events_plan_queue(events_plan *p, const char *queue_arn, const char *body, s
         q->arn = xstrdup(queue_arn);
         q->out = o;
     }
-    /* An event fanned out unchanged to several queues is digested once. Rendered payloads
-     * (other buffers) are digested each time. */
+    /* An event fanned out unchanged to several queues is stored and digested once; rendered
+     * payloads (other buffers) are copied and digested for each message. */
     if (body != p->digest_src || len != p->digest_len)
         return sqs_outbound_add(q->out, body, len, attrs, group_id, dedup_id, p->ev->account, err,
                                 errlen);
-    if (!p->digest[0])
+    if (!p->shared) {
         sqs_md5_hex(body, len, p->digest);
-    return sqs_outbound_add_digested(q->out, body, len, p->digest, attrs, group_id, dedup_id,
-                                     p->ev->account, err, errlen);
+        p->shared = xcalloc(1, sizeof *p->shared);
+        p->shared->body = xmemdup(body, len ? len : 1);
+        p->shared->len = len;
+        GROW(p->payloads, p->npayloads, p->cappayloads);
+        p->payloads[p->npayloads++] = p->shared;
+    }
+    return sqs_outbound_add_shared(q->out, p->shared, p->digest, attrs, group_id, dedup_id,
+                                   p->ev->account, err, errlen);
 }
 
 void events_plan_delivery(events_plan *p, const char *kind, json_t *target_json,
@@ -207,6 +217,11 @@ static void plan_free(events_plan *p)
         xfree((char *)p->docs[i].doc);
     }
     xfree(p->docs);
+    for (size_t i = 0; i < p->npayloads; i++) {
+        xfree((char *)p->payloads[i]->body);
+        xfree(p->payloads[i]);
+    }
+    xfree(p->payloads);
     xfree(p->children);
     xfree(p->matches);
     xfree(p);
@@ -306,7 +321,7 @@ static void set_event(events_plan *p, const char *event_json, size_t len)
     if (p->digest_src != event_json || p->digest_len != len || !p->digest_fresh) {
         p->digest_src = event_json;
         p->digest_len = len;
-        p->digest[0] = '\0';
+        p->shared = NULL;
     }
     p->digest_fresh = 1;
 }

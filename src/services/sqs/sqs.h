@@ -38,12 +38,11 @@ int sqs_outbound_is_fifo(const sqs_outbound *o);
 int sqs_outbound_add(sqs_outbound *o, const char *body, size_t len, const json_t *attrs,
                      const char *group_id, const char *dedup_id, const char *sender_id, char *err,
                      size_t errlen);
-/* The same, with the body's MD5 (hex) already known: a payload fanned out to several queues
- * is digested once. */
-int sqs_outbound_add_digested(sqs_outbound *o, const char *body, size_t len,
-                              const char md5_body[33], const json_t *attrs, const char *group_id,
-                              const char *dedup_id, const char *sender_id, char *err,
-                              size_t errlen);
+/* The same for a body several queues share (borrowed until the batch is finished): stored
+ * once, digested once (md5_body: its MD5, hex). */
+int sqs_outbound_add_shared(sqs_outbound *o, store_payload *shared, const char md5_body[33],
+                            const json_t *attrs, const char *group_id, const char *dedup_id,
+                            const char *sender_id, char *err, size_t errlen);
 size_t sqs_outbound_count(const sqs_outbound *o);
 /* The op to run in the caller's group (owned by the batch). */
 store_op *sqs_outbound_op(sqs_outbound *o);

@@ -46,17 +46,11 @@ size_t sqs_outbound_count(const sqs_outbound *o)
     return o->n;
 }
 
-int sqs_outbound_add(sqs_outbound *o, const char *body, size_t len, const json_t *attrs,
-                     const char *group_id, const char *dedup_id, const char *sender_id, char *err,
-                     size_t errlen)
-{
-    return sqs_outbound_add_digested(o, body, len, NULL, attrs, group_id, dedup_id, sender_id, err,
-                                     errlen);
-}
-
-int sqs_outbound_add_digested(sqs_outbound *o, const char *body, size_t len,
-                              const char md5_body[33], const json_t *attrs, const char *group_id,
-                              const char *dedup_id, const char *sender_id, char *err, size_t errlen)
+/* Adds one message; shared: its body is stored once for all its queues (body/len are then
+ * shared's). md5_body: the body's digest when the caller knows it, else NULL. */
+static int add(sqs_outbound *o, const char *body, size_t len, store_payload *shared,
+               const char *md5_body, const json_t *attrs, const char *group_id,
+               const char *dedup_id, const char *sender_id, char *err, size_t errlen)
 {
     sqs_queue *q = o->q;
     if (len > (size_t)q->max_message_size) {
@@ -80,8 +74,12 @@ int sqs_outbound_add_digested(sqs_outbound *o, const char *body, size_t len,
     memset(e, 0, sizeof *e);
     store_message *m = &e->msg;
     ids_uuid4(m->message_id);
-    m->body = xmemdup(body, len + 1);
-    m->body[len] = '\0';
+    if (shared) {
+        m->shared = shared;
+    } else {
+        m->body = xmemdup(body, len + 1);
+        m->body[len] = '\0';
+    }
     m->body_len = len;
     if (md5_body)
         memcpy(m->md5_body, md5_body, sizeof m->md5_body);
@@ -107,6 +105,21 @@ int sqs_outbound_add_digested(sqs_outbound *o, const char *body, size_t len,
     m->sent_ms = o->op.now_ms;
     m->visible_ms = o->op.now_ms + (q->fifo ? 0 : (int64_t)q->delay_seconds * 1000);
     return 0;
+}
+
+int sqs_outbound_add(sqs_outbound *o, const char *body, size_t len, const json_t *attrs,
+                     const char *group_id, const char *dedup_id, const char *sender_id, char *err,
+                     size_t errlen)
+{
+    return add(o, body, len, NULL, NULL, attrs, group_id, dedup_id, sender_id, err, errlen);
+}
+
+int sqs_outbound_add_shared(sqs_outbound *o, store_payload *shared, const char md5_body[33],
+                            const json_t *attrs, const char *group_id, const char *dedup_id,
+                            const char *sender_id, char *err, size_t errlen)
+{
+    return add(o, shared->body, shared->len, shared, md5_body, attrs, group_id, dedup_id, sender_id,
+               err, errlen);
 }
 
 store_op *sqs_outbound_op(sqs_outbound *o)

@@ -57,7 +57,7 @@ static const char *const sqlite_migrations[SQLITE_SCHEMA_VERSION] = {
     "  to_move INTEGER NOT NULL,"
     "  started_ms INTEGER NOT NULL,"
     "  failure TEXT NOT NULL);",
-    /* 1 -> 2: control-plane documents, pending deliveries, archived events. */
+    /* 1 -> 2: control-plane documents, pending deliveries, archived events, shared bodies. */
     "CREATE TABLE docs ("
     "  ns TEXT NOT NULL,"
     "  key TEXT NOT NULL,"
@@ -78,7 +78,19 @@ static const char *const sqlite_migrations[SQLITE_SCHEMA_VERSION] = {
     "  archive TEXT NOT NULL,"
     "  time_ms INTEGER NOT NULL,"
     "  event BLOB NOT NULL);"
-    "CREATE INDEX archive_events_time ON archive_events(archive, time_ms, seq);",
+    "CREATE INDEX archive_events_time ON archive_events(archive, time_ms, seq);"
+    /* A body shared by the messages of several queues (an event fanned out unchanged):
+     * stored once, counted, dropped with its last message whatever deletes it. */
+    "CREATE TABLE sqs_payloads ("
+    "  id INTEGER PRIMARY KEY,"
+    "  refs INTEGER NOT NULL,"
+    "  body BLOB NOT NULL);"
+    "ALTER TABLE sqs_messages ADD COLUMN payload_id INTEGER;"
+    "CREATE TRIGGER sqs_payload_unref AFTER DELETE ON sqs_messages "
+    "WHEN old.payload_id IS NOT NULL BEGIN "
+    "  UPDATE sqs_payloads SET refs = refs - 1 WHERE id = old.payload_id;"
+    "  DELETE FROM sqs_payloads WHERE id = old.payload_id AND refs <= 0;"
+    "END;",
 };
 
 #endif

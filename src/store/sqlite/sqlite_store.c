@@ -73,6 +73,8 @@ enum {
     ST_COUNT_ALL,
     ST_QUEUE_GET,
     ST_MSG_SET_VISIBLE,
+    ST_PAYLOAD_PUT,
+    ST_PAYLOAD_REF,
     ST__COUNT
 };
 
@@ -91,8 +93,8 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_QUEUE_DELETE_DEDUP] = "DELETE FROM sqs_dedup WHERE queue_id = ?1",
     [ST_MSG_INSERT] = "INSERT INTO sqs_messages(queue_id, visible_ms, sent_ms, message_id, "
                       "md5_body, md5_attrs, md5_sys, group_id, dedup_id, sender_id, attrs, "
-                      "sys_attrs, body) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                      "?12, ?13)",
+                      "sys_attrs, body, payload_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                      "?10, ?11, ?12, ?13, ?14)",
     [ST_DEDUP_GET] = "SELECT message_id, sequence_number FROM sqs_dedup WHERE queue_id = ?1 "
                      "AND scope = ?2 AND dedup_id = ?3 AND expires_ms > ?4",
     [ST_DEDUP_PUT] = "INSERT OR REPLACE INTO sqs_dedup(queue_id, scope, dedup_id, message_id, "
@@ -103,8 +105,9 @@ static const char *const sql_text[ST__COUNT] = {
                            "WHERE queue_id = ?1 AND group_id IS NOT NULL ORDER BY seq LIMIT ?2",
     [ST_MSG_GET] = "SELECT queue_id, visible_ms, sent_ms, receive_count, first_receive_ms, "
                    "receipt_token, dlq_source_id, message_id, md5_body, md5_attrs, md5_sys, "
-                   "group_id, dedup_id, sender_id, attrs, sys_attrs, body "
-                   "FROM sqs_messages WHERE seq = ?1",
+                   "group_id, dedup_id, sender_id, attrs, sys_attrs, "
+                   "coalesce(p.body, m.body) FROM sqs_messages m LEFT JOIN sqs_payloads p "
+                   "ON p.id = m.payload_id WHERE m.seq = ?1",
     [ST_MSG_RECEIVED] = "UPDATE sqs_messages SET visible_ms = ?2, receive_count = receive_count "
                         "+ 1, first_receive_ms = CASE first_receive_ms WHEN 0 THEN ?3 ELSE "
                         "first_receive_ms END, receipt_token = ?4 WHERE seq = ?1",
@@ -134,6 +137,8 @@ static const char *const sql_text[ST__COUNT] = {
     [ST_COUNT_ALL] = "SELECT count(*) FROM sqs_messages WHERE queue_id = ?1",
     [ST_QUEUE_GET] = "SELECT attrs, tags, modified_ms FROM sqs_queues WHERE id = ?1",
     [ST_MSG_SET_VISIBLE] = "UPDATE sqs_messages SET visible_ms = ?2 WHERE seq = ?1",
+    [ST_PAYLOAD_PUT] = "INSERT INTO sqs_payloads(refs, body) VALUES(1, ?1)",
+    [ST_PAYLOAD_REF] = "UPDATE sqs_payloads SET refs = refs + 1 WHERE id = ?1",
 };
 
 /* ---- helpers ------------------------------------------------------------------------ */
@@ -478,6 +483,18 @@ static int send_one(sqlite_db *d, store_op *op, store_sqs_entry *e)
         }
         sqlite3_reset(s);
     }
+    store_payload *sp = m->shared;
+    if (sp) { /* stored once, by the first message that uses it */
+        sqlite3_stmt *ps = sq_stmt(d, sp->id ? ST_PAYLOAD_REF : ST_PAYLOAD_PUT);
+        if (sp->id)
+            sqlite3_bind_int64(ps, 1, sp->id);
+        else
+            sqlite3_bind_blob(ps, 1, sp->body, (int)sp->len, SQLITE_STATIC);
+        if (sq_step_done(d, ps))
+            return -EIO;
+        if (!sp->id)
+            sp->id = sqlite3_last_insert_rowid(d->db);
+    }
     sqlite3_stmt *s = sq_stmt(d, ST_MSG_INSERT);
     sqlite3_bind_int64(s, 1, op->u.batch.queue_id);
     sqlite3_bind_int64(s, 2, m->visible_ms);
@@ -491,7 +508,12 @@ static int send_one(sqlite_db *d, store_op *op, store_sqs_entry *e)
     sq_bind_text(s, 10, m->sender_id);
     sq_bind_text(s, 11, m->attrs_json);
     sq_bind_text(s, 12, m->sys_attrs_json);
-    sqlite3_bind_blob(s, 13, m->body ? m->body : "", (int)m->body_len, SQLITE_STATIC);
+    if (sp) {
+        sqlite3_bind_blob(s, 13, "", 0, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 14, sp->id);
+    } else {
+        sqlite3_bind_blob(s, 13, m->body ? m->body : "", (int)m->body_len, SQLITE_STATIC);
+    }
     if (sq_step_done(d, s))
         return -EIO;
     m->seq = sqlite3_last_insert_rowid(d->db);
