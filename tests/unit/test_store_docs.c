@@ -15,65 +15,11 @@
 #include <string.h>
 #include <uv.h>
 
-typedef struct fixture {
-    char dir[256];
-    uv_loop_t loop;
-    store *st;
-} fixture;
+#include "store_fixture.h"
 
-static void done_cb(store_op *op)
-{
-    *(int *)op->ctx = 1;
-}
-
-/* Submits op and runs the loop until it completes; returns its status. */
 static int run(fixture *f, store_op *op)
 {
-    int finished = 0;
-    op->done = done_cb;
-    op->ctx = &finished;
-    store_submit(f->st, op);
-    while (!finished)
-        uv_run(&f->loop, UV_RUN_ONCE);
-    return op->status;
-}
-
-static void open_store(fixture *f)
-{
-    char err[256];
-    store_config cfg = {.data_dir = f->dir, .durability = STORE_DURABILITY_FULL};
-    assert_int_equal(store_open(&f->st, &cfg, &f->loop, err, sizeof err), 0);
-}
-
-static void close_store(fixture *f)
-{
-    store_close(f->st);
-    uv_run(&f->loop, UV_RUN_NOWAIT);
-    f->st = NULL;
-}
-
-static int setup(void **state)
-{
-    fixture *f = xcalloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/sluice-test-docs-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    uv_loop_init(&f->loop);
-    open_store(f);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    if (f->st)
-        close_store(f);
-    uv_loop_close(&f->loop);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
-    xfree(f);
-    return 0;
+    return run_op(f, op);
 }
 
 typedef struct seen {
@@ -283,9 +229,9 @@ static void test_group_is_all_or_nothing(void **state)
     group.u.group.n = 2;
 
     int a = 0, b = 0;
-    ok.done = done_cb;
+    ok.done = fixture_done_cb;
     ok.ctx = &a;
-    group.done = done_cb;
+    group.done = fixture_done_cb;
     group.ctx = &b;
     store_submit(f->st, &ok);
     store_submit(f->st, &group); /* same loop iteration: same batch */

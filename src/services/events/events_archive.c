@@ -123,24 +123,7 @@ static void archive_arn(const events *ev, const char *name, char *out, size_t ca
 
 static void persist_archive(aws_call *call, events_archive *a, json_t *reply)
 {
-    char *text = json_dumps(a->doc, JSON_COMPACT);
-    store_doc d = {"events.archive", a->name, text};
-    events_persist(events_of(call), call, reply, &d, 1);
-    free(text);
-}
-
-static int valid_name(const char *n, size_t max)
-{
-    size_t len = strlen(n);
-    if (len == 0 || len > max)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = n[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '-' || c == '_'))
-            return 0;
-    }
-    return 1;
+    events_persist_doc(events_of(call), call, reply, "events.archive", a->name, a->doc);
 }
 
 static int check_pattern(aws_call *call, const char *pattern)
@@ -178,7 +161,7 @@ void events_create_archive(aws_call *call)
     events *ev = events_of(call);
     const char *name = events_str(call, "ArchiveName");
     const char *source = events_str(call, "EventSourceArn");
-    if (!name || !valid_name(name, 48)) {
+    if (!name || !events_valid_name(name, 48)) {
         aws_reply_error(call, AWS_ERR_EVENTS_VALIDATION,
                         "1 validation error detected: Value '%s' at 'archiveName' failed to "
                         "satisfy constraint: Member must satisfy regular expression pattern: "
@@ -366,9 +349,6 @@ void events_delete_archive(aws_call *call)
 void events_list_archives(aws_call *call)
 {
     events *ev = events_of(call);
-    size_t offset, limit;
-    if (events_page(call, &offset, &limit) != 0)
-        return;
     const char *prefix = events_str(call, "NamePrefix");
     const char *source = events_str(call, "EventSourceArn");
     const char *state = events_str(call, "State");
@@ -379,9 +359,9 @@ void events_list_archives(aws_call *call)
                         slash ? slash + 1 : source);
         return;
     }
-    json_t *list = json_array();
-    size_t seen = 0;
-    int more = 0;
+    events_pager pg;
+    if (events_pager_init(call, &pg) != 0)
+        return;
     for (events_archive *a = ev->archives; a; a = a->next) {
         if (prefix && strncmp(a->name, prefix, strlen(prefix)) != 0)
             continue;
@@ -390,21 +370,13 @@ void events_list_archives(aws_call *call)
             continue;
         if (state && strcmp(json_string_value(json_object_get(a->doc, "State")), state) != 0)
             continue;
-        if (seen++ < offset)
-            continue;
-        if (json_array_size(list) == limit) {
-            more = 1;
+        int want = events_pager_want(&pg);
+        if (want < 0)
             break;
-        }
-        json_array_append_new(list, archive_json(ev, a, 0));
+        if (want)
+            json_array_append_new(pg.items, archive_json(ev, a, 0));
     }
-    json_t *out = json_pack("{s:o}", "Archives", list);
-    if (more) {
-        char tok[32];
-        snprintf(tok, sizeof tok, "%zu", offset + limit);
-        json_object_set_new(out, "NextToken", json_string(tok));
-    }
-    aws_reply(call, out);
+    events_pager_reply(call, &pg, "Archives");
 }
 
 /* ---- retention ---------------------------------------------------------------------- */
@@ -496,11 +468,6 @@ typedef struct step_ctx {
 
 static void schedule_step(events *ev);
 
-static char *replay_doc_text(events_replay *r)
-{
-    return json_dumps(r->doc, JSON_COMPACT);
-}
-
 static void step_committed(events_plan *p, int status, void *arg)
 {
     (void)p;
@@ -570,7 +537,7 @@ static void step_read(store_op *op)
     else if (strcmp(replay_state(r), "STARTING") == 0)
         json_object_set_new(r->doc, "State", json_string("RUNNING"));
     store_op_clear(op);
-    char *text = replay_doc_text(r);
+    char *text = json_dumps(r->doc, JSON_COMPACT);
     events_plan_doc(p, "events.replay", r->name, text);
     free(text);
     events_plan_commit(p, step_committed, c);
@@ -581,10 +548,7 @@ static void step(events *ev, events_replay *r)
     int64_t now = clock_now_ms();
     if (strcmp(replay_state(r), "CANCELLING") == 0) {
         finish(r, "CANCELLED", "Cancelled.", now);
-        char *text = replay_doc_text(r);
-        store_doc d = {"events.replay", r->name, text};
-        events_persist(ev, NULL, NULL, &d, 1);
-        free(text);
+        events_persist_doc(ev, NULL, NULL, "events.replay", r->name, r->doc);
         schedule_step(ev);
         return;
     }
@@ -593,10 +557,7 @@ static void step(events *ev, events_replay *r)
                               ":archive/", archive, sizeof archive) ||
         !events_archive_find(ev, archive)) {
         finish(r, "FAILED", "The archive no longer exists.", now);
-        char *text = replay_doc_text(r);
-        store_doc d = {"events.replay", r->name, text};
-        events_persist(ev, NULL, NULL, &d, 1);
-        free(text);
+        events_persist_doc(ev, NULL, NULL, "events.replay", r->name, r->doc);
         schedule_step(ev);
         return;
     }
@@ -663,7 +624,7 @@ void events_start_replay(aws_call *call)
 {
     events *ev = events_of(call);
     const char *name = events_str(call, "ReplayName");
-    if (!name || !valid_name(name, 64)) {
+    if (!name || !events_valid_name(name, 64)) {
         aws_reply_error(call, AWS_ERR_EVENTS_VALIDATION,
                         "1 validation error detected: Value '%s' at 'replayName' failed to "
                         "satisfy constraint: Member must satisfy regular expression pattern: "
@@ -739,10 +700,7 @@ void events_start_replay(aws_call *call)
     events_replay *r = replay_add(ev, name, doc);
     json_t *reply = json_pack("{s:s, s:s}", "ReplayArn", arn, "State", "STARTING");
     put_time(reply, "ReplayStartTime", doc, "ReplayStartTime");
-    char *text = replay_doc_text(r);
-    store_doc d = {"events.replay", name, text};
-    events_persist(ev, call, reply, &d, 1);
-    free(text);
+    events_persist_doc(ev, call, reply, "events.replay", name, r->doc);
     schedule_step(ev);
 }
 
@@ -784,15 +742,12 @@ void events_describe_replay(aws_call *call)
 void events_list_replays(aws_call *call)
 {
     events *ev = events_of(call);
-    size_t offset, limit;
-    if (events_page(call, &offset, &limit) != 0)
+    events_pager pg;
+    if (events_pager_init(call, &pg) != 0)
         return;
     const char *prefix = events_str(call, "NamePrefix");
     const char *state = events_str(call, "State");
     const char *source = events_str(call, "EventSourceArn");
-    json_t *list = json_array();
-    size_t seen = 0;
-    int more = 0;
     for (events_replay *r = ev->replays; r; r = r->next) {
         if (prefix && strncmp(r->name, prefix, strlen(prefix)) != 0)
             continue;
@@ -801,21 +756,13 @@ void events_list_replays(aws_call *call)
         if (source &&
             strcmp(json_string_value(json_object_get(r->doc, "EventSourceArn")), source) != 0)
             continue;
-        if (seen++ < offset)
-            continue;
-        if (json_array_size(list) == limit) {
-            more = 1;
+        int want = events_pager_want(&pg);
+        if (want < 0)
             break;
-        }
-        json_array_append_new(list, replay_json(r, 0));
+        if (want)
+            json_array_append_new(pg.items, replay_json(r, 0));
     }
-    json_t *out = json_pack("{s:o}", "Replays", list);
-    if (more) {
-        char tok[32];
-        snprintf(tok, sizeof tok, "%zu", offset + limit);
-        json_object_set_new(out, "NextToken", json_string(tok));
-    }
-    aws_reply(call, out);
+    events_pager_reply(call, &pg, "Replays");
 }
 
 void events_cancel_replay(aws_call *call)
@@ -837,9 +784,6 @@ void events_cancel_replay(aws_call *call)
     json_object_set_new(r->doc, "State", json_string("CANCELLING"));
     json_t *reply = json_pack("{s:O, s:s}", "ReplayArn", json_object_get(r->doc, "ReplayArn"),
                               "State", "CANCELLING");
-    char *text = replay_doc_text(r);
-    store_doc d = {"events.replay", r->name, text};
-    events_persist(ev, call, reply, &d, 1);
-    free(text);
+    events_persist_doc(ev, call, reply, "events.replay", r->name, r->doc);
     schedule_step(ev);
 }

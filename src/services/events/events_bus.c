@@ -70,20 +70,6 @@ void events_bus_unindex_rule(events_bus *b, events_rule *r)
 
 /* ---- handlers ----------------------------------------------------------------------- */
 
-static int valid_bus_name(const char *n)
-{
-    size_t len = strlen(n);
-    if (len == 0 || len > 256)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = n[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '-' || c == '_'))
-            return 0;
-    }
-    return 1;
-}
-
 static json_t *bus_json(const events *ev, const events_bus *b, int full)
 {
     char arn[512];
@@ -109,10 +95,7 @@ static json_t *bus_json(const events *ev, const events_bus *b, int full)
 
 static void persist_bus(events *ev, aws_call *call, const events_bus *b, json_t *reply)
 {
-    char *text = json_dumps(b->doc, JSON_COMPACT);
-    store_doc d = {"events.bus", b->name, text};
-    events_persist(ev, call, reply, &d, 1);
-    free(text);
+    events_persist_doc(ev, call, reply, "events.bus", b->name, b->doc);
 }
 
 static int check_dead_letter_config(aws_call *call, const json_t *dlc)
@@ -135,9 +118,7 @@ void events_create_event_bus(aws_call *call)
     events *ev = events_of(call);
     const char *name = events_str(call, "Name");
     if (!name) {
-        aws_reply_error(call, AWS_ERR_EVENTS_VALIDATION,
-                        "1 validation error detected: Value null at 'name' failed to satisfy "
-                        "constraint: Member must not be null");
+        events_reply_missing(call, "name");
         return;
     }
     if (events_str(call, "EventSourceName")) {
@@ -145,7 +126,7 @@ void events_create_event_bus(aws_call *call)
                         events_str(call, "EventSourceName"));
         return;
     }
-    if (!valid_bus_name(name)) {
+    if (!events_valid_name(name, 256)) {
         aws_reply_error(call, AWS_ERR_EVENTS_VALIDATION,
                         "Event bus name %s is not valid: it must be 1 to 256 characters from "
                         "[.-_A-Za-z0-9].",
@@ -248,9 +229,7 @@ void events_delete_event_bus(aws_call *call)
     events *ev = events_of(call);
     const char *name = events_str(call, "Name");
     if (!name) {
-        aws_reply_error(call, AWS_ERR_EVENTS_VALIDATION,
-                        "1 validation error detected: Value null at 'name' failed to satisfy "
-                        "constraint: Member must not be null");
+        events_reply_missing(call, "name");
         return;
     }
     if (strcmp(name, EVENTS_DEFAULT_BUS) == 0) {
@@ -292,31 +271,20 @@ void events_delete_event_bus(aws_call *call)
 void events_list_event_buses(aws_call *call)
 {
     events *ev = events_of(call);
-    size_t offset, limit;
-    if (events_page(call, &offset, &limit) != 0)
+    events_pager pg;
+    if (events_pager_init(call, &pg) != 0)
         return;
     const char *prefix = events_str(call, "NamePrefix");
-    json_t *list = json_array();
-    size_t seen = 0;
-    int more = 0;
     for (events_bus *b = ev->buses; b; b = b->next) {
         if (prefix && strncmp(b->name, prefix, strlen(prefix)) != 0)
             continue;
-        if (seen++ < offset)
-            continue;
-        if (json_array_size(list) == limit) {
-            more = 1;
+        int want = events_pager_want(&pg);
+        if (want < 0)
             break;
-        }
-        json_array_append_new(list, bus_json(ev, b, 0));
+        if (want)
+            json_array_append_new(pg.items, bus_json(ev, b, 0));
     }
-    json_t *out = json_pack("{s:o}", "EventBuses", list);
-    if (more) {
-        char tok[32];
-        snprintf(tok, sizeof tok, "%zu", offset + limit);
-        json_object_set_new(out, "NextToken", json_string(tok));
-    }
-    aws_reply(call, out);
+    events_pager_reply(call, &pg, "EventBuses");
 }
 
 /* ---- tags (buses and rules) --------------------------------------------------------- */
@@ -329,9 +297,7 @@ static json_t *tagged(aws_call *call, events_bus **bus, events_rule **rule)
     *bus = NULL;
     *rule = NULL;
     if (!arn) {
-        aws_reply_error(call, AWS_ERR_EVENTS_VALIDATION,
-                        "1 validation error detected: Value null at 'resourceARN' failed to "
-                        "satisfy constraint: Member must not be null");
+        events_reply_missing(call, "resourceARN");
         return NULL;
     }
     char prefix[256];
@@ -375,11 +341,8 @@ static void persist_tagged(aws_call *call, events_bus *b, events_rule *r)
         return;
     }
     char key[600];
-    events_rule_doc_key(r, key, sizeof key);
-    char *text = json_dumps(r->doc, JSON_COMPACT);
-    store_doc d = {"events.rule", key, text};
-    events_persist(ev, call, NULL, &d, 1);
-    free(text);
+    events_persist_doc(ev, call, NULL, "events.rule", events_rule_doc_key(r, key, sizeof key),
+                       r->doc);
 }
 
 void events_tag_resource(aws_call *call)

@@ -31,24 +31,10 @@ void events_destination_restore(const char *key, const char *doc, void *arg)
     restore_into(((events *)arg)->destinations, key, doc);
 }
 
-static int valid_name(const char *n)
-{
-    size_t len = strlen(n);
-    if (len == 0 || len > 64)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = n[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '-' || c == '_'))
-            return 0;
-    }
-    return 1;
-}
-
 static const char *name_input(aws_call *call)
 {
     const char *name = events_str(call, "Name");
-    if (!name || !valid_name(name)) {
+    if (!name || !events_valid_name(name, 64)) {
         aws_reply_error(call, AWS_ERR_EVENTS_VALIDATION,
                         "1 validation error detected: Value '%s' at 'name' failed to satisfy "
                         "constraint: Member must satisfy regular expression pattern: "
@@ -57,15 +43,6 @@ static const char *name_input(aws_call *call)
         return NULL;
     }
     return name;
-}
-
-static void persist(aws_call *call, const char *ns, const char *key, const json_t *doc,
-                    json_t *reply)
-{
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    store_doc d = {ns, key, text};
-    events_persist(events_of(call), call, reply, &d, 1);
-    free(text);
 }
 
 static void put_time(json_t *out, const char *k, const json_t *doc, const char *field)
@@ -109,9 +86,7 @@ static json_t *public_auth(const json_t *auth)
 static int check_auth(aws_call *call, const char *type, const json_t *auth, int creating)
 {
     if (creating && !type) {
-        aws_reply_error(call, AWS_ERR_EVENTS_VALIDATION,
-                        "1 validation error detected: Value null at 'authorizationType' failed to "
-                        "satisfy constraint: Member must not be null");
+        events_reply_missing(call, "authorizationType");
         return -1;
     }
     if (type && strcmp(type, "BASIC") != 0 && strcmp(type, "API_KEY") != 0 &&
@@ -174,7 +149,7 @@ void events_create_connection(aws_call *call)
         events_connection_authorize(ev, name);
     put_time(reply, "CreationTime", doc, "CreationTime");
     put_time(reply, "LastModifiedTime", doc, "LastModifiedTime");
-    persist(call, "events.connection", name, doc, reply);
+    events_persist_doc(events_of(call), call, reply, "events.connection", name, doc);
 }
 
 static json_t *connection_of(aws_call *call)
@@ -254,7 +229,7 @@ void events_update_connection(aws_call *call)
     json_t *reply = connection_summary(doc, 0);
     json_object_del(reply, "Name");
     json_object_del(reply, "AuthorizationType");
-    persist(call, "events.connection", name, doc, reply);
+    events_persist_doc(events_of(call), call, reply, "events.connection", name, doc);
 }
 
 void events_deauthorize_connection(aws_call *call)
@@ -270,7 +245,7 @@ void events_deauthorize_connection(aws_call *call)
     json_t *reply = connection_summary(doc, 0);
     json_object_del(reply, "Name");
     json_object_del(reply, "AuthorizationType");
-    persist(call, "events.connection", name, doc, reply);
+    events_persist_doc(events_of(call), call, reply, "events.connection", name, doc);
 }
 
 void events_delete_connection(aws_call *call)
@@ -287,17 +262,22 @@ void events_delete_connection(aws_call *call)
     snprintf(name, sizeof name, "%s", json_string_value(json_object_get(doc, "Name")));
     json_object_del(ev->connections, name);
     json_object_del(ev->oauth_tokens, name);
-    persist(call, "events.connection", name, NULL, reply);
+    events_persist_doc(events_of(call), call, reply, "events.connection", name, NULL);
 }
 
-static int list_page(aws_call *call, json_t *table, const char *member, const char *filter_field,
-                     const char *filter, json_t *(*summary)(const json_t *, int))
+static int by_name(const void *a, const void *b)
 {
-    size_t offset, limit;
-    if (events_page(call, &offset, &limit) != 0)
-        return -1;
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Lists the documents of `table` (jansson objects are unordered: in name order). */
+static void list_page(aws_call *call, json_t *table, const char *member, const char *filter_field,
+                      const char *filter, json_t *(*summary)(const json_t *, int))
+{
+    events_pager pg;
+    if (events_pager_init(call, &pg) != 0)
+        return;
     const char *prefix = events_str(call, "NamePrefix");
-    /* jansson objects are unordered: list in name order. */
     size_t n = json_object_size(table), k = 0;
     const char **names = xcalloc(n ? n : 1, sizeof *names);
     const char *key;
@@ -306,15 +286,7 @@ static int list_page(aws_call *call, json_t *table, const char *member, const ch
     {
         names[k++] = key;
     }
-    for (size_t i = 1; i < k; i++)
-        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-            const char *t = names[j];
-            names[j] = names[j - 1];
-            names[j - 1] = t;
-        }
-    json_t *list = json_array();
-    size_t seen = 0;
-    int more = 0;
+    qsort(names, k, sizeof *names, by_name);
     for (size_t i = 0; i < k; i++) {
         json_t *doc = json_object_get(table, names[i]);
         if (prefix && strncmp(names[i], prefix, strlen(prefix)) != 0)
@@ -322,23 +294,14 @@ static int list_page(aws_call *call, json_t *table, const char *member, const ch
         const char *f = json_string_value(json_object_get(doc, filter_field));
         if (filter && (!f || strcmp(f, filter) != 0))
             continue;
-        if (seen++ < offset)
-            continue;
-        if (json_array_size(list) == limit) {
-            more = 1;
+        int want = events_pager_want(&pg);
+        if (want < 0)
             break;
-        }
-        json_array_append_new(list, summary(doc, 0));
+        if (want)
+            json_array_append_new(pg.items, summary(doc, 0));
     }
     xfree(names);
-    json_t *out = json_pack("{s:o}", member, list);
-    if (more) {
-        char tok[32];
-        snprintf(tok, sizeof tok, "%zu", offset + limit);
-        json_object_set_new(out, "NextToken", json_string(tok));
-    }
-    aws_reply(call, out);
-    return 0;
+    events_pager_reply(call, &pg, member);
 }
 
 void events_list_connections(aws_call *call)
@@ -466,7 +429,7 @@ void events_create_api_destination(aws_call *call)
         json_pack("{s:s, s:s}", "ApiDestinationArn", arn, "ApiDestinationState", "ACTIVE");
     put_time(reply, "CreationTime", doc, "CreationTime");
     put_time(reply, "LastModifiedTime", doc, "LastModifiedTime");
-    persist(call, "events.destination", name, doc, reply);
+    events_persist_doc(events_of(call), call, reply, "events.destination", name, doc);
 }
 
 static json_t *destination_of(aws_call *call)
@@ -509,8 +472,8 @@ void events_update_api_destination(aws_call *call)
                   "ApiDestinationState", json_object_get(doc, "ApiDestinationState"));
     put_time(reply, "CreationTime", doc, "CreationTime");
     put_time(reply, "LastModifiedTime", doc, "LastModifiedTime");
-    persist(call, "events.destination", json_string_value(json_object_get(doc, "Name")), doc,
-            reply);
+    events_persist_doc(events_of(call), call, reply, "events.destination",
+                       json_string_value(json_object_get(doc, "Name")), doc);
 }
 
 void events_delete_api_destination(aws_call *call)
@@ -523,7 +486,7 @@ void events_delete_api_destination(aws_call *call)
     snprintf(name, sizeof name, "%s", json_string_value(json_object_get(doc, "Name")));
     json_object_del(ev->destinations, name);
     json_object_del(ev->rate_windows, name);
-    persist(call, "events.destination", name, NULL, NULL);
+    events_persist_doc(events_of(call), call, NULL, "events.destination", name, NULL);
 }
 
 void events_list_api_destinations(aws_call *call)

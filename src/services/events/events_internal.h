@@ -118,8 +118,28 @@ const char *events_str(const aws_call *call, const char *name);
 void events_persist(events *ev, aws_call *call, json_t *reply, const store_doc *docs, size_t n);
 /* The ISO 8601 UTC form AWS uses in events ("2026-11-30T08:00:00Z"). */
 void events_iso_time(int64_t ms, char out[32]);
-/* Checks a pagination input (Limit 1..100, NextToken an integer offset we issued). */
-int events_page(aws_call *call, size_t *offset, size_t *limit);
+/* Names of rules, targets, archives, replays, connections and API destinations: 1 to max
+ * characters of [.-_A-Za-z0-9]. */
+int events_valid_name(const char *n, size_t max);
+/* One page of a List* answer: the call's Limit (1..100) and NextToken (an offset we issued). */
+typedef struct events_pager {
+    size_t offset, limit, seen;
+    int more;
+    json_t *items;
+} events_pager;
+/* 0, or replies ValidationException and returns -1. */
+int events_pager_init(aws_call *call, events_pager *pg);
+/* For each item that passes the filters, in order: 1 if it belongs on this page (append it
+ * to pg->items), 0 if it is before the page, -1 when the page is full (stop). */
+int events_pager_want(events_pager *pg);
+/* Replies {member: items, NextToken?} and frees the pager. */
+void events_pager_reply(aws_call *call, events_pager *pg, const char *member);
+/* Persists one document (doc NULL deletes it) and replies `reply` (taken) when committed. */
+void events_persist_doc(events *ev, aws_call *call, json_t *reply, const char *ns, const char *key,
+                        const json_t *doc);
+/* Replies the ValidationException of a missing required member (`member` as AWS spells it
+ * in messages: "name", "targetArn"). */
+void events_reply_missing(aws_call *call, const char *member);
 json_t *events_tags_to_list(const json_t *tags);
 int events_tags_from_list(aws_call *call, const json_t *list, json_t *tags);
 

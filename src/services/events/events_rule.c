@@ -109,28 +109,11 @@ void events_rule_restore(const char *key, const char *doc, void *arg)
 static void persist_rule(aws_call *call, events_rule *r, json_t *reply)
 {
     char key[600];
-    events_rule_doc_key(r, key, sizeof key);
-    char *text = json_dumps(r->doc, JSON_COMPACT);
-    store_doc d = {"events.rule", key, text};
-    events_persist(events_of(call), call, reply, &d, 1);
-    free(text);
+    events_persist_doc(events_of(call), call, reply, "events.rule",
+                       events_rule_doc_key(r, key, sizeof key), r->doc);
 }
 
 /* ---- input helpers ------------------------------------------------------------------ */
-
-static int valid_name(const char *n, size_t max)
-{
-    size_t len = strlen(n);
-    if (len == 0 || len > max)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = n[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '-' || c == '_'))
-            return 0;
-    }
-    return 1;
-}
 
 static events_bus *bus_of_call(aws_call *call)
 {
@@ -197,12 +180,10 @@ void events_put_rule(aws_call *call)
     events *ev = events_of(call);
     const char *name = events_str(call, "Name");
     if (!name) {
-        aws_reply_error(call, AWS_ERR_EVENTS_VALIDATION,
-                        "1 validation error detected: Value null at 'name' failed to satisfy "
-                        "constraint: Member must not be null");
+        events_reply_missing(call, "name");
         return;
     }
-    if (!valid_name(name, 64)) {
+    if (!events_valid_name(name, 64)) {
         aws_reply_error(call, AWS_ERR_EVENTS_VALIDATION,
                         "1 validation error detected: Value '%s' at 'name' failed to satisfy "
                         "constraint: Member must satisfy regular expression pattern: "
@@ -326,33 +307,20 @@ void events_list_rules(aws_call *call)
 {
     events *ev = events_of(call);
     events_bus *b = bus_of_call(call);
-    if (!b)
-        return;
-    size_t offset, limit;
-    if (events_page(call, &offset, &limit) != 0)
+    events_pager pg;
+    if (!b || events_pager_init(call, &pg) != 0)
         return;
     const char *prefix = events_str(call, "NamePrefix");
-    json_t *list = json_array();
-    size_t seen = 0;
-    int more = 0;
     for (events_rule *r = b->rules; r; r = r->next) {
         if (prefix && strncmp(r->name, prefix, strlen(prefix)) != 0)
             continue;
-        if (seen++ < offset)
-            continue;
-        if (json_array_size(list) == limit) {
-            more = 1;
+        int want = events_pager_want(&pg);
+        if (want < 0)
             break;
-        }
-        json_array_append_new(list, rule_json(ev, r, 0));
+        if (want)
+            json_array_append_new(pg.items, rule_json(ev, r, 0));
     }
-    json_t *out = json_pack("{s:o}", "Rules", list);
-    if (more) {
-        char tok[32];
-        snprintf(tok, sizeof tok, "%zu", offset + limit);
-        json_object_set_new(out, "NextToken", json_string(tok));
-    }
-    aws_reply(call, out);
+    events_pager_reply(call, &pg, "Rules");
 }
 
 void events_delete_rule(aws_call *call)
@@ -438,7 +406,7 @@ static int check_targets(aws_call *call, const json_t *targets)
     {
         const char *id = json_string_value(json_object_get(t, "Id"));
         const char *arn = json_string_value(json_object_get(t, "Arn"));
-        if (!id || !valid_name(id, 64)) {
+        if (!id || !events_valid_name(id, 64)) {
             buf_printf(&list,
                        "%sValue '%s' at 'targets.%zu.member.id' failed to satisfy constraint: "
                        "Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+",
@@ -608,22 +576,18 @@ void events_remove_targets(aws_call *call)
 void events_list_targets_by_rule(aws_call *call)
 {
     events_rule *r = rule_of_call(call, "Rule", NULL);
-    if (!r)
-        return;
-    size_t offset, limit;
-    if (events_page(call, &offset, &limit) != 0)
+    events_pager pg;
+    if (!r || events_pager_init(call, &pg) != 0)
         return;
     json_t *all = json_object_get(r->doc, "Targets");
-    json_t *list = json_array();
-    for (size_t i = offset; i < json_array_size(all) && json_array_size(list) < limit; i++)
-        json_array_append(list, json_array_get(all, i));
-    json_t *out = json_pack("{s:o}", "Targets", list);
-    if (offset + limit < json_array_size(all)) {
-        char tok[32];
-        snprintf(tok, sizeof tok, "%zu", offset + limit);
-        json_object_set_new(out, "NextToken", json_string(tok));
+    for (size_t i = 0; i < json_array_size(all); i++) {
+        int want = events_pager_want(&pg);
+        if (want < 0)
+            break;
+        if (want)
+            json_array_append(pg.items, json_array_get(all, i));
     }
-    aws_reply(call, out);
+    events_pager_reply(call, &pg, "Targets");
 }
 
 void events_list_rule_names_by_target(aws_call *call)
@@ -633,36 +597,23 @@ void events_list_rule_names_by_target(aws_call *call)
         return;
     const char *arn = events_str(call, "TargetArn");
     if (!arn) {
-        aws_reply_error(call, AWS_ERR_EVENTS_VALIDATION,
-                        "1 validation error detected: Value null at 'targetArn' failed to "
-                        "satisfy constraint: Member must not be null");
+        events_reply_missing(call, "targetArn");
         return;
     }
-    size_t offset, limit;
-    if (events_page(call, &offset, &limit) != 0)
+    events_pager pg;
+    if (events_pager_init(call, &pg) != 0)
         return;
-    json_t *names = json_array();
-    size_t seen = 0;
-    int more = 0;
-    for (events_rule *r = b->rules; r && !more; r = r->next) {
-        for (size_t i = 0; i < r->ntargets; i++) {
-            if (!r->targets[i].arn || strcmp(r->targets[i].arn, arn) != 0)
-                continue;
-            if (seen++ < offset)
-                break;
-            if (json_array_size(names) == limit) {
-                more = 1;
-                break;
-            }
-            json_array_append_new(names, json_string(r->name));
+    for (events_rule *r = b->rules; r; r = r->next) {
+        size_t i = 0;
+        while (i < r->ntargets && !(r->targets[i].arn && strcmp(r->targets[i].arn, arn) == 0))
+            i++;
+        if (i == r->ntargets)
+            continue;
+        int want = events_pager_want(&pg);
+        if (want < 0)
             break;
-        }
+        if (want)
+            json_array_append_new(pg.items, json_string(r->name));
     }
-    json_t *out = json_pack("{s:o}", "RuleNames", names);
-    if (more) {
-        char tok[32];
-        snprintf(tok, sizeof tok, "%zu", offset + limit);
-        json_object_set_new(out, "NextToken", json_string(tok));
-    }
-    aws_reply(call, out);
+    events_pager_reply(call, &pg, "RuleNames");
 }

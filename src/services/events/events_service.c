@@ -101,10 +101,33 @@ void events_iso_time(int64_t ms, char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int events_page(aws_call *call, size_t *offset, size_t *limit)
+int events_valid_name(const char *n, size_t max)
 {
+    size_t len = strlen(n);
+    if (len == 0 || len > max)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = n[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+void events_reply_missing(aws_call *call, const char *member)
+{
+    aws_reply_error(call, AWS_ERR_EVENTS_VALIDATION,
+                    "1 validation error detected: Value null at '%s' failed to satisfy "
+                    "constraint: Member must not be null",
+                    member);
+}
+
+int events_pager_init(aws_call *call, events_pager *pg)
+{
+    memset(pg, 0, sizeof *pg);
     json_t *l = json_object_get(call->input, "Limit");
-    *limit = 100;
+    pg->limit = 100;
     if (l && !json_is_null(l)) {
         if (!json_is_integer(l) || json_integer_value(l) < 1 || json_integer_value(l) > 100) {
             aws_reply_error(call, AWS_ERR_EVENTS_VALIDATION,
@@ -112,9 +135,8 @@ int events_page(aws_call *call, size_t *offset, size_t *limit)
                             "constraint: Member must have value between 1 and 100");
             return -1;
         }
-        *limit = (size_t)json_integer_value(l);
+        pg->limit = (size_t)json_integer_value(l);
     }
-    *offset = 0;
     const char *tok = events_str(call, "NextToken");
     if (tok) {
         char *end;
@@ -123,9 +145,33 @@ int events_page(aws_call *call, size_t *offset, size_t *limit)
             aws_reply_error(call, AWS_ERR_EVENTS_VALIDATION, "The nextToken is not valid.");
             return -1;
         }
-        *offset = (size_t)v;
+        pg->offset = (size_t)v;
     }
+    pg->items = json_array();
     return 0;
+}
+
+int events_pager_want(events_pager *pg)
+{
+    if (pg->seen++ < pg->offset)
+        return 0;
+    if (json_array_size(pg->items) == pg->limit) {
+        pg->more = 1;
+        return -1;
+    }
+    return 1;
+}
+
+void events_pager_reply(aws_call *call, events_pager *pg, const char *member)
+{
+    json_t *out = json_pack("{s:o}", member, pg->items);
+    if (pg->more) {
+        char tok[32];
+        snprintf(tok, sizeof tok, "%zu", pg->offset + pg->limit);
+        json_object_set_new(out, "NextToken", json_string(tok));
+    }
+    pg->items = NULL;
+    aws_reply(call, out);
 }
 
 json_t *events_tags_to_list(const json_t *tags)
@@ -221,6 +267,15 @@ void events_persist(events *ev, aws_call *call, json_t *reply, const store_doc *
     c->op.u.docs.docs = c->docs;
     c->op.u.docs.n = n;
     store_submit(ev->store, &c->op);
+}
+
+void events_persist_doc(events *ev, aws_call *call, json_t *reply, const char *ns, const char *key,
+                        const json_t *doc)
+{
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    store_doc d = {ns, key, text};
+    events_persist(ev, call, reply, &d, 1);
+    free(text);
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------- */
