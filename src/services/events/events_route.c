@@ -5,17 +5,18 @@
  * its bus's shared matcher (src/pattern/); each matched rule's targets then add to the
  * plan: messages for queue targets (grouped per queue), pending deliveries for HTTP
  * targets, the same event re-routed on another bus for event-bus targets, a record for
- * each archive. The plan commits as one STORE_GROUP, so an event's whole fan-out is
- * durable before PutEvents answers, or none of it is. */
+ * each archive. The plan is a fan-out (src/delivery/fanout.h) plus the archive records:
+ * it commits as one STORE_GROUP, so an event's whole fan-out is durable before PutEvents
+ * answers, or none of it is. */
 #include "services/events/events_internal.h"
 
+#include "delivery/fanout.h"
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/utf8.h"
 #include "protocol/json_codec.h"
-#include "services/sqs/sqs_md5.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -23,39 +24,17 @@
 
 /* ---- the plan ----------------------------------------------------------------------- */
 
-typedef struct plan_queue {
-    char *arn;
-    sqs_outbound *out;
-} plan_queue;
-
+/* The events side of a fan-out (src/delivery/fanout.h): archive records, dead-lettering,
+ * and the rules matched for the event being routed. */
 struct events_plan {
     events *ev;
-    int64_t now_ms;
-    plan_queue *queues;
-    size_t nqueues, capqueues;
-    store_delivery *deliveries;
-    size_t ndeliveries, capdeliveries;
+    fanout *f;
     store_archived *archived;
     size_t narchived, caparchived;
-    store_doc *docs;
-    size_t ndocs, capdocs;
-    /* the commit */
-    store_op group;
-    store_op **children;
-    store_op delivery_op, archive_op, doc_op;
-    store_op *extra; /* the caller's own op (a delivery's removal) */
+    store_op archive_op;
     events_plan_done_fn fn;
     void *arg;
-    /* routing scratch */
-    const char *digest_src; /* the event whose body digest is cached (its text, as routed) */
-    size_t digest_len;
-    int digest_fresh;         /* digest_src is the event being routed now */
-    store_payload *shared;    /* its stored copy, NULL until a queue takes it */
-    char digest[33];          /* its MD5, with shared */
-    store_payload **payloads; /* every shared body (each its own allocation: messages point
-                               * at them) */
-    size_t npayloads, cappayloads;
-    uint64_t *matches;
+    uint64_t *matches; /* routing scratch */
     size_t nmatches, capmatches;
 };
 
@@ -71,7 +50,7 @@ events_plan *events_plan_new(events *ev, int64_t now_ms)
 {
     events_plan *p = xcalloc(1, sizeof *p);
     p->ev = ev;
-    p->now_ms = now_ms;
+    p->f = fanout_new(ev->store, ev->sqs, now_ms, ev->account);
     return p;
 }
 
@@ -82,72 +61,30 @@ events *events_plan_owner(const events_plan *p)
 
 int64_t events_plan_now(const events_plan *p)
 {
-    return p->now_ms;
+    return fanout_now(p->f);
 }
 
 size_t events_plan_size(const events_plan *p)
 {
-    size_t n = p->ndeliveries + p->narchived + p->ndocs;
-    for (size_t i = 0; i < p->nqueues; i++)
-        n += sqs_outbound_count(p->queues[i].out);
-    return n;
+    return fanout_size(p->f) + p->narchived;
 }
 
 int events_plan_queue(events_plan *p, const char *queue_arn, const char *body, size_t len,
                       const json_t *attrs, const char *group_id, const char *dedup_id, char *err,
                       size_t errlen)
 {
-    plan_queue *q = NULL;
-    for (size_t i = 0; i < p->nqueues; i++)
-        if (strcmp(p->queues[i].arn, queue_arn) == 0)
-            q = &p->queues[i];
-    if (!q) {
-        sqs_outbound *o = sqs_outbound_begin(p->ev->sqs, queue_arn, p->now_ms);
-        if (!o) {
-            snprintf(err, errlen, "The queue %s does not exist.", queue_arn);
-            return -1;
-        }
-        GROW(p->queues, p->nqueues, p->capqueues);
-        q = &p->queues[p->nqueues++];
-        q->arn = xstrdup(queue_arn);
-        q->out = o;
-    }
-    /* An event fanned out unchanged to several queues is stored and digested once; rendered
-     * payloads (other buffers) are copied and digested for each message. */
-    if (body != p->digest_src || len != p->digest_len)
-        return sqs_outbound_add(q->out, body, len, attrs, group_id, dedup_id, p->ev->account, err,
-                                errlen);
-    if (!p->shared) {
-        sqs_md5_hex(body, len, p->digest);
-        p->shared = xcalloc(1, sizeof *p->shared);
-        p->shared->body = xmemdup(body, len ? len : 1);
-        p->shared->len = len;
-        GROW(p->payloads, p->npayloads, p->cappayloads);
-        p->payloads[p->npayloads++] = p->shared;
-    }
-    return sqs_outbound_add_shared(q->out, p->shared, p->digest, attrs, group_id, dedup_id,
-                                   p->ev->account, err, errlen);
+    return fanout_queue(p->f, queue_arn, body, len, attrs, group_id, dedup_id, err, errlen);
 }
 
 void events_plan_delivery(events_plan *p, const char *kind, json_t *target_json,
                           const char *payload, size_t len)
 {
-    GROW(p->deliveries, p->ndeliveries, p->capdeliveries);
-    store_delivery *d = &p->deliveries[p->ndeliveries++];
-    memset(d, 0, sizeof *d);
-    d->kind = xstrdup(kind);
-    d->target_json = json_dumps(target_json, JSON_COMPACT);
-    d->payload = xmemdup(payload, len + 1);
-    d->payload[len] = '\0';
-    d->payload_len = len;
-    d->due_ms = p->now_ms;
-    d->created_ms = p->now_ms;
+    fanout_delivery(p->f, kind, target_json, payload, len);
 }
 
 void events_plan_doc(events_plan *p, const char *ns, const char *key, const char *doc)
 {
-    GROW(p->docs, p->ndocs, p->capdocs);
-    p->docs[p->ndocs++] = (store_doc){xstrdup(ns), xstrdup(key), doc ? xstrdup(doc) : NULL};
+    fanout_doc(p->f, ns, key, doc);
 }
 
 static void archive_add(events_plan *p, const char *archive, const char *event, size_t len)
@@ -156,7 +93,7 @@ static void archive_add(events_plan *p, const char *archive, const char *event, 
     store_archived *a = &p->archived[p->narchived++];
     memset(a, 0, sizeof *a);
     a->archive = xstrdup(archive);
-    a->time_ms = p->now_ms;
+    a->time_ms = fanout_now(p->f);
     a->event = xmemdup(event, len + 1);
     a->len = len;
 }
@@ -197,60 +134,36 @@ void events_plan_dead_letter(events_plan *p, const char *rule_arn, const json_t 
 
 static void plan_free(events_plan *p)
 {
-    for (size_t i = 0; i < p->nqueues; i++) {
-        xfree(p->queues[i].arn);
-        if (p->queues[i].out)
-            sqs_outbound_discard(p->queues[i].out);
-    }
-    xfree(p->queues);
-    for (size_t i = 0; i < p->ndeliveries; i++)
-        store_delivery_clear(&p->deliveries[i]);
-    xfree(p->deliveries);
     for (size_t i = 0; i < p->narchived; i++) {
         xfree(p->archived[i].archive);
         xfree(p->archived[i].event);
     }
     xfree(p->archived);
-    for (size_t i = 0; i < p->ndocs; i++) {
-        xfree((char *)p->docs[i].ns);
-        xfree((char *)p->docs[i].key);
-        xfree((char *)p->docs[i].doc);
-    }
-    xfree(p->docs);
-    for (size_t i = 0; i < p->npayloads; i++) {
-        xfree((char *)p->payloads[i]->body);
-        xfree(p->payloads[i]);
-    }
-    xfree(p->payloads);
-    xfree(p->children);
     xfree(p->matches);
     xfree(p);
 }
 
 void events_plan_discard(events_plan *p)
 {
-    if (p)
-        plan_free(p);
+    if (!p)
+        return;
+    fanout_discard(p->f);
+    plan_free(p);
 }
 
-static void plan_done(store_op *op)
+static void plan_done(fanout *f, int status, void *arg)
 {
-    events_plan *p = op->ctx;
-    for (size_t i = 0; i < p->nqueues; i++) {
-        sqs_outbound_op(p->queues[i].out)->status = op->status; /* the group's outcome */
-        sqs_outbound_finish(p->queues[i].out);
-        p->queues[i].out = NULL;
-    }
-    if (op->status == 0 && p->ndeliveries > 0)
+    events_plan *p = arg;
+    if (status == 0 && fanout_deliveries(f) > 0)
         events_deliver_poke(p->ev);
     if (p->fn)
-        p->fn(p, op->status, p->arg);
+        p->fn(p, status, p->arg);
     plan_free(p);
 }
 
 void events_plan_commit_with(events_plan *p, store_op *extra, events_plan_done_fn fn, void *arg)
 {
-    p->extra = extra;
+    fanout_op(p->f, extra);
     events_plan_commit(p, fn, arg);
 }
 
@@ -258,40 +171,16 @@ void events_plan_commit(events_plan *p, events_plan_done_fn fn, void *arg)
 {
     p->fn = fn;
     p->arg = arg;
-    p->children = xcalloc(p->nqueues + 4, sizeof *p->children);
-    size_t n = 0;
-    if (p->extra)
-        p->children[n++] = p->extra;
-    for (size_t i = 0; i < p->nqueues; i++)
-        p->children[n++] = sqs_outbound_op(p->queues[i].out);
-    if (p->ndeliveries) {
-        p->delivery_op.kind = STORE_DELIVERY_PUT;
-        p->delivery_op.now_ms = p->now_ms;
-        p->delivery_op.u.deliveries.items = p->deliveries;
-        p->delivery_op.u.deliveries.n = p->ndeliveries;
-        p->children[n++] = &p->delivery_op;
-    }
     if (p->narchived) {
         p->archive_op.kind = STORE_ARCHIVE_APPEND;
-        p->archive_op.now_ms = p->now_ms;
+        p->archive_op.now_ms = fanout_now(p->f);
         p->archive_op.u.archive_append.items = p->archived;
         p->archive_op.u.archive_append.n = p->narchived;
-        p->children[n++] = &p->archive_op;
+        fanout_op(p->f, &p->archive_op);
     }
-    if (p->ndocs) {
-        p->doc_op.kind = STORE_DOC_PUT;
-        p->doc_op.now_ms = p->now_ms;
-        p->doc_op.u.docs.docs = p->docs;
-        p->doc_op.u.docs.n = p->ndocs;
-        p->children[n++] = &p->doc_op;
-    }
-    p->group.kind = STORE_GROUP;
-    p->group.now_ms = p->now_ms;
-    p->group.u.group.ops = p->children;
-    p->group.u.group.n = n;
-    p->group.done = plan_done;
-    p->group.ctx = p;
-    store_submit(p->ev->store, &p->group);
+    fanout *f = p->f;
+    p->f = NULL;
+    fanout_commit(f, plan_done, p);
 }
 
 /* ---- routing ------------------------------------------------------------------------ */
@@ -315,20 +204,8 @@ static int in_filter(const json_t *filter, const char *arn)
     return 0;
 }
 
-/* The event being routed: its text may be digested once for all its queue targets. */
-static void set_event(events_plan *p, const char *event_json, size_t len)
-{
-    if (p->digest_src != event_json || p->digest_len != len || !p->digest_fresh) {
-        p->digest_src = event_json;
-        p->digest_len = len;
-        p->shared = NULL;
-    }
-    p->digest_fresh = 1;
-}
-
 void events_plan_rule(events_plan *p, const events_rule *r, const char *event_json, size_t len)
 {
-    set_event(p, event_json, len);
     events *ev = p->ev;
     json_t *event = NULL;
     buf payload = BUF_INIT;
@@ -355,7 +232,8 @@ void events_plan_rule(events_plan *p, const events_rule *r, const char *event_js
             event = jsonc_parse(event_json, len, err, sizeof err);
         }
         buf_reset(&payload);
-        if (events_target_render(ev, r, t, event_json, len, event, p->now_ms, &payload) != 0) {
+        if (events_target_render(ev, r, t, event_json, len, event, fanout_now(p->f), &payload) !=
+            0) {
             events_plan_dead_letter(
                 p, rule_arn, t->def, event_json, len, "INPUT_TRANSFORMATION_FAILED",
                 "The target's input could not be rendered for this event.", NULL, 0);
@@ -375,8 +253,7 @@ size_t events_plan_route(events_plan *p, events_bus *b, const char *event_json, 
         return 0;
     if (pattern_event_from_json(ev->scratch, event_json, len) != 0)
         return 0;
-    p->digest_fresh = 0; /* a new event (possibly in the same buffer as the last one) */
-    set_event(p, event_json, len);
+    fanout_set_body(p->f, event_json, len);
     p->nmatches = 0;
     pattern_set_match(b->patterns, ev->scratch, on_match, p);
     /* Targets may route on again (event-bus targets) and reuse the scratch: copy the ids. */
