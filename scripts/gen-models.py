@@ -42,6 +42,13 @@ SERVICES = [
         "out": "src/protocol/models/events.c",
         "symbol": "model_events",
     },
+    {
+        "service": "sns",
+        "api_version": "2010-03-31",
+        "overlay": None,
+        "out": "src/protocol/models/sns.c",
+        "symbol": "model_sns",
+    },
 ]
 
 SHAPE_TYPES = {

@@ -13,13 +13,11 @@
 #include <string.h>
 
 #define CLAIM_BATCH 64
-#define MAX_KINDS   8
 
 struct delivery {
     uv_loop_t *loop;
     store *store;
-    const delivery_kind *kinds[MAX_KINDS];
-    size_t nkinds;
+    const delivery_kind *kind;
     uv_timer_t timer;
     store_op claim;
     store_op release;
@@ -42,14 +40,6 @@ static void unref(delivery *d)
 static void on_timer(uv_timer_t *t)
 {
     claim_now(t->data);
-}
-
-static const delivery_kind *kind_of(delivery *d, const char *name)
-{
-    for (size_t i = 0; i < d->nkinds; i++)
-        if (strcmp(d->kinds[i]->name, name) == 0)
-            return d->kinds[i];
-    return NULL;
 }
 
 static void arm(delivery *d, int64_t due_ms)
@@ -81,12 +71,7 @@ static void claim_done(store_op *op)
     int64_t next = op->u.deliveries.next_due_ms;
     for (size_t i = 0; i < n; i++) {
         store_delivery *rec = &op->u.deliveries.items[i];
-        const delivery_kind *k = kind_of(d, rec->kind);
-        if (!k) {
-            log_warn("delivery of an unknown kind left in the store", "kind=%s id=%lld", rec->kind,
-                     (long long)rec->id);
-            continue;
-        }
+        const delivery_kind *k = d->kind;
         delivery_job *job = xcalloc(1, sizeof *job);
         job->rec = *rec;
         memset(rec, 0, sizeof *rec); /* moved into the job */
@@ -126,6 +111,7 @@ static void claim_now(delivery *d)
     d->claim.ctx = d;
     d->claim.u.deliveries.max = (int)(room < CLAIM_BATCH ? room : CLAIM_BATCH);
     d->claim.u.deliveries.lease_ms = DELIVERY_LEASE_MS;
+    d->claim.u.deliveries.kind = d->kind->name;
     d->claiming = 1;
     d->refs++;
     store_submit(d->store, &d->claim);
@@ -139,9 +125,10 @@ static void release_done(store_op *op)
     unref(d);
 }
 
-int delivery_create(delivery **out, uv_loop_t *loop, store *st)
+int delivery_create(delivery **out, uv_loop_t *loop, store *st, const delivery_kind *k)
 {
     delivery *d = xcalloc(1, sizeof *d);
+    d->kind = k;
     d->loop = loop;
     d->store = st;
     uv_timer_init(loop, &d->timer);
@@ -159,12 +146,6 @@ int delivery_create(delivery **out, uv_loop_t *loop, store *st)
     store_submit(st, &d->release);
     uv_timer_start(&d->timer, on_timer, 0, 0);
     return 0;
-}
-
-void delivery_register(delivery *d, const delivery_kind *k)
-{
-    if (d->nkinds < MAX_KINDS)
-        d->kinds[d->nkinds++] = k;
 }
 
 void delivery_poke(delivery *d)

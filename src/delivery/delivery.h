@@ -39,9 +39,9 @@ struct delivery_job {
     void *state; /* free for the kind */
 };
 
-int delivery_create(delivery **out, uv_loop_t *loop, store *st);
-/* Borrows k for the dispatcher's lifetime. */
-void delivery_register(delivery *d, const delivery_kind *k);
+/* A dispatcher for the deliveries of one kind (k, borrowed for its lifetime): services
+ * that deliver differently have a dispatcher each, sharing the store's table. */
+int delivery_create(delivery **out, uv_loop_t *loop, store *st, const delivery_kind *k);
 /* New deliveries were committed: claim the due ones now. */
 void delivery_poke(delivery *d);
 size_t delivery_in_flight(const delivery *d);

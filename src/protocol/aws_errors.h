@@ -67,7 +67,22 @@
     X(EVENTS_LIMIT_EXCEEDED, "LimitExceededException", "LimitExceededException", 400, 1)           \
     X(EVENTS_ILLEGAL_STATUS, "IllegalStatusException", "IllegalStatusException", 400, 1)           \
     X(EVENTS_INVALID_STATE, "InvalidStateException", "InvalidStateException", 400, 1)              \
-    X(EVENTS_INTERNAL, "InternalException", "InternalException", 500, 0)
+    X(EVENTS_INTERNAL, "InternalException", "InternalException", 500, 0)                           \
+    /* SNS */                                                                                      \
+    X(SNS_NOT_FOUND, "NotFoundException", "NotFound", 404, 1)                                      \
+    X(SNS_INVALID_PARAMETER, "InvalidParameterException", "InvalidParameter", 400, 1)              \
+    X(SNS_PARAMETER_VALUE_INVALID, "InvalidParameterValueException", "ParameterValueInvalid", 400, \
+      1)                                                                                           \
+    X(SNS_AUTHORIZATION_ERROR, "AuthorizationErrorException", "AuthorizationError", 403, 1)        \
+    X(SNS_BATCH_ENTRY_IDS_NOT_DISTINCT, "BatchEntryIdsNotDistinctException",                       \
+      "BatchEntryIdsNotDistinct", 400, 1)                                                          \
+    X(SNS_EMPTY_BATCH_REQUEST, "EmptyBatchRequestException", "EmptyBatchRequest", 400, 1)          \
+    X(SNS_TOO_MANY_ENTRIES_IN_BATCH_REQUEST, "TooManyEntriesInBatchRequestException",              \
+      "TooManyEntriesInBatchRequest", 400, 1)                                                      \
+    X(SNS_INVALID_BATCH_ENTRY_ID, "InvalidBatchEntryIdException", "InvalidBatchEntryId", 400, 1)   \
+    X(SNS_BATCH_REQUEST_TOO_LONG, "BatchRequestTooLongException", "BatchRequestTooLong", 400, 1)   \
+    X(SNS_TAG_LIMIT_EXCEEDED, "TagLimitExceededException", "TagLimitExceeded", 400, 1)             \
+    X(SNS_RESOURCE_NOT_FOUND, "ResourceNotFoundException", "ResourceNotFound", 404, 1)
 
 typedef enum {
 #define AWS_ERROR_ENUM(name, shape, query_code, status, sender) AWS_ERR_##name,

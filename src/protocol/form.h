@@ -2,6 +2,8 @@
 #ifndef SLUICE_PROTOCOL_FORM_H
 #define SLUICE_PROTOCOL_FORM_H
 
+#include "common/buf.h"
+
 #include <stddef.h>
 
 typedef struct form_pair {
@@ -22,5 +24,7 @@ int form_parse(form *out, const char *s, size_t len, size_t max_pairs);
 void form_free(form *f);
 /* First value of `name`, or NULL. */
 const form_pair *form_get(const form *f, const char *name);
+/* Appends s percent-encoded: everything but RFC 3986's unreserved characters. */
+void form_put_escaped(buf *out, const char *s);
 
 #endif

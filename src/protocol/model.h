@@ -70,5 +70,6 @@ const model_member *model_find_member(const model_shape *s, const char *name, si
 /* The generated models. */
 extern const model_service model_sqs;
 extern const model_service model_events;
+extern const model_service model_sns;
 
 #endif

@@ -45,6 +45,9 @@ static const setting settings[] = {
     STR(access_key, "access-key", "SLUICE_ACCESS_KEY_ID",
         "verify SigV4 signatures made with this access key (default: accept any)"),
     STR(secret_key, "secret-key", "SLUICE_SECRET_ACCESS_KEY", "the secret of --access-key"),
+    STR(public_url, "public-url", "SLUICE_PUBLIC_URL",
+        "base of the URLs sluiced hands out (SNS certificate, subscribe and unsubscribe links; "
+        "default http://BIND:PORT)"),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 

@@ -23,6 +23,8 @@ typedef struct config {
     uint64_t idle_timeout_ms;
     char access_key[128]; /* when set, SigV4 signatures are verified */
     char secret_key[128];
+    char public_url[512]; /* base of URLs handed out (SNS SigningCertURL, SubscribeURL...);
+                           * "" = http://BIND:PORT */
 } config;
 
 void config_defaults(config *c);

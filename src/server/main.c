@@ -11,6 +11,7 @@
 #include "server/health.h"
 #include "server/router.h"
 #include "services/events/events.h"
+#include "services/sns/sns.h"
 #include "services/sqs/sqs.h"
 #include "store/store.h"
 
@@ -25,6 +26,7 @@ typedef struct server {
     store *store;
     sqs *sqs;
     events *events;
+    sns *sns;
     router *router;
     http_server *http;
     health_info health;
@@ -41,6 +43,8 @@ static void on_drained(void *arg)
     s->store = NULL;
     events_destroy(s->events);
     s->events = NULL;
+    sns_destroy(s->sns);
+    s->sns = NULL;
     sqs_destroy(s->sqs);
     s->sqs = NULL;
     uv_close((uv_handle_t *)&s->sigint, NULL);
@@ -57,6 +61,7 @@ static void on_signal(uv_signal_t *h, int signum)
     s->stopping = 1;
     log_info("shutting down", "signal=%d", signum);
     events_shutdown(s->events);
+    sns_shutdown(s->sns);
     sqs_shutdown(s->sqs);
     http_server_stop(s->http, on_drained, s);
 }
@@ -94,6 +99,24 @@ int main(int argc, char **argv)
         sqs_destroy(s.sqs);
         return 1;
     }
+    char public_url[600];
+    if (s.cfg.public_url[0])
+        snprintf(public_url, sizeof public_url, "%s", s.cfg.public_url);
+    else
+        snprintf(public_url, sizeof public_url, "http://%s:%d", s.cfg.bind, s.cfg.port);
+    sns_config snc = {.region = s.cfg.region,
+                      .account = s.cfg.account_id,
+                      .data_dir = s.cfg.data_dir,
+                      .public_url = public_url};
+    if (sns_create(&s.sns, s.loop, s.store, s.sqs, &snc) != 0) {
+        log_error("cannot load the SNS state", NULL);
+        events_shutdown(s.events);
+        sqs_shutdown(s.sqs);
+        store_close(s.store);
+        events_destroy(s.events);
+        sqs_destroy(s.sqs);
+        return 1;
+    }
     s.cred.access_key = s.cfg.access_key;
     s.cred.secret_key = s.cfg.secret_key;
     s.health.store = s.store;
@@ -103,6 +126,8 @@ int main(int argc, char **argv)
                              health_handle, &s.health);
     router_add_service(s.router, sqs_service_def(s.sqs));
     router_add_service(s.router, events_service_def(s.events));
+    router_add_service(s.router, sns_service_def(s.sns));
+    router_add_get(s.router, SNS_GET_PREFIX, sns_handle_get, s.sns);
 
     http_server_config hc;
     http_server_config_defaults(&hc);
@@ -116,9 +141,11 @@ int main(int argc, char **argv)
         log_error("cannot listen", "bind=%s port=%d err='%s'", s.cfg.bind, s.cfg.port,
                   uv_strerror(rc));
         events_shutdown(s.events);
+        sns_shutdown(s.sns);
         sqs_shutdown(s.sqs);
         store_close(s.store);
         events_destroy(s.events);
+        sns_destroy(s.sns);
         sqs_destroy(s.sqs);
         uv_run(s.loop, UV_RUN_NOWAIT);
         return 1;

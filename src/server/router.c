@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #define MAX_SERVICES   16
+#define MAX_GETS       8
 #define MAX_FORM_PAIRS 4096
 
 struct router {
@@ -21,6 +22,12 @@ struct router {
     size_t ncreds;
     router_health_fn health;
     void *health_arg;
+    struct {
+        const char *prefix;
+        http_handler_fn fn;
+        void *arg;
+    } gets[MAX_GETS];
+    size_t ngets;
 };
 
 router *router_create(const sigv4_credential *creds, size_t ncreds, router_health_fn health,
@@ -38,6 +45,16 @@ void router_add_service(router *r, const aws_service_def *svc)
 {
     if (r->nservices < MAX_SERVICES)
         r->services[r->nservices++] = svc;
+}
+
+void router_add_get(router *r, const char *prefix, http_handler_fn fn, void *arg)
+{
+    if (r->ngets < MAX_GETS) {
+        r->gets[r->ngets].prefix = prefix;
+        r->gets[r->ngets].fn = fn;
+        r->gets[r->ngets].arg = arg;
+        r->ngets++;
+    }
 }
 
 void router_destroy(router *r)
@@ -162,6 +179,12 @@ static const aws_service_def *query_service(router *r, http_request *req, const 
             if (strcmp(r->services[i]->model->api_version, v->value) == 0)
                 return r->services[i];
     }
+    /* Unsigned links without a Version (SNS's SubscribeURL and UnsubscribeURL): the first
+     * service that has the action. */
+    const form_pair *action = form_get(f, "Action");
+    for (size_t i = 0; action && i < r->nservices; i++)
+        if (model_find_operation(r->services[i]->model, action->value, action->value_len))
+            return r->services[i];
     return r->nservices ? r->services[0] : NULL;
 }
 
@@ -218,6 +241,14 @@ void router_handle(http_request *req, void *ctx)
     if (strcmp(req->path, "/_sluice/health") == 0) {
         r->health(req, r->health_arg);
         return;
+    }
+    if (strcmp(req->method, "GET") == 0) {
+        for (size_t i = 0; i < r->ngets; i++) {
+            if (strncmp(req->path, r->gets[i].prefix, strlen(r->gets[i].prefix)) == 0) {
+                r->gets[i].fn(req, r->gets[i].arg);
+                return;
+            }
+        }
     }
     const char *target = http_request_header(req, "x-amz-target");
     if (target && strcmp(req->method, "POST") == 0) {

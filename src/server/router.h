@@ -20,6 +20,9 @@ typedef void (*router_health_fn)(http_request *req, void *arg);
 router *router_create(const sigv4_credential *creds, size_t ncreds, router_health_fn health,
                       void *health_arg);
 void router_add_service(router *r, const aws_service_def *svc);
+/* Plain HTTP GET endpoints a service serves (a certificate, a page): requests whose path
+ * starts with `prefix` (borrowed) go to fn. */
+void router_add_get(router *r, const char *prefix, http_handler_fn fn, void *arg);
 void router_destroy(router *r);
 /* The http_handler_fn: ctx is the router. */
 void router_handle(http_request *req, void *ctx);

@@ -253,6 +253,7 @@ struct store_op {
             size_t n;
             int max;             /* CLAIM: at most this many */
             int64_t lease_ms;    /* CLAIM: claimed ones are due again after this */
+            const char *kind;    /* CLAIM: only deliveries of this kind */
             int64_t next_due_ms; /* CLAIM out: earliest due time left, 0 if none */
         } deliveries;
         struct {

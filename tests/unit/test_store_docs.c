@@ -93,6 +93,7 @@ static void test_deliveries_claim_lease_retry_and_delete(void **state)
     store_op claim = {.kind = STORE_DELIVERY_CLAIM, .now_ms = 1000};
     claim.u.deliveries.max = 10;
     claim.u.deliveries.lease_ms = 60000;
+    claim.u.deliveries.kind = "events";
     assert_int_equal(run(f, &claim), 0);
     assert_int_equal(claim.u.deliveries.n, 2);
     assert_string_equal(claim.u.deliveries.items[0].payload, "one");
@@ -105,6 +106,7 @@ static void test_deliveries_claim_lease_retry_and_delete(void **state)
     store_op again = {.kind = STORE_DELIVERY_CLAIM, .now_ms = 6000};
     again.u.deliveries.max = 10;
     again.u.deliveries.lease_ms = 60000;
+    again.u.deliveries.kind = "events";
     assert_int_equal(run(f, &again), 0);
     assert_int_equal(again.u.deliveries.n, 1);
     assert_string_equal(again.u.deliveries.items[0].payload, "later");
@@ -127,6 +129,7 @@ static void test_deliveries_claim_lease_retry_and_delete(void **state)
     store_op after = {.kind = STORE_DELIVERY_CLAIM, .now_ms = 8000};
     after.u.deliveries.max = 10;
     after.u.deliveries.lease_ms = 60000;
+    after.u.deliveries.kind = "events";
     assert_int_equal(run(f, &after), 0);
     assert_int_equal(after.u.deliveries.n, 1);
     assert_int_equal(after.u.deliveries.items[0].id, second);
@@ -135,6 +138,7 @@ static void test_deliveries_claim_lease_retry_and_delete(void **state)
     store_op late = {.kind = STORE_DELIVERY_CLAIM, .now_ms = 66001};
     late.u.deliveries.max = 10;
     late.u.deliveries.lease_ms = 60000;
+    late.u.deliveries.kind = "events";
     assert_int_equal(run(f, &late), 0);
     assert_int_equal(late.u.deliveries.n, 1);
     assert_string_equal(late.u.deliveries.items[0].payload, "later");
@@ -148,6 +152,7 @@ static void test_deliveries_claim_lease_retry_and_delete(void **state)
     store_op now = {.kind = STORE_DELIVERY_CLAIM, .now_ms = 70000};
     now.u.deliveries.max = 10;
     now.u.deliveries.lease_ms = 60000;
+    now.u.deliveries.kind = "events";
     assert_int_equal(run(f, &now), 0);
     assert_int_equal(now.u.deliveries.n, 2); /* `later` and `second`, both leased until 126001 */
     store_op_clear(&now);

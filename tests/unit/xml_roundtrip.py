@@ -291,12 +291,19 @@ console.log(JSON.stringify(out));
 """
 
 
+OTHER_SERVICES = ("EVENTS_", "SNS_")
+
+
 def check_errors(merged, bin_dir):
     binary = os.path.join(bin_dir, "test_aws_errors")
     if not os.path.exists(binary):
         print("skip errors: %s not built" % binary)
         return
     rows = run_driver(binary, [{"list": True}])[0]
+    # The SQS wire checks below apply to the generic rows and SQS's own; the rows of other
+    # services (EVENTS_*, SNS_*) are checked by those services' integration tests with their
+    # own clients.
+    rows = [r for r in rows if not r["name"].startswith(OTHER_SERVICES)]
     msg = "Queue <q> & \"friends\" \u00e9\r\n"
     rendered = run_driver(binary, [{"err": r["name"], "msg": msg} for r in rows])
 

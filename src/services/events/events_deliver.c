@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "protocol/form.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -111,22 +112,6 @@ static void failed(attempt *a, int retryable, const char *code, const char *mess
 
 /* ---- the request -------------------------------------------------------------------- */
 
-/* Percent-encodes all but RFC 3986's unreserved characters (new string). */
-static char *url_escape(const char *s)
-{
-    buf b = BUF_INIT;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.' || *p == '~')
-            buf_putc(&b, (char)*p);
-        else
-            buf_printf(&b, "%%%02X", *p);
-    }
-    if (!b.data)
-        buf_puts(&b, "");
-    return buf_steal(&b, NULL);
-}
-
 static void add_params(json_t *headers, buf *query, const json_t *params, int from_connection)
 {
     /* HeaderParameters {k: v}; QueryStringParameters {k: v} (targets); connections keep
@@ -169,10 +154,9 @@ static void add_params(json_t *headers, buf *query, const json_t *params, int fr
         if (!json_is_string(v))
             continue;
         buf_putc(query, query->len ? '&' : '?');
-        char *ek = url_escape(k), *evv = url_escape(json_string_value(v));
-        buf_printf(query, "%s=%s", ek, evv);
-        xfree(ek);
-        xfree(evv);
+        form_put_escaped(query, k);
+        buf_putc(query, '=');
+        form_put_escaped(query, json_string_value(v));
     }
     json_decref(pairs);
 }
@@ -380,10 +364,10 @@ static void fetch_token(events *ev, const json_t *connection, attempt *a)
         const char *k = json_string_value(json_object_get(p, "Key"));
         const char *v = json_string_value(json_object_get(p, "Value"));
         if (k && v) {
-            char *ek = url_escape(k), *evv = url_escape(v);
-            buf_printf(&body, "&%s=%s", ek, evv);
-            xfree(ek);
-            xfree(evv);
+            buf_putc(&body, '&');
+            form_put_escaped(&body, k);
+            buf_putc(&body, '=');
+            form_put_escaped(&body, v);
         }
     }
     const char *headers[] = {header, "Content-Type: application/x-www-form-urlencoded"};
@@ -494,8 +478,7 @@ static delivery_kind events_kind = {"events", attempt_delivery, NULL};
 int events_deliver_init(events *ev)
 {
     events_kind.arg = ev;
-    delivery_register(ev->deliveries, &events_kind);
-    return 0;
+    return delivery_create(&ev->deliveries, ev->loop, ev->store, &events_kind);
 }
 
 void events_deliver_poke(events *ev)

@@ -5,6 +5,7 @@
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "services/service_docs.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -220,62 +221,15 @@ int events_tags_from_list(aws_call *call, const json_t *list, json_t *tags)
 
 /* ---- persistence of documents ------------------------------------------------------- */
 
-typedef struct persist_ctx {
-    store_op op;
-    aws_call *call;
-    json_t *reply;
-    store_doc *docs;
-    size_t n;
-} persist_ctx;
-
-static void persist_done(store_op *op)
-{
-    persist_ctx *c = op->ctx;
-    if (c->call) {
-        if (op->status != 0)
-            aws_reply_error(c->call, AWS_ERR_EVENTS_INTERNAL, "The store could not commit.");
-        else
-            aws_reply(c->call, c->reply ? c->reply : json_object());
-        c->reply = NULL;
-    }
-    json_decref(c->reply);
-    for (size_t i = 0; i < c->n; i++) {
-        xfree((char *)c->docs[i].ns);
-        xfree((char *)c->docs[i].key);
-        xfree((char *)c->docs[i].doc);
-    }
-    xfree(c->docs);
-    xfree(c);
-}
-
 void events_persist(events *ev, aws_call *call, json_t *reply, const store_doc *docs, size_t n)
 {
-    persist_ctx *c = xcalloc(1, sizeof *c);
-    c->call = call;
-    c->reply = reply;
-    c->docs = xcalloc(n ? n : 1, sizeof *c->docs);
-    c->n = n;
-    for (size_t i = 0; i < n; i++) {
-        c->docs[i].ns = xstrdup(docs[i].ns);
-        c->docs[i].key = xstrdup(docs[i].key);
-        c->docs[i].doc = docs[i].doc ? xstrdup(docs[i].doc) : NULL;
-    }
-    c->op.kind = STORE_DOC_PUT;
-    c->op.now_ms = clock_now_ms();
-    c->op.done = persist_done;
-    c->op.ctx = c;
-    c->op.u.docs.docs = c->docs;
-    c->op.u.docs.n = n;
-    store_submit(ev->store, &c->op);
+    service_persist_docs(ev->store, call, reply, AWS_ERR_EVENTS_INTERNAL, docs, n);
 }
 
 void events_persist_doc(events *ev, aws_call *call, json_t *reply, const char *ns, const char *key,
                         const json_t *doc)
 {
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    store_doc d = {ns, key, text};
-    events_persist(ev, call, reply, &d, 1);
-    free(text);
+    service_persist_doc(ev->store, call, reply, AWS_ERR_EVENTS_INTERNAL, ns, key, doc);
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------- */
@@ -331,13 +285,11 @@ int events_create(events **out, uv_loop_t *loop, store *st, sqs *queues, const c
         *out = NULL;
         return -1;
     }
-    if (http_client_create(&ev->http, loop) != 0 ||
-        delivery_create(&ev->deliveries, loop, st) != 0) {
+    if (http_client_create(&ev->http, loop) != 0 || events_deliver_init(ev) != 0) {
         events_destroy(ev);
         *out = NULL;
         return -1;
     }
-    events_deliver_init(ev);
     events_scheduler_init(ev);
     events_replays_start(ev);
     size_t nbuses = 0, nrules = 0;

@@ -47,9 +47,10 @@ static const char *const aux_sql[AUX__COUNT] = {
     [AUX_DELIVERY_PUT] = "INSERT INTO deliveries(kind, target, payload, attempts, due_ms, "
                          "created_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [AUX_DELIVERY_DUE] = "SELECT id, kind, target, payload, attempts, due_ms, created_ms "
-                         "FROM deliveries WHERE due_ms <= ?1 ORDER BY due_ms LIMIT ?2",
+                         "FROM deliveries WHERE due_ms <= ?1 AND kind = ?3 ORDER BY due_ms "
+                         "LIMIT ?2",
     [AUX_DELIVERY_LEASE] = "UPDATE deliveries SET due_ms = ?2, leased = 1 WHERE id = ?1",
-    [AUX_DELIVERY_NEXT] = "SELECT min(due_ms) FROM deliveries WHERE due_ms > ?1",
+    [AUX_DELIVERY_NEXT] = "SELECT min(due_ms) FROM deliveries WHERE due_ms > ?1 AND kind = ?2",
     [AUX_DELIVERY_DELETE] = "DELETE FROM deliveries WHERE id = ?1",
     [AUX_DELIVERY_RESCHEDULE] =
         "UPDATE deliveries SET due_ms = ?2, attempts = ?3, leased = 0 WHERE id = ?1",
@@ -132,6 +133,7 @@ static int delivery_claim(sqlite_db *d, store_op *op)
         return -EIO;
     sqlite3_bind_int64(s, 1, op->now_ms);
     sqlite3_bind_int(s, 2, max);
+    sq_bind_text(s, 3, op->u.deliveries.kind ? op->u.deliveries.kind : "");
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         store_delivery *dl = &op->u.deliveries.items[op->u.deliveries.n++];
@@ -163,6 +165,7 @@ static int delivery_claim(sqlite_db *d, store_op *op)
     if (!s)
         return -EIO;
     sqlite3_bind_int64(s, 1, op->now_ms);
+    sq_bind_text(s, 2, op->u.deliveries.kind ? op->u.deliveries.kind : "");
     op->u.deliveries.next_due_ms = 0;
     if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
         op->u.deliveries.next_due_ms = sqlite3_column_int64(s, 0);

@@ -1,0 +1,32 @@
+/* The SNS service: topics (standard and FIFO), subscriptions with filter policies, and
+ * Publish fanned out to SQS queues (in the publish's own transaction) and HTTP endpoints
+ * (signed, retried, dead-lettered). */
+#ifndef SLUICE_SNS_H
+#define SLUICE_SNS_H
+
+#include "net/http_server.h"
+#include "protocol/aws.h"
+#include "services/sqs/sqs.h"
+#include "store/store.h"
+
+#include <uv.h>
+
+typedef struct sns sns;
+
+typedef struct sns_config {
+    const char *region, *account;
+    const char *data_dir;   /* the signing key and certificate live here */
+    const char *public_url; /* base of SigningCertURL, SubscribeURL, UnsubscribeURL */
+} sns_config;
+
+/* Creates the service, loading its topics and subscriptions from the store (synchronously:
+ * call before serving). Borrows everything. */
+int sns_create(sns **out, uv_loop_t *loop, store *st, sqs *queues, const sns_config *cfg);
+const aws_service_def *sns_service_def(const sns *s);
+/* GET handler for the paths under SNS_GET_PREFIX (the signing certificate). ctx: the sns. */
+#define SNS_GET_PREFIX "/_sluice/sns/"
+void sns_handle_get(http_request *req, void *ctx);
+void sns_shutdown(sns *s);
+void sns_destroy(sns *s);
+
+#endif

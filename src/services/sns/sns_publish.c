@@ -1,0 +1,654 @@
+/* Publish and PublishBatch: filter policies, the SNS envelope, and the fan-out.
+ *
+ * A message is matched once against its topic's two matchers (filter policies on message
+ * attributes, and on the message body when it is a JSON object); subscriptions without a
+ * policy take every message. Every matching confirmed subscription then adds to one
+ * fan-out (src/delivery/fanout.h): SQS subscriptions get their message in the same
+ * transaction as the publish (the envelope, or the raw message with its attributes as SQS
+ * message attributes; FIFO topics pass their group and deduplication ids on), HTTP(S)
+ * subscriptions get a durable pending delivery (sns_deliver.c). Publish answers once all
+ * of it is committed. The envelope is signed once per message; each subscription's copy
+ * differs only in its UnsubscribeURL, which the signature does not cover. */
+#include "services/sns/sns_internal.h"
+
+#include "common/alloc.h"
+#include "common/clock.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "delivery/fanout.h"
+#include "protocol/json_codec.h"
+
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- validation --------------------------------------------------------------------- */
+
+/* A validation failure: the error and its message. */
+typedef struct pub_error {
+    aws_error code;
+    char msg[512];
+} pub_error;
+
+static int fail(pub_error *e, aws_error code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(pub_error *e, aws_error code, const char *fmt, ...)
+{
+    e->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int valid_attribute_name(const char *n)
+{
+    size_t len = strlen(n);
+    if (len == 0 || len > 256 || n[0] == '.' || n[len - 1] == '.' || strstr(n, "..") ||
+        strncasecmp(n, "AWS.", 4) == 0 || strncasecmp(n, "Amazon.", 7) == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = n[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Checks MessageAttributes; adds their size to *size. */
+static int check_attributes(const json_t *attrs, size_t *size, pub_error *err)
+{
+    const char *name;
+    json_t *a;
+    if (json_object_size(attrs) > 10)
+        return fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
+                    "Number of message attributes [%zu] exceeds the allowed maximum [10].",
+                    json_object_size(attrs));
+    json_object_foreach((json_t *)attrs, name, a)
+    {
+        const char *type = json_string_value(json_object_get(a, "DataType"));
+        const char *sv = json_string_value(json_object_get(a, "StringValue"));
+        const char *bv = json_string_value(json_object_get(a, "BinaryValue"));
+        if (!valid_attribute_name(name))
+            return fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
+                        "The message attribute name '%s' is invalid: it must be 1 to 256 "
+                        "characters of [A-Za-z0-9_.-], not start or end with a period nor hold "
+                        "two in a row, and not start with AWS. or Amazon.",
+                        name);
+        if (!type || !*type)
+            return fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
+                        "The message attribute '%s' must contain non-empty message attribute "
+                        "type.",
+                        name);
+        int binary = strncmp(type, "Binary", 6) == 0;
+        if (!binary && strncmp(type, "String", 6) != 0 && strncmp(type, "Number", 6) != 0)
+            return fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
+                        "The message attribute '%s' has an invalid message attribute type, the "
+                        "set of supported type prefixes is Binary, Number, and String.",
+                        name);
+        if ((binary && (!bv || !*bv)) || (!binary && (!sv || !*sv)))
+            return fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
+                        "The message attribute '%s' must contain non-empty message attribute "
+                        "value for message attribute type '%s'.",
+                        name, type);
+        if (strcmp(type, "Number") == 0 || strncmp(type, "Number.", 7) == 0) {
+            char *end;
+            strtod(sv, &end);
+            if (*end || end == sv)
+                return fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
+                            "Could not cast message attribute '%s' value to number.", name);
+        }
+        if (strcmp(type, "String.Array") == 0) {
+            char jerr[64];
+            json_t *arr = jsonc_parse(sv, strlen(sv), jerr, sizeof jerr);
+            int ok = json_is_array(arr);
+            json_decref(arr);
+            if (!ok)
+                return fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
+                            "The message attribute '%s' with type 'String.Array' has an invalid "
+                            "value: it must be a JSON array.",
+                            name);
+        }
+        *size += strlen(name) + strlen(type) + (binary ? strlen(bv) : strlen(sv));
+    }
+    return 0;
+}
+
+/* One message to publish, validated. */
+typedef struct pub_msg {
+    const char *message;
+    const char *subject;
+    json_t *structure; /* MessageStructure=json: the per-protocol messages */
+    const json_t *attrs;
+    const char *group_id;
+    char dedup_id[129];
+    char message_id[40];
+    int64_t sequence;
+} pub_msg;
+
+static int check_message(const sns_topic *t, const json_t *in, pub_msg *m, pub_error *err)
+{
+    memset(m, 0, sizeof *m);
+    m->message = json_string_value(json_object_get(in, "Message"));
+    m->subject = json_string_value(json_object_get(in, "Subject"));
+    m->attrs = json_object_get(in, "MessageAttributes");
+    m->group_id = json_string_value(json_object_get(in, "MessageGroupId"));
+    const char *dedup = json_string_value(json_object_get(in, "MessageDeduplicationId"));
+    const char *structure = json_string_value(json_object_get(in, "MessageStructure"));
+    if (!m->message || !*m->message)
+        return fail(err, AWS_ERR_SNS_INVALID_PARAMETER, "Invalid parameter: Empty message");
+    size_t size = strlen(m->message);
+    if (m->subject) {
+        size_t n = strlen(m->subject);
+        if (n == 0 || n > 100)
+            return fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
+                        "Invalid parameter: Subject must be 1 to 100 characters long");
+        for (const char *p = m->subject; *p; p++)
+            if (*p == '\n' || *p == '\r')
+                return fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
+                            "Invalid parameter: Subject must not contain line breaks");
+    }
+    if (structure) {
+        if (strcmp(structure, "json") != 0)
+            return fail(err, AWS_ERR_SNS_INVALID_PARAMETER, "Invalid parameter: MessageStructure");
+        char jerr[64];
+        m->structure = jsonc_parse(m->message, strlen(m->message), jerr, sizeof jerr);
+        if (!json_is_object(m->structure)) {
+            json_decref(m->structure);
+            m->structure = NULL;
+            return fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
+                        "Invalid parameter: Message Structure - JSON message body failed to "
+                        "parse");
+        }
+        if (!json_is_string(json_object_get(m->structure, "default"))) {
+            json_decref(m->structure);
+            m->structure = NULL;
+            return fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
+                        "Invalid parameter: Message Structure - No default entry in JSON message "
+                        "body");
+        }
+    }
+    if (check_attributes(m->attrs, &size, err) != 0)
+        goto fail;
+    if (size > SNS_MAX_MESSAGE_BYTES) {
+        fail(err, AWS_ERR_SNS_INVALID_PARAMETER, "Invalid parameter: Message too long");
+        goto fail;
+    }
+    if (t->fifo) {
+        if (!m->group_id) {
+            fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
+                 "Invalid parameter: The MessageGroupId parameter is required for FIFO topics");
+            goto fail;
+        }
+        if (dedup) {
+            snprintf(m->dedup_id, sizeof m->dedup_id, "%s", dedup);
+        } else if (t->content_dedup) {
+            unsigned char h[SHA256_DIGEST_LENGTH];
+            SHA256((const unsigned char *)m->message, strlen(m->message), h);
+            for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+                snprintf(m->dedup_id + 2 * i, 3, "%02x", h[i]);
+        } else {
+            fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
+                 "Invalid parameter: The topic should either have ContentBasedDeduplication "
+                 "enabled or MessageDeduplicationId provided explicitly");
+            goto fail;
+        }
+    } else if (dedup) {
+        fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
+             "Invalid parameter: MessageDeduplicationId Reason: The request includes "
+             "MessageDeduplicationId parameter that is not valid for this topic type");
+        goto fail;
+    }
+    ids_uuid4(m->message_id);
+    return 0;
+fail:
+    json_decref(m->structure);
+    m->structure = NULL;
+    return -1;
+}
+
+/* ---- matching ----------------------------------------------------------------------- */
+
+typedef struct matches {
+    uint64_t ids[64];
+    size_t n;
+    int overflow;
+} matches;
+
+static void on_match(uint64_t id, void *arg)
+{
+    matches *m = arg;
+    if (m->n < 64)
+        m->ids[m->n++] = id;
+    else
+        m->overflow = 1;
+}
+
+static int matched(const matches *m, const sns_sub *sub)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (m->ids[i] == (uint64_t)(uintptr_t)sub)
+            return 1;
+    return 0;
+}
+
+/* Flattens the message attributes the way SNS filter policies see them. */
+static void attributes_event(pattern_event *ev, const json_t *attrs)
+{
+    pattern_event_reset(ev);
+    const char *name;
+    json_t *a;
+    json_object_foreach((json_t *)attrs, name, a)
+    {
+        const char *type = json_string_value(json_object_get(a, "DataType"));
+        const char *sv = json_string_value(json_object_get(a, "StringValue"));
+        if (!type || !sv)
+            continue; /* binary attributes are not matched */
+        if (strncmp(type, "Number", 6) == 0) {
+            pattern_event_add(ev, name, sv, strlen(sv));
+        } else if (strcmp(type, "String.Array") == 0) {
+            pattern_event_add(ev, name, sv, strlen(sv));
+        } else {
+            buf q = BUF_INIT;
+            jsonc_put_string_lossy(&q, sv, strlen(sv));
+            pattern_event_add(ev, name, q.data, q.len);
+            buf_free(&q);
+        }
+    }
+}
+
+/* ---- the envelope ------------------------------------------------------------------- */
+
+static json_t *envelope_attributes(const json_t *attrs)
+{
+    json_t *o = json_object();
+    const char *name;
+    json_t *a;
+    json_object_foreach((json_t *)attrs, name, a)
+    {
+        const char *type = json_string_value(json_object_get(a, "DataType"));
+        const char *v = json_string_value(json_object_get(a, "StringValue"));
+        if (!v)
+            v = json_string_value(json_object_get(a, "BinaryValue"));
+        json_object_set_new(
+            o, name, json_pack("{s:s, s:s}", "Type", type ? type : "String", "Value", v ? v : ""));
+    }
+    return o;
+}
+
+/* The message a protocol gets (MessageStructure=json: its own entry, else "default"). */
+static const char *message_for(const pub_msg *m, const char *protocol)
+{
+    if (!m->structure)
+        return m->message;
+    const char *own = json_string_value(json_object_get(m->structure, protocol));
+    return own ? own : json_string_value(json_object_get(m->structure, "default"));
+}
+
+static json_t *base_envelope(sns *s, const sns_topic *t, const pub_msg *m, const char *message,
+                             int64_t now)
+{
+    char ts[32];
+    sns_timestamp(now, ts);
+    json_t *e = json_pack("{s:s, s:s}", "Type", "Notification", "MessageId", m->message_id);
+    if (t->fifo) {
+        char seq[32];
+        snprintf(seq, sizeof seq, "%020lld", (long long)m->sequence);
+        json_object_set_new(e, "SequenceNumber", json_string(seq));
+    }
+    json_object_set_new(e, "TopicArn", json_string(t->arn));
+    if (m->subject)
+        json_object_set_new(e, "Subject", json_string(m->subject));
+    json_object_set_new(e, "Message", json_string(message));
+    json_object_set_new(e, "Timestamp", json_string(ts));
+    const char *version = json_string_value(
+        json_object_get(json_object_get(t->doc, "Attributes"), "SignatureVersion"));
+    sns_sign(s->signer, e, version && strcmp(version, "2") == 0 ? 2 : 1);
+    buf url = BUF_INIT;
+    buf_printf(&url, "%s%sSimpleNotificationService.pem", s->public_url, SNS_GET_PREFIX);
+    json_object_set_new(e, "SigningCertURL", json_string(url.data));
+    buf_free(&url);
+    return e;
+}
+
+/* The envelope text one subscription receives. */
+static char *envelope_for(sns *s, const json_t *base, const sns_sub *sub, const json_t *attrs)
+{
+    json_t *e = json_deep_copy(base);
+    buf url = BUF_INIT;
+    sns_subscription_url(s, "Unsubscribe", sub->arn, NULL, NULL, &url);
+    json_object_set_new(e, "UnsubscribeURL", json_string(url.data));
+    buf_free(&url);
+    if (json_object_size(attrs) > 0)
+        json_object_set_new(e, "MessageAttributes", envelope_attributes(attrs));
+    buf out = BUF_INIT;
+    jsonc_dump(&out, e);
+    json_decref(e);
+    return buf_steal(&out, NULL);
+}
+
+/* SNS attributes as SQS message attributes (raw delivery). */
+static json_t *sqs_attributes(const json_t *attrs)
+{
+    if (json_object_size(attrs) == 0)
+        return NULL;
+    json_t *o = json_object();
+    const char *name;
+    json_t *a;
+    json_object_foreach((json_t *)attrs, name, a)
+    {
+        json_t *c = json_object();
+        json_object_set(c, "DataType", json_object_get(a, "DataType"));
+        if (json_object_get(a, "StringValue"))
+            json_object_set(c, "StringValue", json_object_get(a, "StringValue"));
+        if (json_object_get(a, "BinaryValue"))
+            json_object_set(c, "BinaryValue", json_object_get(a, "BinaryValue"));
+        json_object_set_new(o, name, c);
+    }
+    return o;
+}
+
+/* ---- planning one message ----------------------------------------------------------- */
+
+/* Adds the deliveries of message m on topic t to f. */
+static void plan_message(sns *s, sns_topic *t, pub_msg *m, fanout *f)
+{
+    matches am = {0}, bm = {0};
+    if (pattern_set_count(t->attr_policies) > 0) {
+        attributes_event(s->scratch, m->attrs);
+        pattern_set_match(t->attr_policies, s->scratch, on_match, &am);
+    }
+    if (pattern_set_count(t->body_policies) > 0 &&
+        pattern_event_from_json(s->scratch, m->message, strlen(m->message)) == 0)
+        pattern_set_match(t->body_policies, s->scratch, on_match, &bm);
+    json_t *base = NULL;
+    for (sns_sub *sub = t->subs; sub; sub = sub->next) {
+        if (!sub->confirmed)
+            continue;
+        if (sub->has_policy && !matched(sub->body_scope ? &bm : &am, sub))
+            continue;
+        int sqs = strcmp(sub->protocol, "sqs") == 0;
+        int http = strcmp(sub->protocol, "http") == 0 || strcmp(sub->protocol, "https") == 0;
+        if (!sqs && !http)
+            continue; /* email, email-json, sms: delivered by a later step */
+        const char *message = message_for(m, sqs ? "sqs" : sub->protocol);
+        char *body = NULL;
+        if (!sub->raw) {
+            if (!base)
+                base = base_envelope(s, t, m, m->message, fanout_now(f));
+            if (m->structure) {
+                json_t *own = base_envelope(s, t, m, message, fanout_now(f));
+                body = envelope_for(s, own, sub, m->attrs);
+                json_decref(own);
+            } else {
+                body = envelope_for(s, base, sub, m->attrs);
+            }
+        }
+        const char *text = body ? body : message;
+        if (sqs) {
+            json_t *attrs = sub->raw ? sqs_attributes(m->attrs) : NULL;
+            char err[256];
+            if (fanout_queue(f, sub->endpoint, text, strlen(text), attrs,
+                             t->fifo ? m->group_id : NULL, t->fifo ? m->dedup_id : NULL, err,
+                             sizeof err) != 0)
+                log_warn("sns message not delivered to its queue", "subscription=%s err='%s'",
+                         sub->arn, err);
+            json_decref(attrs);
+        } else {
+            json_t *target =
+                json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "type", "Notification", "sub",
+                          sub->id, "sub_arn", sub->arn, "topic_arn", t->arn, "endpoint",
+                          sub->endpoint, "message_id", m->message_id, "raw", sub->raw);
+            fanout_delivery(f, "sns", target, text, strlen(text));
+            json_decref(target);
+        }
+        free(body);
+    }
+    json_decref(base);
+}
+
+/* ---- Publish ------------------------------------------------------------------------ */
+
+typedef struct pub_ctx {
+    aws_call *call;
+    sns *s;
+    json_t *reply;
+    char topic[300];
+    int64_t sequence; /* FIFO: the topic's sequence after this publish */
+} pub_ctx;
+
+static void published(fanout *f, int status, void *arg)
+{
+    pub_ctx *c = arg;
+    if (status == 0 && fanout_deliveries(f) > 0)
+        sns_deliver_poke(c->s);
+    if (status != 0) {
+        json_decref(c->reply);
+        aws_reply_error(c->call, AWS_ERR_INTERNAL_ERROR, "The store could not commit the message.");
+    } else {
+        aws_reply(c->call, c->reply);
+    }
+    xfree(c);
+}
+
+/* Commits f (the topic's FIFO sequence rides along) and replies `reply` (taken). */
+static void commit(aws_call *call, sns_topic *t, fanout *f, json_t *reply)
+{
+    pub_ctx *c = xcalloc(1, sizeof *c);
+    c->call = call;
+    c->s = sns_of(call);
+    c->reply = reply;
+    if (t->fifo) {
+        json_object_set_new(t->doc, "Sequence", json_integer(t->sequence));
+        char *text = json_dumps(t->doc, JSON_COMPACT);
+        fanout_doc(f, "sns.topic", t->name, text);
+        free(text);
+    }
+    fanout_commit(f, published, c);
+}
+
+void sns_publish(aws_call *call)
+{
+    sns *s = sns_of(call);
+    const char *arn = sns_str(call, "TopicArn");
+    const char *target = sns_str(call, "TargetArn");
+    if (sns_str(call, "PhoneNumber")) {
+        sns_invalid(call, "PhoneNumber Reason: SMS delivery is not configured on this server");
+        return;
+    }
+    if (arn && target) {
+        sns_invalid(call, "TopicArn or TargetArn Reason: Only one of them may be given");
+        return;
+    }
+    if (!arn && !target) {
+        sns_invalid(call, "TopicArn or TargetArn Reason: no value for required parameter");
+        return;
+    }
+    sns_topic *t = sns_topic_of(call, arn ? arn : target);
+    if (!t)
+        return;
+    pub_msg m;
+    pub_error err;
+    if (check_message(t, call->input, &m, &err) != 0) {
+        aws_reply_error(call, err.code, "%s", err.msg);
+        return;
+    }
+    if (t->fifo)
+        m.sequence = ++t->sequence;
+    fanout *f = fanout_new(s->store, s->sqs, clock_now_ms(), s->account);
+    plan_message(s, t, &m, f);
+    json_t *reply = json_pack("{s:s}", "MessageId", m.message_id);
+    if (t->fifo) {
+        char seq[32];
+        snprintf(seq, sizeof seq, "%020lld", (long long)m.sequence);
+        json_object_set_new(reply, "SequenceNumber", json_string(seq));
+    }
+    json_decref(m.structure);
+    if (fanout_size(f) == 0 && !t->fifo) { /* nothing to make durable */
+        fanout_discard(f);
+        aws_reply(call, reply);
+        return;
+    }
+    commit(call, t, f, reply);
+}
+
+static int valid_batch_id(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 80)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+void sns_publish_batch(aws_call *call)
+{
+    sns *s = sns_of(call);
+    sns_topic *t = sns_topic_of(call, sns_str(call, "TopicArn"));
+    if (!t)
+        return;
+    json_t *entries = json_object_get(call->input, "PublishBatchRequestEntries");
+    size_t n = json_array_size(entries);
+    if (n == 0) {
+        aws_reply_error(call, AWS_ERR_SNS_EMPTY_BATCH_REQUEST,
+                        "The batch request doesn't contain any entries");
+        return;
+    }
+    if (n > SNS_MAX_BATCH) {
+        aws_reply_error(call, AWS_ERR_SNS_TOO_MANY_ENTRIES_IN_BATCH_REQUEST,
+                        "The batch request contains more entries than permissible");
+        return;
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(entries, i);
+        const char *id = json_string_value(json_object_get(e, "Id"));
+        if (!id || !valid_batch_id(id)) {
+            aws_reply_error(call, AWS_ERR_SNS_INVALID_BATCH_ENTRY_ID,
+                            "The Id of a batch entry in a batch request doesn't abide by the "
+                            "specification");
+            return;
+        }
+        for (size_t j = 0; j < i; j++) {
+            const char *o = json_string_value(json_object_get(json_array_get(entries, j), "Id"));
+            if (o && strcmp(o, id) == 0) {
+                aws_reply_error(call, AWS_ERR_SNS_BATCH_ENTRY_IDS_NOT_DISTINCT,
+                                "Two or more batch entries in the request have the same Id.");
+                return;
+            }
+        }
+        const char *msg = json_string_value(json_object_get(e, "Message"));
+        total += msg ? strlen(msg) : 0;
+    }
+    if (total > SNS_MAX_MESSAGE_BYTES) {
+        aws_reply_error(call, AWS_ERR_SNS_BATCH_REQUEST_TOO_LONG,
+                        "The length of all the messages put together is more than the limit");
+        return;
+    }
+    fanout *f = fanout_new(s->store, s->sqs, clock_now_ms(), s->account);
+    json_t *ok = json_array(), *failed = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(entries, i);
+        const char *id = json_string_value(json_object_get(e, "Id"));
+        pub_msg m;
+        pub_error err;
+        if (check_message(t, e, &m, &err) != 0) {
+            const aws_error_info *info = aws_error_lookup(err.code);
+            json_array_append_new(failed, json_pack("{s:s, s:s, s:s, s:b}", "Id", id, "Code",
+                                                    info->query_code, "Message", err.msg,
+                                                    "SenderFault", 1));
+            continue;
+        }
+        if (t->fifo)
+            m.sequence = ++t->sequence;
+        plan_message(s, t, &m, f);
+        json_t *r = json_pack("{s:s, s:s}", "Id", id, "MessageId", m.message_id);
+        if (t->fifo) {
+            char seq[32];
+            snprintf(seq, sizeof seq, "%020lld", (long long)m.sequence);
+            json_object_set_new(r, "SequenceNumber", json_string(seq));
+        }
+        json_array_append_new(ok, r);
+        json_decref(m.structure);
+    }
+    json_t *reply = json_pack("{s:o, s:o}", "Successful", ok, "Failed", failed);
+    if (fanout_size(f) == 0 && !t->fifo) {
+        fanout_discard(f);
+        aws_reply(call, reply);
+        return;
+    }
+    commit(call, t, f, reply);
+}
+
+/* ---- subscription confirmation ------------------------------------------------------ */
+
+static void confirmation_planned(fanout *f, int status, void *arg)
+{
+    pub_ctx *c = arg;
+    if (status == 0 && fanout_deliveries(f) > 0)
+        sns_deliver_poke(c->s);
+    if (c->call) {
+        if (status != 0)
+            aws_reply_error(c->call, AWS_ERR_INTERNAL_ERROR, "The store could not commit.");
+        else
+            aws_reply(c->call, c->reply);
+        c->reply = NULL;
+    }
+    json_decref(c->reply);
+    xfree(c);
+}
+
+void sns_confirmation_send(sns *s, sns_sub *sub, aws_call *call, json_t *reply)
+{
+    char id[40], ts[32];
+    ids_uuid4(id);
+    int64_t now = clock_now_ms();
+    sns_timestamp(now, ts);
+    const char *token = json_string_value(json_object_get(sub->doc, "Token"));
+    buf url = BUF_INIT, text = BUF_INIT;
+    sns_subscription_url(s, "ConfirmSubscription", sub->topic->arn, "Token", token, &url);
+    buf_printf(&text,
+               "You have chosen to subscribe to the topic %s.\nTo confirm the subscription, visit "
+               "the SubscribeURL included in this message.",
+               sub->topic->arn);
+    json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Type", "SubscriptionConfirmation",
+                          "MessageId", id, "Token", token, "TopicArn", sub->topic->arn, "Message",
+                          text.data, "SubscribeURL", url.data, "Timestamp", ts);
+    const char *version = json_string_value(
+        json_object_get(json_object_get(sub->topic->doc, "Attributes"), "SignatureVersion"));
+    sns_sign(s->signer, e, version && strcmp(version, "2") == 0 ? 2 : 1);
+    buf cert = BUF_INIT;
+    buf_printf(&cert, "%s%sSimpleNotificationService.pem", s->public_url, SNS_GET_PREFIX);
+    json_object_set_new(e, "SigningCertURL", json_string(cert.data));
+    buf body = BUF_INIT;
+    jsonc_dump(&body, e);
+    json_decref(e);
+    fanout *f = fanout_new(s->store, s->sqs, now, s->account);
+    char *doc = json_dumps(sub->doc, JSON_COMPACT);
+    fanout_doc(f, "sns.sub", sub->id, doc);
+    free(doc);
+    json_t *target =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "type", "SubscriptionConfirmation", "sub",
+                  sub->id, "sub_arn", sub->arn, "topic_arn", sub->topic->arn, "endpoint",
+                  sub->endpoint, "message_id", id, "raw", 0);
+    fanout_delivery(f, "sns", target, body.data, body.len);
+    json_decref(target);
+    buf_free(&url);
+    buf_free(&text);
+    buf_free(&cert);
+    buf_free(&body);
+    pub_ctx *c = xcalloc(1, sizeof *c);
+    c->s = s;
+    c->call = call;
+    c->reply = reply;
+    fanout_commit(f, confirmation_planned, c);
+}
