@@ -14,4 +14,13 @@ char *xstrndup(const char *s, size_t n);
 void *xmemdup(const void *p, size_t n);
 void xfree(void *p);
 
+/* Makes room for one more element in arr (n used of cap), doubling as it grows. */
+#define XGROW(arr, n, cap)                                                                         \
+    do {                                                                                           \
+        if ((n) == (cap)) {                                                                        \
+            (cap) = (cap) ? 2 * (cap) : 8;                                                         \
+            (arr) = xrealloc((arr), (cap) * sizeof *(arr));                                        \
+        }                                                                                          \
+    } while (0)
+
 #endif

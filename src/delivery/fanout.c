@@ -40,14 +40,6 @@ struct fanout {
     void *arg;
 };
 
-#define GROW(arr, n, cap)                                                                          \
-    do {                                                                                           \
-        if ((n) == (cap)) {                                                                        \
-            (cap) = (cap) ? 2 * (cap) : 8;                                                         \
-            (arr) = xrealloc((arr), (cap) * sizeof *(arr));                                        \
-        }                                                                                          \
-    } while (0)
-
 fanout *fanout_new(store *st, sqs *queues, int64_t now_ms, const char *sender_id)
 {
     fanout *f = xcalloc(1, sizeof *f);
@@ -84,7 +76,7 @@ int fanout_queue(fanout *f, const char *queue_arn, const char *body, size_t len,
             snprintf(err, errlen, "The queue %s does not exist.", queue_arn);
             return -1;
         }
-        GROW(f->queues, f->nqueues, f->capqueues);
+        XGROW(f->queues, f->nqueues, f->capqueues);
         q = &f->queues[f->nqueues++];
         q->arn = xstrdup(queue_arn);
         q->out = o;
@@ -97,7 +89,7 @@ int fanout_queue(fanout *f, const char *queue_arn, const char *body, size_t len,
         f->shared = xcalloc(1, sizeof *f->shared);
         f->shared->body = xmemdup(body, len ? len : 1);
         f->shared->len = len;
-        GROW(f->payloads, f->npayloads, f->cappayloads);
+        XGROW(f->payloads, f->npayloads, f->cappayloads);
         f->payloads[f->npayloads++] = f->shared;
     }
     return sqs_outbound_add_shared(q->out, f->shared, f->digest, attrs, group_id, dedup_id,
@@ -107,7 +99,7 @@ int fanout_queue(fanout *f, const char *queue_arn, const char *body, size_t len,
 void fanout_delivery(fanout *f, const char *kind, const json_t *target, const char *payload,
                      size_t len)
 {
-    GROW(f->deliveries, f->ndeliveries, f->capdeliveries);
+    XGROW(f->deliveries, f->ndeliveries, f->capdeliveries);
     store_delivery *d = &f->deliveries[f->ndeliveries++];
     memset(d, 0, sizeof *d);
     d->kind = xstrdup(kind);
@@ -121,13 +113,13 @@ void fanout_delivery(fanout *f, const char *kind, const json_t *target, const ch
 
 void fanout_doc(fanout *f, const char *ns, const char *key, const char *doc)
 {
-    GROW(f->docs, f->ndocs, f->capdocs);
+    XGROW(f->docs, f->ndocs, f->capdocs);
     f->docs[f->ndocs++] = (store_doc){xstrdup(ns), xstrdup(key), doc ? xstrdup(doc) : NULL};
 }
 
 void fanout_op(fanout *f, store_op *op)
 {
-    GROW(f->extra, f->nextra, f->capextra);
+    XGROW(f->extra, f->nextra, f->capextra);
     f->extra[f->nextra++] = op;
 }
 

@@ -164,3 +164,27 @@ int aws_call_is_cancelled(const aws_call *call)
 {
     return call && call->http && http_request_is_cancelled(call->http);
 }
+
+int aws_fail(aws_failure *f, aws_error code, const char *fmt, ...)
+{
+    f->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->msg, sizeof f->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int aws_valid_batch_entry_id(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 80)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}

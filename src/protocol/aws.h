@@ -60,6 +60,17 @@ void aws_reply(aws_call *call, json_t *output);
 /* Answers with an error of the table in aws_errors.h; the message is printf-formatted. */
 void aws_reply_error(aws_call *call, aws_error err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A validation failure found before replying (a batch entry's, or a call's): the error
+ * and its message. aws_fail fills it and returns -1. */
+typedef struct aws_failure {
+    aws_error code;
+    char msg[512];
+} aws_failure;
+int aws_fail(aws_failure *f, aws_error code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Batch entry ids (SQS, SNS): 1 to 80 characters of [A-Za-z0-9_-]. */
+int aws_valid_batch_entry_id(const char *id);
+
 /* The call's connection went away (a long poll may give up early). */
 int aws_call_is_cancelled(const aws_call *call);
 

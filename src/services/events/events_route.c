@@ -38,14 +38,6 @@ struct events_plan {
     size_t nmatches, capmatches;
 };
 
-#define GROW(arr, n, cap)                                                                          \
-    do {                                                                                           \
-        if ((n) == (cap)) {                                                                        \
-            (cap) = (cap) ? 2 * (cap) : 8;                                                         \
-            (arr) = xrealloc((arr), (cap) * sizeof *(arr));                                        \
-        }                                                                                          \
-    } while (0)
-
 events_plan *events_plan_new(events *ev, int64_t now_ms)
 {
     events_plan *p = xcalloc(1, sizeof *p);
@@ -89,7 +81,7 @@ void events_plan_doc(events_plan *p, const char *ns, const char *key, const char
 
 static void archive_add(events_plan *p, const char *archive, const char *event, size_t len)
 {
-    GROW(p->archived, p->narchived, p->caparchived);
+    XGROW(p->archived, p->narchived, p->caparchived);
     store_archived *a = &p->archived[p->narchived++];
     memset(a, 0, sizeof *a);
     a->archive = xstrdup(archive);
@@ -188,7 +180,7 @@ void events_plan_commit(events_plan *p, events_plan_done_fn fn, void *arg)
 static void on_match(uint64_t id, void *arg)
 {
     events_plan *p = arg;
-    GROW(p->matches, p->nmatches, p->capmatches);
+    XGROW(p->matches, p->nmatches, p->capmatches);
     p->matches[p->nmatches++] = id;
 }
 

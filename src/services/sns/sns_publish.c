@@ -26,24 +26,6 @@
 
 /* ---- validation --------------------------------------------------------------------- */
 
-/* A validation failure: the error and its message. */
-typedef struct pub_error {
-    aws_error code;
-    char msg[512];
-} pub_error;
-
-static int fail(pub_error *e, aws_error code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(pub_error *e, aws_error code, const char *fmt, ...)
-{
-    e->code = code;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static int valid_attribute_name(const char *n)
 {
     size_t len = strlen(n);
@@ -60,47 +42,47 @@ static int valid_attribute_name(const char *n)
 }
 
 /* Checks MessageAttributes; adds their size to *size. */
-static int check_attributes(const json_t *attrs, size_t *size, pub_error *err)
+static int check_attributes(const json_t *attrs, size_t *size, aws_failure *err)
 {
     const char *name;
     json_t *a;
     if (json_object_size(attrs) > 10)
-        return fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
-                    "Number of message attributes [%zu] exceeds the allowed maximum [10].",
-                    json_object_size(attrs));
+        return aws_fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
+                        "Number of message attributes [%zu] exceeds the allowed maximum [10].",
+                        json_object_size(attrs));
     json_object_foreach((json_t *)attrs, name, a)
     {
         const char *type = json_string_value(json_object_get(a, "DataType"));
         const char *sv = json_string_value(json_object_get(a, "StringValue"));
         const char *bv = json_string_value(json_object_get(a, "BinaryValue"));
         if (!valid_attribute_name(name))
-            return fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
-                        "The message attribute name '%s' is invalid: it must be 1 to 256 "
-                        "characters of [A-Za-z0-9_.-], not start or end with a period nor hold "
-                        "two in a row, and not start with AWS. or Amazon.",
-                        name);
+            return aws_fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
+                            "The message attribute name '%s' is invalid: it must be 1 to 256 "
+                            "characters of [A-Za-z0-9_.-], not start or end with a period nor hold "
+                            "two in a row, and not start with AWS. or Amazon.",
+                            name);
         if (!type || !*type)
-            return fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
-                        "The message attribute '%s' must contain non-empty message attribute "
-                        "type.",
-                        name);
+            return aws_fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
+                            "The message attribute '%s' must contain non-empty message attribute "
+                            "type.",
+                            name);
         int binary = strncmp(type, "Binary", 6) == 0;
         if (!binary && strncmp(type, "String", 6) != 0 && strncmp(type, "Number", 6) != 0)
-            return fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
-                        "The message attribute '%s' has an invalid message attribute type, the "
-                        "set of supported type prefixes is Binary, Number, and String.",
-                        name);
+            return aws_fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
+                            "The message attribute '%s' has an invalid message attribute type, the "
+                            "set of supported type prefixes is Binary, Number, and String.",
+                            name);
         if ((binary && (!bv || !*bv)) || (!binary && (!sv || !*sv)))
-            return fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
-                        "The message attribute '%s' must contain non-empty message attribute "
-                        "value for message attribute type '%s'.",
-                        name, type);
+            return aws_fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
+                            "The message attribute '%s' must contain non-empty message attribute "
+                            "value for message attribute type '%s'.",
+                            name, type);
         if (strcmp(type, "Number") == 0 || strncmp(type, "Number.", 7) == 0) {
             char *end;
             strtod(sv, &end);
             if (*end || end == sv)
-                return fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
-                            "Could not cast message attribute '%s' value to number.", name);
+                return aws_fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
+                                "Could not cast message attribute '%s' value to number.", name);
         }
         if (strcmp(type, "String.Array") == 0) {
             char jerr[64];
@@ -108,10 +90,11 @@ static int check_attributes(const json_t *attrs, size_t *size, pub_error *err)
             int ok = json_is_array(arr);
             json_decref(arr);
             if (!ok)
-                return fail(err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
-                            "The message attribute '%s' with type 'String.Array' has an invalid "
-                            "value: it must be a JSON array.",
-                            name);
+                return aws_fail(
+                    err, AWS_ERR_SNS_PARAMETER_VALUE_INVALID,
+                    "The message attribute '%s' with type 'String.Array' has an invalid "
+                    "value: it must be a JSON array.",
+                    name);
         }
         *size += strlen(name) + strlen(type) + (binary ? strlen(bv) : strlen(sv));
     }
@@ -130,7 +113,7 @@ typedef struct pub_msg {
     int64_t sequence;
 } pub_msg;
 
-static int check_message(const sns_topic *t, const json_t *in, pub_msg *m, pub_error *err)
+static int check_message(const sns_topic *t, const json_t *in, pub_msg *m, aws_failure *err)
 {
     memset(m, 0, sizeof *m);
     m->message = json_string_value(json_object_get(in, "Message"));
@@ -140,48 +123,50 @@ static int check_message(const sns_topic *t, const json_t *in, pub_msg *m, pub_e
     const char *dedup = json_string_value(json_object_get(in, "MessageDeduplicationId"));
     const char *structure = json_string_value(json_object_get(in, "MessageStructure"));
     if (!m->message || !*m->message)
-        return fail(err, AWS_ERR_SNS_INVALID_PARAMETER, "Invalid parameter: Empty message");
+        return aws_fail(err, AWS_ERR_SNS_INVALID_PARAMETER, "Invalid parameter: Empty message");
     size_t size = strlen(m->message);
     if (m->subject) {
         size_t n = strlen(m->subject);
         if (n == 0 || n > 100)
-            return fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
-                        "Invalid parameter: Subject must be 1 to 100 characters long");
+            return aws_fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
+                            "Invalid parameter: Subject must be 1 to 100 characters long");
         for (const char *p = m->subject; *p; p++)
             if (*p == '\n' || *p == '\r')
-                return fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
-                            "Invalid parameter: Subject must not contain line breaks");
+                return aws_fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
+                                "Invalid parameter: Subject must not contain line breaks");
     }
     if (structure) {
         if (strcmp(structure, "json") != 0)
-            return fail(err, AWS_ERR_SNS_INVALID_PARAMETER, "Invalid parameter: MessageStructure");
+            return aws_fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
+                            "Invalid parameter: MessageStructure");
         char jerr[64];
         m->structure = jsonc_parse(m->message, strlen(m->message), jerr, sizeof jerr);
         if (!json_is_object(m->structure)) {
             json_decref(m->structure);
             m->structure = NULL;
-            return fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
-                        "Invalid parameter: Message Structure - JSON message body failed to "
-                        "parse");
+            return aws_fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
+                            "Invalid parameter: Message Structure - JSON message body failed to "
+                            "parse");
         }
         if (!json_is_string(json_object_get(m->structure, "default"))) {
             json_decref(m->structure);
             m->structure = NULL;
-            return fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
-                        "Invalid parameter: Message Structure - No default entry in JSON message "
-                        "body");
+            return aws_fail(
+                err, AWS_ERR_SNS_INVALID_PARAMETER,
+                "Invalid parameter: Message Structure - No default entry in JSON message "
+                "body");
         }
     }
     if (check_attributes(m->attrs, &size, err) != 0)
         goto fail;
     if (size > SNS_MAX_MESSAGE_BYTES) {
-        fail(err, AWS_ERR_SNS_INVALID_PARAMETER, "Invalid parameter: Message too long");
+        aws_fail(err, AWS_ERR_SNS_INVALID_PARAMETER, "Invalid parameter: Message too long");
         goto fail;
     }
     if (t->fifo) {
         if (!m->group_id) {
-            fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
-                 "Invalid parameter: The MessageGroupId parameter is required for FIFO topics");
+            aws_fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
+                     "Invalid parameter: The MessageGroupId parameter is required for FIFO topics");
             goto fail;
         }
         if (dedup) {
@@ -192,15 +177,15 @@ static int check_message(const sns_topic *t, const json_t *in, pub_msg *m, pub_e
             for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
                 snprintf(m->dedup_id + 2 * i, 3, "%02x", h[i]);
         } else {
-            fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
-                 "Invalid parameter: The topic should either have ContentBasedDeduplication "
-                 "enabled or MessageDeduplicationId provided explicitly");
+            aws_fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
+                     "Invalid parameter: The topic should either have ContentBasedDeduplication "
+                     "enabled or MessageDeduplicationId provided explicitly");
             goto fail;
         }
     } else if (dedup) {
-        fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
-             "Invalid parameter: MessageDeduplicationId Reason: The request includes "
-             "MessageDeduplicationId parameter that is not valid for this topic type");
+        aws_fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
+                 "Invalid parameter: MessageDeduplicationId Reason: The request includes "
+                 "MessageDeduplicationId parameter that is not valid for this topic type");
         goto fail;
     }
     ids_uuid4(m->message_id);
@@ -472,7 +457,7 @@ void sns_publish(aws_call *call)
     if (!t)
         return;
     pub_msg m;
-    pub_error err;
+    aws_failure err;
     if (check_message(t, call->input, &m, &err) != 0) {
         aws_reply_error(call, err.code, "%s", err.msg);
         return;
@@ -494,20 +479,6 @@ void sns_publish(aws_call *call)
         return;
     }
     commit(call, t, f, reply);
-}
-
-static int valid_batch_id(const char *id)
-{
-    size_t n = strlen(id);
-    if (n == 0 || n > 80)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = id[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
-            return 0;
-    }
-    return 1;
 }
 
 void sns_publish_batch(aws_call *call)
@@ -532,7 +503,7 @@ void sns_publish_batch(aws_call *call)
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_array_get(entries, i);
         const char *id = json_string_value(json_object_get(e, "Id"));
-        if (!id || !valid_batch_id(id)) {
+        if (!id || !aws_valid_batch_entry_id(id)) {
             aws_reply_error(call, AWS_ERR_SNS_INVALID_BATCH_ENTRY_ID,
                             "The Id of a batch entry in a batch request doesn't abide by the "
                             "specification");
@@ -560,7 +531,7 @@ void sns_publish_batch(aws_call *call)
         json_t *e = json_array_get(entries, i);
         const char *id = json_string_value(json_object_get(e, "Id"));
         pub_msg m;
-        pub_error err;
+        aws_failure err;
         if (check_message(t, e, &m, &err) != 0) {
             const aws_error_info *info = aws_error_lookup(err.code);
             json_array_append_new(failed, json_pack("{s:s, s:s, s:s, s:b}", "Id", id, "Code",

@@ -17,24 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A validation failure: the error and its message. */
-typedef struct entry_error {
-    aws_error code;
-    char msg[512];
-} entry_error;
-
-static int fail(entry_error *e, aws_error code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(entry_error *e, aws_error code, const char *fmt, ...)
-{
-    e->code = code;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* The batch being built: entries[i] belongs to input entry index[i]. */
 typedef struct batch_ctx {
     store_op op;
@@ -80,7 +62,7 @@ static void batch_free(batch_ctx *c)
     xfree(c);
 }
 
-static void batch_add_failure(batch_ctx *c, const char *id, const entry_error *e)
+static void batch_add_failure(batch_ctx *c, const char *id, const aws_failure *e)
 {
     const aws_error_info *info = aws_error_lookup(e->code);
     json_array_append_new(c->failed,
@@ -88,7 +70,7 @@ static void batch_add_failure(batch_ctx *c, const char *id, const entry_error *e
 }
 
 /* Replies to a batch whose every entry failed validation, or a single call's error. */
-static int batch_reply_if_nothing_to_store(batch_ctx *c, const entry_error *single_err)
+static int batch_reply_if_nothing_to_store(batch_ctx *c, const aws_failure *single_err)
 {
     if (c->single && single_err) {
         aws_reply_error(c->call, single_err->code, "%s", single_err->msg);
@@ -139,19 +121,20 @@ static uint32_t invalid_char(const char *s, size_t n)
     return 0;
 }
 
-static int check_chars(entry_error *err, const char *s, size_t n, const char *what)
+static int check_chars(aws_failure *err, const char *s, size_t n, const char *what)
 {
     uint32_t bad = invalid_char(s, n);
     if (!bad)
         return 0;
     if (bad == 0xffffffffu)
-        return fail(err, AWS_ERR_SQS_INVALID_MESSAGE_CONTENTS, "Invalid UTF-8 was found in the %s.",
-                    what);
-    return fail(err, AWS_ERR_SQS_INVALID_MESSAGE_CONTENTS,
-                "Invalid binary character '#x%X' was found in the %s, the set of allowed "
-                "characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to "
-                "#x10FFFF",
-                bad == 0xfffffffe ? 0 : bad, what);
+        return aws_fail(err, AWS_ERR_SQS_INVALID_MESSAGE_CONTENTS,
+                        "Invalid UTF-8 was found in the %s.", what);
+    return aws_fail(
+        err, AWS_ERR_SQS_INVALID_MESSAGE_CONTENTS,
+        "Invalid binary character '#x%X' was found in the %s, the set of allowed "
+        "characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to "
+        "#x10FFFF",
+        bad == 0xfffffffe ? 0 : bad, what);
 }
 
 static size_t b64_decoded_len(const char *s)
@@ -212,40 +195,42 @@ static int valid_number(const char *s)
 
 /* Validates MessageAttributes (or MessageSystemAttributes when `system`) into a normalised
  * copy; adds their size to *size. */
-static int check_attributes(entry_error *err, json_t *in, int system, json_t **out, size_t *size)
+static int check_attributes(aws_failure *err, json_t *in, int system, json_t **out, size_t *size)
 {
     *out = NULL;
     if (!in || json_is_null(in))
         return 0;
     if (!json_is_object(in))
-        return fail(err, AWS_ERR_INVALID_PARAMETER_VALUE, "Message attributes must be a map.");
+        return aws_fail(err, AWS_ERR_INVALID_PARAMETER_VALUE, "Message attributes must be a map.");
     if (json_object_size(in) > SQS_MAX_ATTRIBUTES)
-        return fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
-                    "Number of message attributes [%zu] exceeds the allowed maximum [%d].",
-                    json_object_size(in), SQS_MAX_ATTRIBUTES);
+        return aws_fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
+                        "Number of message attributes [%zu] exceeds the allowed maximum [%d].",
+                        json_object_size(in), SQS_MAX_ATTRIBUTES);
     json_t *norm = json_object();
     const char *name;
     json_t *v;
     json_object_foreach(in, name, v)
     {
         if (system && strcmp(name, "AWSTraceHeader") != 0) {
-            fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
-                 "Message system attribute name '%s' is invalid.", name);
+            aws_fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
+                     "Message system attribute name '%s' is invalid.", name);
             goto bad;
         }
         if (!system && !valid_attr_name(name)) {
-            fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
-                 "Message (user) attribute name '%s' is invalid. The attribute name can contain "
-                 "alphanumeric characters, underscore (_), hyphen (-) and period (.), must not "
-                 "start or end with a period or contain successive periods, and must not start "
-                 "with AWS. or Amazon.",
-                 name);
+            aws_fail(
+                err, AWS_ERR_INVALID_PARAMETER_VALUE,
+                "Message (user) attribute name '%s' is invalid. The attribute name can contain "
+                "alphanumeric characters, underscore (_), hyphen (-) and period (.), must not "
+                "start or end with a period or contain successive periods, and must not start "
+                "with AWS. or Amazon.",
+                name);
             goto bad;
         }
         const char *type = json_string_value(json_object_get(v, "DataType"));
         if (!type || !*type) {
-            fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
-                 "The message attribute '%s' must contain non-empty message attribute type.", name);
+            aws_fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
+                     "The message attribute '%s' must contain non-empty message attribute type.",
+                     name);
             goto bad;
         }
         int is_string = strncmp(type, "String", 6) == 0 && (type[6] == 0 || type[6] == '.');
@@ -253,10 +238,10 @@ static int check_attributes(entry_error *err, json_t *in, int system, json_t **o
         int is_binary = strncmp(type, "Binary", 6) == 0 && (type[6] == 0 || type[6] == '.');
         if ((!is_string && !is_number && !is_binary) || strlen(type) > 256 ||
             (system && !is_string)) {
-            fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
-                 "The type of message (user) attribute '%s' is invalid. You must use only the "
-                 "following supported type prefixes: Binary, Number, String.",
-                 name);
+            aws_fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
+                     "The type of message (user) attribute '%s' is invalid. You must use only the "
+                     "following supported type prefixes: Binary, Number, String.",
+                     name);
             goto bad;
         }
         json_t *entry = json_pack("{s:s}", "DataType", type);
@@ -265,10 +250,11 @@ static int check_attributes(entry_error *err, json_t *in, int system, json_t **o
             const char *b = json_string_value(json_object_get(v, "BinaryValue"));
             if (!b || !*b) {
                 json_decref(entry);
-                fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
-                     "The message attribute '%s' must contain non-empty message attribute value "
-                     "for message attribute type '%s'.",
-                     name, type);
+                aws_fail(
+                    err, AWS_ERR_INVALID_PARAMETER_VALUE,
+                    "The message attribute '%s' must contain non-empty message attribute value "
+                    "for message attribute type '%s'.",
+                    name, type);
                 goto bad;
             }
             json_object_set_new(entry, "BinaryValue", json_string(b));
@@ -278,10 +264,11 @@ static int check_attributes(entry_error *err, json_t *in, int system, json_t **o
             const char *s = json_string_value(sv);
             if (!s || !*s) {
                 json_decref(entry);
-                fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
-                     "The message attribute '%s' must contain non-empty message attribute value "
-                     "for message attribute type '%s'.",
-                     name, type);
+                aws_fail(
+                    err, AWS_ERR_INVALID_PARAMETER_VALUE,
+                    "The message attribute '%s' must contain non-empty message attribute value "
+                    "for message attribute type '%s'.",
+                    name, type);
                 goto bad;
             }
             size_t slen = json_string_length(sv);
@@ -291,8 +278,9 @@ static int check_attributes(entry_error *err, json_t *in, int system, json_t **o
             }
             if (is_number && !valid_number(s)) {
                 json_decref(entry);
-                fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
-                     "Can't cast the value of message (user) attribute '%s' to a number.", name);
+                aws_fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
+                         "Can't cast the value of message (user) attribute '%s' to a number.",
+                         name);
                 goto bad;
             }
             json_object_set_new(entry, "StringValue", json_stringn(s, slen));
@@ -320,17 +308,17 @@ static int valid_fifo_token(const char *s)
 
 /* Builds store message `m` from a SendMessage input (or batch entry) `e`. */
 static int build_message(aws_call *call, sqs_queue *q, json_t *e, int64_t now, store_message *m,
-                         size_t *size, entry_error *err)
+                         size_t *size, aws_failure *err)
 {
     json_t *body = json_object_get(e, "MessageBody");
     if (!json_is_string(body))
-        return fail(err, AWS_ERR_MISSING_PARAMETER,
-                    "The request must contain the parameter MessageBody.");
+        return aws_fail(err, AWS_ERR_MISSING_PARAMETER,
+                        "The request must contain the parameter MessageBody.");
     size_t blen = json_string_length(body);
     const char *b = json_string_value(body);
     if (blen == 0)
-        return fail(err, AWS_ERR_MISSING_PARAMETER,
-                    "The request must contain the parameter MessageBody.");
+        return aws_fail(err, AWS_ERR_MISSING_PARAMETER,
+                        "The request must contain the parameter MessageBody.");
     if (check_chars(err, b, blen, "message body") != 0)
         return -1;
     *size = blen;
@@ -345,10 +333,11 @@ static int build_message(aws_call *call, sqs_queue *q, json_t *e, int64_t now, s
     if (*size > (size_t)q->max_message_size) {
         json_decref(attrs);
         json_decref(sys);
-        return fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
-                    "One or more parameters are invalid. Reason: Message must be shorter than %d "
-                    "bytes.",
-                    q->max_message_size);
+        return aws_fail(
+            err, AWS_ERR_INVALID_PARAMETER_VALUE,
+            "One or more parameters are invalid. Reason: Message must be shorter than %d "
+            "bytes.",
+            q->max_message_size);
     }
 
     int64_t delay = q->delay_seconds;
@@ -358,17 +347,18 @@ static int build_message(aws_call *call, sqs_queue *q, json_t *e, int64_t now, s
     int rc = -1;
     if (d && !json_is_null(d)) {
         if (!json_is_integer(d) || json_integer_value(d) < 0 || json_integer_value(d) > 900) {
-            fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
-                 "Value %lld for parameter DelaySeconds is invalid. Reason: must be between 0 "
-                 "and 900.",
-                 json_is_integer(d) ? (long long)json_integer_value(d) : -1LL);
+            aws_fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
+                     "Value %lld for parameter DelaySeconds is invalid. Reason: must be between 0 "
+                     "and 900.",
+                     json_is_integer(d) ? (long long)json_integer_value(d) : -1LL);
             goto out;
         }
         if (q->fifo) {
-            fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
-                 "Value %lld for parameter DelaySeconds is invalid. Reason: The request include "
-                 "parameter that is not valid for this queue type.",
-                 (long long)json_integer_value(d));
+            aws_fail(
+                err, AWS_ERR_INVALID_PARAMETER_VALUE,
+                "Value %lld for parameter DelaySeconds is invalid. Reason: The request include "
+                "parameter that is not valid for this queue type.",
+                (long long)json_integer_value(d));
             goto out;
         }
         delay = json_integer_value(d);
@@ -376,30 +366,30 @@ static int build_message(aws_call *call, sqs_queue *q, json_t *e, int64_t now, s
     char content_hash[65];
     if (q->fifo) {
         if (!group) {
-            fail(err, AWS_ERR_MISSING_PARAMETER,
-                 "The request must contain the parameter MessageGroupId.");
+            aws_fail(err, AWS_ERR_MISSING_PARAMETER,
+                     "The request must contain the parameter MessageGroupId.");
             goto out;
         }
         if (!valid_fifo_token(group)) {
-            fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
-                 "Value %s for parameter MessageGroupId is invalid. Reason: MessageGroupId can "
-                 "only include alphanumeric and punctuation characters. 1 to 128 in length.",
-                 group);
+            aws_fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
+                     "Value %s for parameter MessageGroupId is invalid. Reason: MessageGroupId can "
+                     "only include alphanumeric and punctuation characters. 1 to 128 in length.",
+                     group);
             goto out;
         }
         if (dedup && !valid_fifo_token(dedup)) {
-            fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
-                 "Value %s for parameter MessageDeduplicationId is invalid. Reason: "
-                 "MessageDeduplicationId can only include alphanumeric and punctuation "
-                 "characters. 1 to 128 in length.",
-                 dedup);
+            aws_fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
+                     "Value %s for parameter MessageDeduplicationId is invalid. Reason: "
+                     "MessageDeduplicationId can only include alphanumeric and punctuation "
+                     "characters. 1 to 128 in length.",
+                     dedup);
             goto out;
         }
         if (!dedup) {
             if (!q->content_dedup) {
-                fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
-                     "The queue should either have ContentBasedDeduplication enabled or "
-                     "MessageDeduplicationId provided explicitly");
+                aws_fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
+                         "The queue should either have ContentBasedDeduplication enabled or "
+                         "MessageDeduplicationId provided explicitly");
                 goto out;
             }
             unsigned char h[SHA256_DIGEST_LENGTH];
@@ -409,24 +399,25 @@ static int build_message(aws_call *call, sqs_queue *q, json_t *e, int64_t now, s
             dedup = content_hash;
         }
     } else if (dedup) {
-        fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
-             "Value %s for parameter MessageDeduplicationId is invalid. Reason: The request "
-             "includes a parameter that is not valid for this queue type.",
-             dedup);
+        aws_fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
+                 "Value %s for parameter MessageDeduplicationId is invalid. Reason: The request "
+                 "includes a parameter that is not valid for this queue type.",
+                 dedup);
         goto out;
     } else if (group && !valid_fifo_token(group)) {
-        fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
-             "Value %s for parameter MessageGroupId is invalid. Reason: MessageGroupId can only "
-             "include alphanumeric and punctuation characters. 1 to 128 in length.",
-             group);
+        aws_fail(
+            err, AWS_ERR_INVALID_PARAMETER_VALUE,
+            "Value %s for parameter MessageGroupId is invalid. Reason: MessageGroupId can only "
+            "include alphanumeric and punctuation characters. 1 to 128 in length.",
+            group);
         goto out;
     }
 
     memset(m, 0, sizeof *m);
     if ((attrs && sqs_md5_message_attributes(attrs, m->md5_attrs) < 0) ||
         (sys && sqs_md5_message_attributes(sys, m->md5_sys_attrs) < 0)) {
-        fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
-             "A BinaryValue of the message attributes is not valid base64.");
+        aws_fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
+                 "A BinaryValue of the message attributes is not valid base64.");
         goto out;
     }
     ids_uuid4(m->message_id);
@@ -518,7 +509,7 @@ void sqs_send_message(aws_call *call)
     if (!q)
         return;
     batch_ctx *c = batch_new(call, q, STORE_SQS_SEND, 1, 1);
-    entry_error err;
+    aws_failure err;
     size_t size;
     if (build_message(call, q, call->input, c->op.now_ms, &c->entries[0].msg, &size, &err) != 0) {
         batch_reply_if_nothing_to_store(c, &err);
@@ -552,7 +543,7 @@ void sqs_send_message_batch(aws_call *call)
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_array_get(entries, i);
         const char *id = json_string_value(json_object_get(e, "Id"));
-        entry_error err;
+        aws_failure err;
         size_t size = 0;
         if (build_message(call, q, e, c->op.now_ms, &c->entries[c->n].msg, &size, &err) != 0) {
             batch_add_failure(c, id, &err);
@@ -579,16 +570,17 @@ void sqs_send_message_batch(aws_call *call)
 /* ---- DeleteMessage(Batch) / ChangeMessageVisibility(Batch) -------------------------- */
 
 static int decode_handle(aws_call *call, sqs_queue *q, const char *handle, store_sqs_entry *e,
-                         entry_error *err)
+                         aws_failure *err)
 {
     if (!handle || !*handle)
-        return fail(err, AWS_ERR_MISSING_PARAMETER,
-                    "The request must contain the parameter ReceiptHandle.");
+        return aws_fail(err, AWS_ERR_MISSING_PARAMETER,
+                        "The request must contain the parameter ReceiptHandle.");
     int64_t queue_id, seq, token;
     const unsigned char *secret = store_secret(sqs_of(call)->store);
     if (sqs_receipt_decode(secret, handle, &queue_id, &seq, &token) != 0 || queue_id != q->id)
-        return fail(err, AWS_ERR_SQS_RECEIPT_HANDLE_IS_INVALID,
-                    "The input receipt handle \"%.200s\" is not a valid receipt handle.", handle);
+        return aws_fail(err, AWS_ERR_SQS_RECEIPT_HANDLE_IS_INVALID,
+                        "The input receipt handle \"%.200s\" is not a valid receipt handle.",
+                        handle);
     e->seq = seq;
     e->token = token;
     return 0;
@@ -610,12 +602,13 @@ static void delete_done(store_op *op)
     batch_free(c);
 }
 
-static void not_available(entry_error *err, const char *handle)
+static void not_available(aws_failure *err, const char *handle)
 {
-    fail(err, AWS_ERR_INVALID_PARAMETER_VALUE,
-         "Value %.200s for parameter ReceiptHandle is invalid. Reason: Message does not exist or "
-         "is not available for visibility timeout change.",
-         handle);
+    aws_fail(
+        err, AWS_ERR_INVALID_PARAMETER_VALUE,
+        "Value %.200s for parameter ReceiptHandle is invalid. Reason: Message does not exist or "
+        "is not available for visibility timeout change.",
+        handle);
 }
 
 static void visibility_done(store_op *op)
@@ -632,7 +625,7 @@ static void visibility_done(store_op *op)
     for (size_t i = 0; i < c->n; i++) {
         store_sqs_entry *e = &c->entries[i];
         if (!e->found) {
-            entry_error err;
+            aws_failure err;
             not_available(&err, e->msg.body ? e->msg.body : "");
             if (c->single) {
                 json_decref(ok);
@@ -677,7 +670,7 @@ static void handle_entries(aws_call *call, sqs_queue *q, json_t *entries, int vi
         const char *id = single ? "" : json_string_value(json_object_get(e, "Id"));
         const char *handle = json_string_value(json_object_get(e, "ReceiptHandle"));
         store_sqs_entry *se = &c->entries[c->n];
-        entry_error err;
+        aws_failure err;
         if (decode_handle(call, q, handle, se, &err) != 0) {
             if (single) {
                 batch_reply_if_nothing_to_store(c, &err);
@@ -689,13 +682,13 @@ static void handle_entries(aws_call *call, sqs_queue *q, json_t *entries, int vi
         if (visibility) {
             json_t *v = json_object_get(e, "VisibilityTimeout");
             if (!v || (!json_is_integer(v))) {
-                fail(&err, AWS_ERR_MISSING_PARAMETER,
-                     "The request must contain the parameter VisibilityTimeout.");
+                aws_fail(&err, AWS_ERR_MISSING_PARAMETER,
+                         "The request must contain the parameter VisibilityTimeout.");
             } else if (json_integer_value(v) < 0 || json_integer_value(v) > 43200) {
-                fail(&err, AWS_ERR_INVALID_PARAMETER_VALUE,
-                     "Value %lld for parameter VisibilityTimeout is invalid. Reason: Must be "
-                     "between 0 and 43200, if provided.",
-                     (long long)json_integer_value(v));
+                aws_fail(&err, AWS_ERR_INVALID_PARAMETER_VALUE,
+                         "Value %lld for parameter VisibilityTimeout is invalid. Reason: Must be "
+                         "between 0 and 43200, if provided.",
+                         (long long)json_integer_value(v));
             } else {
                 err.code = AWS_ERR__COUNT;
             }

@@ -200,20 +200,6 @@ int sqs_int(aws_call *call, const char *name, int64_t def, int64_t min, int64_t 
     return 0;
 }
 
-static int valid_entry_id(const char *id)
-{
-    size_t n = strlen(id);
-    if (n == 0 || n > 80)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = id[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
-            return 0;
-    }
-    return 1;
-}
-
 json_t *sqs_batch_entries(aws_call *call)
 {
     json_t *entries = json_object_get(call->input, "Entries");
@@ -241,7 +227,7 @@ json_t *sqs_batch_entries(aws_call *call)
                             "The request must contain the parameter Id.");
             return NULL;
         }
-        if (!valid_entry_id(id)) {
+        if (!aws_valid_batch_entry_id(id)) {
             aws_reply_error(call, AWS_ERR_SQS_INVALID_BATCH_ENTRY_ID,
                             "A batch entry id can only contain alphanumeric characters, hyphens "
                             "and underscores. It can be at most 80 letters long.");
