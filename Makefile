@@ -8,7 +8,7 @@ DATA      ?= ./data
 FUZZ_SECS ?= 15
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all build asan deps deps-test run test unit integration fuzz fuzz-build bench bench-quick format clean
+.PHONY: all build asan deps deps-test deps-bench run test unit integration fuzz fuzz-build bench bench-quick format clean
 
 all: build
 
@@ -48,12 +48,14 @@ fuzz-build:
 fuzz: fuzz-build
 	@for f in $(FUZZ)/fuzz_*; do echo "== $$f"; $$f -max_total_time=60 tests/fuzz/corpus/$$(basename $$f) || exit 1; done
 
-bench: build
+# The bench packages first: the peers' client libraries must be there when cmake configures.
+deps-bench:
 	@scripts/install-deps.sh bench
+
+bench: deps-bench build
 	@BUILD=$(abspath $(BUILD)) bench/run.sh full
 
-bench-quick: build
-	@scripts/install-deps.sh bench
+bench-quick: deps-bench build
 	@BUILD=$(abspath $(BUILD)) bench/run.sh quick
 
 format:

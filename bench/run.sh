@@ -1,18 +1,30 @@
 #!/usr/bin/env bash
-# Sluice benchmarks: nginx baseline vs sluiced (SQS and EventBridge), and the pattern
-# engine's pure-CPU figures; see docs/benchmarks.md.
+# Sluice benchmarks: sluiced (SQS and EventBridge) side by side with the brokers people run
+# instead (RabbitMQ classic and quorum queues, NATS JetStream, the fauxqs SQS emulator) and
+# the HTTP limit of the machine (nginx), plus the pattern engine's pure-CPU figures; see
+# docs/benchmarks.md.
 #
 # Usage: bench/run.sh [quick|full]        (make bench-quick / make bench)
-#   quick: short runs, 100k backlog, about one minute
-#   full:  10 s runs, 1M backlog, a few minutes
-# Builds nothing (make did). Environment overrides: BUILD (build dir), SLUICED, LOADGEN, NGINX,
-# PATTERN_BENCH (sluice-bench-pattern; skipped if absent), BENCH_TMPDIR (where data dirs go:
-# keep it on the disk you want to measure, not tmpfs).
+#   quick: one short run per row, a subset of the peer rows, 100k backlog: a few minutes
+#   full:  3 runs per row (median and min-max reported), every peer row, 1M backlog: ~25 min
+# Builds nothing (make did), except the peer clients (bench/peers) when their client
+# libraries were installed after the last configure. Environment overrides: BUILD (build
+# dir), SLUICED, LOADGEN, NGINX, PATTERN_BENCH (sluice-bench-pattern; skipped if absent),
+# PEER_RABBITMQ, PEER_NATS (the peer clients), RUNS (runs per row), BENCH_PEERS (the systems
+# to run, e.g. "nginx nats"), BENCH_TMPDIR (where data dirs go: keep it on the disk you want
+# to measure, not tmpfs).
 #
-# Every system is one function (bench_nginx, bench_sluiced, ...): a peer is added by writing
-# bench_<peer> (start it, run the loadgen against it with --system <name>, stop it) and
-# listing it in PEERS. Results: one JSON line per measurement in bench/results/<ts>.jsonl,
-# and a table with the targets on stdout.
+# Every system is one function (bench_nginx, bench_sluiced, bench_rabbitmq, ...): a peer is
+# added by writing bench_<peer> (start it on a free loopback port with a data dir under $tmp,
+# run the loadgen or its client against it with --system <name>, stop it) and listing it in
+# PEERS. Every process started is registered in `pids` and stopped by the exit trap, also on
+# Ctrl-C. Results: one JSON line per measurement in bench/results/<ts>.jsonl (with "run":N),
+# a table of medians on stdout with Sluice's ratios to each peer, and PNG plots in docs/bench/.
+#
+# Honesty rules: every row has a warm-up; the runs of all systems are interleaved (run 1 of
+# every system, then run 2, ...) so drift of the machine hits all alike; the clients verify
+# that every confirmed message was stored or consumed, and a run that lost messages makes the
+# whole bench fail (exit 1) after the report.
 set -euo pipefail
 
 mode=${1:-full}
@@ -24,15 +36,22 @@ NGINX=${NGINX:-/usr/sbin/nginx}
 PATTERN_BENCH=${PATTERN_BENCH:-$BUILD/sluice-bench-pattern}
 
 # EV_*: the EventBridge runs, shorter in quick mode so that it stays about a minute.
+# PEER_WORKLOADS: the rows run against each peer (quick mode keeps it to a smoke test).
 case "$mode" in
   quick) DUR=3;  WARM=1; LAT_DUR=4;  LAT_WARM=1; BACKLOG=100000;  FSYNC_N=300
-         EV_DUR=2;  EV_WARM=0.5; EV_LAT_DUR=3;  EV_LAT_WARM=0.5 ;;
-  full)  DUR=10; WARM=2; LAT_DUR=15; LAT_WARM=2; BACKLOG=1000000; FSYNC_N=2000
-         EV_DUR=10; EV_WARM=2;   EV_LAT_DUR=15; EV_LAT_WARM=2 ;;
+         EV_DUR=2;  EV_WARM=0.5; EV_LAT_DUR=3;  EV_LAT_WARM=0.5; RUNS=${RUNS:-1}
+         PEER_WORKLOADS="send cycle latency1000" ;;
+  full)  DUR=6;  WARM=2; LAT_DUR=10; LAT_WARM=2; BACKLOG=1000000; FSYNC_N=2000
+         EV_DUR=6;  EV_WARM=2;   EV_LAT_DUR=10; EV_LAT_WARM=2;  RUNS=${RUNS:-3}
+         PEER_WORKLOADS="send send-batch cycle latency1000 latency10000" ;;
   *) echo "usage: $0 [quick|full]" >&2; exit 2 ;;
 esac
 CONNS=${CONNS:-32}
-PEERS=(nginx sluiced)   # later: rabbitmq nats fauxqs
+read -r -a PEERS <<<"${BENCH_PEERS:-nginx sluiced rabbitmq nats fauxqs}"
+PEER_RABBITMQ=${PEER_RABBITMQ:-$BUILD/sluice-peer-rabbitmq}
+PEER_NATS=${PEER_NATS:-$BUILD/sluice-peer-nats}
+RUN=1            # the run in progress (1..RUNS), recorded in every result line
+LOST=0           # runs whose verification failed (lost or never-consumed messages)
 
 for f in "$LOADGEN" "$SLUICED"; do
   [ -x "$f" ] || { echo "bench: $f not found; run 'make build' first" >&2; exit 1; }
@@ -56,9 +75,10 @@ stop_pid() {   # stop_pid PID: SIGTERM, wait up to 10 s, then SIGKILL
 }
 forget_pid() { local p keep=(); for p in "${pids[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done; pids=("${keep[@]}"); }
 cleanup() {
-  local rc=$? p
+  local rc=$? i
   trap - EXIT INT TERM
-  for p in "${pids[@]}"; do stop_pid "$p"; done
+  # Last started first: clients before servers, a broker before the epmd it registered with.
+  for (( i = ${#pids[@]} - 1; i >= 0; i-- )); do stop_pid "${pids[i]}"; done
   rm -rf "$tmp"
   exit "$rc"
 }
@@ -87,6 +107,17 @@ wait_http() {   # wait_http PID URL: until URL answers (10 s), or PID dies
 status_kib() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status" 2>/dev/null || true; }
 
 note() { echo "$*" | tee -a "$results" >/dev/null; }   # a JSON line of run.sh's own
+tag_run() { sed "s/}\$/,\"run\":$RUN}/"; }             # adds "run":N to JSON lines
+
+wait_port() {   # wait_port PID PORT SECONDS: until PORT accepts connections, or PID dies
+  local i
+  for (( i = 0; i < $3 * 10; i++ )); do
+    kill -0 "$1" 2>/dev/null || return 1
+    (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
 
 # loadgen ARGS...: runs the load generator (in the background, so Ctrl-C and SIGTERM reach
 # us and cleanup stops it) and appends its JSON line to the results.
@@ -100,7 +131,86 @@ loadgen() {
     echo "bench: sluice-loadgen $* failed (exit $rc)" >&2
     return 0
   fi
-  cat "$out" >> "$results"
+  if grep -q '"missing":[1-9]' "$out"; then latency_verdict "$out" "$@"; fi
+  tag_run < "$out" >> "$results"
+}
+
+# sqs_depth ENDPOINT QUEUE: messages in the queue, visible or in flight (empty if unknown).
+sqs_depth() {
+  local url
+  url=$(curl -s --max-time 5 -H 'Content-Type: application/x-amz-json-1.0' \
+    -H 'X-Amz-Target: AmazonSQS.GetQueueUrl' -d "{\"QueueName\":\"$2\"}" "$1/" |
+    sed -n 's/.*"QueueUrl": *"\([^"]*\)".*/\1/p')
+  [ -n "$url" ] || return 0
+  curl -s --max-time 5 -H 'Content-Type: application/x-amz-json-1.0' \
+    -H 'X-Amz-Target: AmazonSQS.GetQueueAttributes' \
+    -d "{\"QueueUrl\":\"$url\",\"AttributeNames\":[\"ApproximateNumberOfMessages\",\"ApproximateNumberOfMessagesNotVisible\"]}" "$1/" |
+    awk '{ n = 0; while (match($0, /"ApproximateNumberOfMessages(NotVisible)?": *"[0-9]+"/)) {
+             s = substr($0, RSTART, RLENGTH); gsub(/[^0-9]/, "", s); n += s; $0 = substr($0, RSTART + RLENGTH) }
+           print n }'
+}
+
+# latency_verdict OUT LOADGEN_ARGS...: a loadgen latency line with messages never received
+# gets a "verify": "saturated" when the queue still holds at least that many (the server
+# did not keep up with the rate: the percentiles are lower bounds), else "unverified" (the
+# generator does not say how many it sent, so the rest were either not sent in time or
+# lost; the peer clients, which count what they published, tell the two apart).
+latency_verdict() {
+  local out=$1 ep="" q="bench-latency" missing queued v
+  shift
+  while [ $# -gt 0 ]; do
+    case "$1" in --endpoint) ep=$2; shift ;; --queue) q=$2; shift ;; esac
+    shift
+  done
+  missing=$(grep -o '"missing":[0-9]*' "$out" | cut -d: -f2)
+  queued=$([ -n "$ep" ] && sqs_depth "$ep" "$q" || true)
+  if [ -n "$queued" ] && [ "$queued" -ge "$missing" ]; then
+    v="saturated: $missing measured messages not received within the tail, $queued still queued"
+  else
+    v="unverified: $missing measured messages not received, ${queued:-?} queued"
+  fi
+  echo "bench: ${v%%:*}: $(grep -o '"system":"[^"]*"' "$out") latency: $v" >&2
+  sed -i "s/}\$/,\"verify\":\"$v\"}/" "$out"
+}
+
+# peer BIN WORKLOAD ARGS...: one run of a peer client (bench/peers), like loadgen. Exit status
+# 3 is the client's verification failing (messages lost or never consumed): kept in the
+# results with its "verify" text, and counted in LOST.
+peer() {
+  local bin=$1 out="$tmp/peer.out" pp rc=0
+  shift
+  "$bin" "$@" > "$out" &
+  pp=$!; pids+=("$pp")
+  wait "$pp" || rc=$?
+  forget_pid "$pp"
+  if [ ! -s "$out" ]; then
+    echo "bench: ${bin##*/} $* failed (exit $rc)" >&2
+    return 0
+  fi
+  tag_run < "$out" >> "$results"
+  if [ "$rc" -ne 0 ]; then
+    echo "bench: LOST MESSAGES: ${bin##*/} $*: $(grep -o '"verify":"[^"]*"' "$out")" >&2
+    LOST=$((LOST + 1))
+  elif grep -q '"verify":"saturated' "$out"; then
+    echo "bench: saturated: ${bin##*/} $*: $(grep -o '"verify":"[^"]*"' "$out")" >&2
+  fi
+}
+
+# peer_workloads BIN SYSTEM SERVER_PID ARGS...: the PEER_WORKLOADS rows against a running peer.
+peer_workloads() {
+  local bin=$1 sys=$2 spid=$3 w
+  shift 3
+  for w in $PEER_WORKLOADS; do
+    case "$w" in
+      send|send-batch|cycle)
+        peer "$bin" "$w" --system "$sys" --server-pid "$spid" --conns "$CONNS" \
+          --duration "$DUR" --warmup "$WARM" --size 1024 "$@" ;;
+      latency*)
+        peer "$bin" latency --system "$sys" --server-pid "$spid" --conns "$CONNS" \
+          --consumers 4 --rate "${w#latency}" --duration "$LAT_DUR" --warmup "$LAT_WARM" \
+          --size 1024 "$@" ;;
+    esac
+  done
 }
 
 # ------------------------------------------------------------------ machine
@@ -144,7 +254,7 @@ bench_nginx() {
     wrk -t1 -c"$CONNS" -d"${DUR}s" -s "$dir/post.lua" "http://127.0.0.1:$port/" > "$dir/wrk.out" &
     w=$!; pids+=("$w"); wait "$w" || true; forget_pid "$w"
     rps=$(awk '/^Requests\/sec:/ {print $2}' "$dir/wrk.out")
-    [ -n "$rps" ] && note "{\"system\":\"nginx\",\"workload\":\"post-wrk\",\"conns\":$CONNS,\"seconds\":$DUR,\"requests_per_s\":$rps,\"messages_per_s\":$rps,\"errors\":0,\"size\":1024}"
+    [ -n "$rps" ] && note "{\"system\":\"nginx\",\"workload\":\"post-wrk\",\"conns\":$CONNS,\"seconds\":$DUR,\"requests_per_s\":$rps,\"messages_per_s\":$rps,\"errors\":0,\"size\":1024,\"run\":$RUN}"
   fi
   stop_pid "$pid"; forget_pid "$pid"
 }
@@ -228,7 +338,182 @@ bench_sluiced_mode() {
 bench_sluiced() {
   bench_sluiced_mode full
   bench_sluiced_mode normal
-  bench_sluiced_memory
+  if [ "$RUN" = 1 ]; then bench_sluiced_memory; fi
+}
+
+# ------------------------------------------------------------------ peer clients
+# bench/peers is built only where librabbitmq / libnats were found at configure time; `make
+# bench` installs them after building, so the first run on a fresh machine builds them here.
+build_peers() {
+  [ -x "$PEER_RABBITMQ" ] && [ -x "$PEER_NATS" ] && return 0
+  pkg-config --exists librabbitmq libnats 2>/dev/null || return 0
+  [ -f "$BUILD/CMakeCache.txt" ] || return 0
+  echo "== building the peer clients in $BUILD" >&2
+  cmake -S "$root" -B "$BUILD" >/dev/null &&
+    cmake --build "$BUILD" --target sluice-peer-rabbitmq sluice-peer-nats >/dev/null ||
+    echo "bench: building the peer clients failed" >&2
+}
+
+# ------------------------------------------------------------------ RabbitMQ
+# One node per queue type, started from the packaged scripts but entirely in $tmp: its own
+# epmd on a free port (ERL_EPMD_PORT), a unique node name, Mnesia and logs under its dir, no
+# plugins (so no management listener), AMQP and distribution bound to 127.0.0.1. The broker
+# runs with its defaults otherwise. /usr/lib/rabbitmq/bin/rabbitmq-server is the script that
+# /usr/sbin/rabbitmq-server runs after switching to the rabbitmq user: run directly, the node
+# belongs to us and writes only where we say.
+RMQ_BIN=/usr/lib/rabbitmq/bin
+RMQ_ENV=()
+RMQ_PORT=
+RMQ_PIDS=()
+RMQ_BEAM=
+RMQ_NODE=
+start_rabbitmq() {   # start_rabbitmq NAME
+  local dir=$tmp/rabbitmq-$1 epmd_port dist_port script beam epmd_pid
+  mkdir -p "$dir"
+  echo '[].' > "$dir/enabled_plugins"
+  RMQ_PORT=$(free_port); dist_port=$(free_port); epmd_port=$(free_port)
+  RMQ_NODE="sluicebench$$$1@localhost"
+  RMQ_ENV=(HOME="$dir" RABBITMQ_NODENAME="$RMQ_NODE" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+    RABBITMQ_NODE_PORT="$RMQ_PORT" RABBITMQ_DIST_PORT="$dist_port" ERL_EPMD_PORT="$epmd_port"
+    ERL_EPMD_ADDRESS=127.0.0.1 RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log"
+    RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_CONFIG_FILE="$dir/none"
+    RABBITMQ_ADVANCED_CONFIG_FILE="$dir/none.config" RABBITMQ_CONF_ENV_FILE="$dir/none.env"
+    RABBITMQ_PID_FILE="$dir/rabbitmq.pid"
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}")
+  echo "== rabbitmq ($1) on 127.0.0.1:$RMQ_PORT (node $RMQ_NODE, epmd :$epmd_port)" >&2
+  env "${RMQ_ENV[@]}" epmd -port "$epmd_port" -address 127.0.0.1 > "$dir/epmd.log" 2>&1 &
+  epmd_pid=$!; pids+=("$epmd_pid")
+  env "${RMQ_ENV[@]}" "$RMQ_BIN/rabbitmq-server" > "$dir/rabbitmq.log" 2>&1 &
+  script=$!; pids+=("$script")
+  RMQ_PIDS=("$epmd_pid" "$script")
+  if ! wait_port "$script" "$RMQ_PORT" 90; then
+    echo "bench: rabbitmq did not start; its log:" >&2; tail -20 "$dir/rabbitmq.log" >&2
+    stop_rabbitmq
+    return 1
+  fi
+  beam=$(ps -o pid= --ppid "$script" | tr -d ' ' | head -1)
+  [ -n "$beam" ] && { pids+=("$beam"); RMQ_PIDS+=("$beam"); }
+  RMQ_BEAM=${beam:-$script}
+}
+stop_rabbitmq() {
+  local i
+  # The orderly way first (it flushes queues to disk); the pids after it in any case.
+  if [ ${#RMQ_ENV[@]} -gt 0 ]; then
+    env "${RMQ_ENV[@]}" timeout 60 "$RMQ_BIN/rabbitmqctl" -q -n "$RMQ_NODE" stop >/dev/null 2>&1 &
+    i=$!; pids+=("$i"); wait "$i" || true; forget_pid "$i"
+  fi
+  for (( i = ${#RMQ_PIDS[@]} - 1; i >= 0; i-- )); do stop_pid "${RMQ_PIDS[i]}"; forget_pid "${RMQ_PIDS[i]}"; done
+  RMQ_PIDS=(); RMQ_ENV=()
+  rm -rf "$tmp"/rabbitmq-*
+  sync
+}
+
+bench_rabbitmq() {
+  [ -x "$RMQ_BIN/rabbitmq-server" ] || { echo "bench: rabbitmq-server not installed, skipping" >&2; return 0; }
+  [ -x "$PEER_RABBITMQ" ] || { echo "bench: $PEER_RABBITMQ not built (librabbitmq-dev missing?), skipping" >&2; return 0; }
+  local kind
+  for kind in classic quorum; do
+    start_rabbitmq "$kind" || continue
+    peer_workloads "$PEER_RABBITMQ" "rabbitmq-$kind" "$RMQ_BEAM" --url "127.0.0.1:$RMQ_PORT" --kind "$kind"
+    stop_rabbitmq
+  done
+}
+
+# ------------------------------------------------------------------ NATS JetStream
+# nats-server with JetStream on file storage in $tmp, loopback only, otherwise defaults
+# (nats-js: fsync every 2 minutes, so a PubAck does not mean "on disk"). nats-js-sync sets
+# sync_interval: always (fsync on every write, like-for-like with RabbitMQ and sluiced
+# --durability full); that option needs nats-server >= 2.10, older servers skip the row.
+NATS_PID=
+NATS_PORT=
+start_nats() {   # start_nats NAME SYNC_ALWAYS(0|1)
+  local dir=$tmp/nats-$1
+  mkdir -p "$dir/js"
+  NATS_PORT=$(free_port)
+  {
+    echo "listen: 127.0.0.1:$NATS_PORT"
+    echo "jetstream {"
+    echo "  store_dir: \"$dir/js\""
+    [ "$2" = 1 ] && echo "  sync_interval: always"
+    echo "}"
+  } > "$dir/nats.conf"
+  if ! nats-server -c "$dir/nats.conf" -t > "$dir/test.log" 2>&1; then
+    echo "bench: nats-server $(nats-server --version 2>&1 | awk '{print $NF}') does not take $1's settings ($(grep -m1 -i -E 'error|unknown' "$dir/test.log")); skipping $1" >&2
+    note "{\"system\":\"$1\",\"workload\":\"skipped\",\"reason\":\"nats-server $(nats-server --version 2>&1 | awk '{print $NF}') lacks sync_interval (needs 2.10+)\"}"
+    return 1
+  fi
+  echo "== $1 (nats-server $(nats-server --version 2>&1 | awk '{print $NF}')) on 127.0.0.1:$NATS_PORT" >&2
+  nats-server -c "$dir/nats.conf" > "$dir/nats.log" 2>&1 &
+  NATS_PID=$!; pids+=("$NATS_PID")
+  if ! wait_port "$NATS_PID" "$NATS_PORT" 30; then
+    echo "bench: nats-server did not start; its log:" >&2; tail -20 "$dir/nats.log" >&2
+    stop_nats
+    return 1
+  fi
+  sleep 0.5   # JetStream comes up just after the client port
+}
+stop_nats() {
+  stop_pid "$NATS_PID"; forget_pid "$NATS_PID"; NATS_PID=
+  rm -rf "$tmp"/nats-*
+  sync
+}
+
+bench_nats() {
+  command -v nats-server >/dev/null || { echo "bench: nats-server not installed, skipping" >&2; return 0; }
+  [ -x "$PEER_NATS" ] || { echo "bench: $PEER_NATS not built (libnats-dev missing?), skipping" >&2; return 0; }
+  start_nats nats-js 0 && {
+    peer_workloads "$PEER_NATS" nats-js "$NATS_PID" --url "nats://127.0.0.1:$NATS_PORT"
+    stop_nats
+  }
+  start_nats nats-js-sync 1 && {
+    peer_workloads "$PEER_NATS" nats-js-sync "$NATS_PID" --url "nats://127.0.0.1:$NATS_PORT"
+    stop_nats
+  }
+  return 0
+}
+
+# ------------------------------------------------------------------ fauxqs
+# The in-memory SQS emulator from npm (bench/fauxqs, pinned by its package-lock.json), driven
+# by our own SQS load generator exactly like sluiced. bench/fauxqs/serve.mjs starts it with
+# request logging off (its documented FAUXQS_LOGGER=false) and on 127.0.0.1. A fresh process
+# per workload, as for sluiced: its state is all in memory.
+FAUXQS_DIR=$root/bench/fauxqs
+FAUXQS_PID=
+FAUXQS_PORT=
+start_fauxqs() {
+  FAUXQS_PORT=$(free_port)
+  node "$FAUXQS_DIR/serve.mjs" "$FAUXQS_PORT" > "$tmp/fauxqs.log" 2>&1 &
+  FAUXQS_PID=$!; pids+=("$FAUXQS_PID")
+  if ! wait_port "$FAUXQS_PID" "$FAUXQS_PORT" 30; then
+    echo "bench: fauxqs did not start; its log:" >&2; tail -20 "$tmp/fauxqs.log" >&2
+    stop_fauxqs
+    return 1
+  fi
+}
+stop_fauxqs() { stop_pid "$FAUXQS_PID"; forget_pid "$FAUXQS_PID"; FAUXQS_PID=; }
+
+bench_fauxqs() {
+  command -v node >/dev/null || { echo "bench: node not installed, skipping fauxqs" >&2; return 0; }
+  if [ ! -d "$FAUXQS_DIR/node_modules/fauxqs" ]; then
+    (cd "$FAUXQS_DIR" && npm ci --no-audit --no-fund --loglevel=error >&2) ||
+      { echo "bench: npm ci in bench/fauxqs failed, skipping fauxqs" >&2; return 0; }
+  fi
+  echo "== fauxqs $(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$FAUXQS_DIR/node_modules/fauxqs/package.json") (node $(node --version))" >&2
+  local w ep
+  for w in $PEER_WORKLOADS; do
+    start_fauxqs || return 0
+    ep="http://127.0.0.1:$FAUXQS_PORT"
+    case "$w" in
+      send|send-batch|cycle)
+        loadgen "$w" --system fauxqs --endpoint "$ep" --server-pid "$FAUXQS_PID" \
+          --conns "$CONNS" --duration "$DUR" --warmup "$WARM" ;;
+      latency*)
+        loadgen latency --system fauxqs --endpoint "$ep" --server-pid "$FAUXQS_PID" \
+          --rate "${w#latency}" --conns "$CONNS" --consumers 4 --queue "bench-latency-${w#latency}" \
+          --duration "$LAT_DUR" --warmup "$LAT_WARM" ;;
+    esac
+    stop_fauxqs
+  done
 }
 
 # ------------------------------------------------------------------ pattern engine
@@ -268,40 +553,92 @@ find_line() {
   done < "$results"
 }
 
+# aggregate: the runs of each (system, row) in the results reduced to one line of $tmp/agg.tsv:
+# system, row label, runs, then the medians of req/s, msgs/s, p50, p99, p99.9, max, CPU per
+# 100k messages, then msgs/s min and max, errors (sum), peak RSS (max of VmHWM, KiB) and the
+# number of runs whose verification failed, and a flag (SATURATED, UNVERIFIED: see
+# latency_verdict). Rows keep the order in which they first appear.
+aggregate() {
+  awk -F'\t' 'BEGIN { OFS = "\t" }
+    function jv(line, k,   s) {
+      if (!match(line, "\"" k "\":(\"[^\"]*\"|[^,}]*)")) return ""
+      s = substr(line, RSTART + length(k) + 3, RLENGTH - length(k) - 3)
+      gsub(/"/, "", s); return s == "null" ? "" : s
+    }
+    function med(list,   a, n, i, j, t) {   # median of a space-separated list
+      n = split(list, a, " "); if (n == 0) return ""
+      for (i = 2; i <= n; i++) { t = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    function add(k, f, v) { if (v != "") vals[k, f] = vals[k, f] " " v }
+    {
+      sys = jv($0, "system"); w = jv($0, "workload")
+      if (w ~ /^(info|idle-rss|backlog-rss|skipped|end)$/ || sys ~ /^(sluice-pattern|target|machine)$/) next
+      label = w
+      if (w == "post" || w == "post-wrk") label = w " " int(jv($0, "size") / 1024) "KiB"
+      else if (w == "send-batch" || w == "put-events") label = w " x" jv($0, "batch")
+      else if (w == "latency") label = "latency @" jv($0, "rate") "/s"
+      else if (w == "events-latency") label = "events-lat @" jv($0, "rate") "/s"
+      else if (w == "fill") label = "fill " jv($0, "count")
+      k = sys SUBSEP label
+      if (!(k in runs)) { order[++nk] = k; lmin[k] = ""; lmax[k] = "" }
+      runs[k]++
+      split("requests_per_s messages_per_s p50_ms p99_ms p999_ms max_ms server_cpu_s_per_100k", fs, " ")
+      for (i = 1; i <= 7; i++) add(k, fs[i], jv($0, fs[i]))
+      m = jv($0, "messages_per_s") + 0
+      if (lmin[k] == "" || m < lmin[k]) lmin[k] = m
+      if (lmax[k] == "" || m > lmax[k]) lmax[k] = m
+      err[k] += jv($0, "errors") + 0
+      h = jv($0, "server_hwm_kib") + 0; if (h > hwm[k]) hwm[k] = h
+      v = jv($0, "verify")
+      if (v ~ /^FAILED/) bad[k]++
+      else if (v ~ /^(saturated|unverified)/) { split(v, vw, ":"); flag[k] = toupper(vw[1]) }
+    }
+    END {
+      for (o = 1; o <= nk; o++) {
+        k = order[o]; split(k, p, SUBSEP)
+        line = p[1] OFS p[2] OFS runs[k]
+        for (i = 1; i <= 7; i++) line = line OFS med(vals[k, fs[i]])
+        print line, lmin[k], lmax[k], err[k] + 0, hwm[k] + 0, bad[k] + 0, flag[k]
+      }
+    }' "$results" > "$tmp/agg.tsv"
+}
+
+# agg SYSTEM LABEL COLUMN: one aggregated figure (COLUMN: runs rps mps p50 p99 p999 max cpu
+# min maxm errors hwm bad flag); empty when the row was not run. flag: SATURATED (a latency
+# run where the system did not keep up with the rate) or UNVERIFIED, in any of the runs.
+agg() {
+  awk -F'\t' -v s="$1" -v l="$2" -v c="$3" 'BEGIN {
+      n = split("sys label runs rps mps p50 p99 p999 max cpu min maxm errors hwm bad flag", names, " ")
+      for (i = 1; i <= n; i++) col[names[i]] = i
+    }
+    $1 == s && $2 == l { print $col[c]; exit }' "$tmp/agg.tsv"
+}
+
+# The systems Sluice is compared with, in the order of the ratio table.
+COMPARED=(rabbitmq-classic rabbitmq-quorum nats-js nats-js-sync fauxqs)
+
 report() {
   local base l
-  base=$(jget "$(find_line nginx post 1024)" messages_per_s)
+  aggregate
+  base=$(agg nginx "post 1KiB" mps)
   echo
-  echo "Sluice benchmarks ($mode, $(date -u +%Y-%m-%d), $(nproc) CPUs, results: ${results#"$root"/})"
-  printf '%-14s %-18s %12s %12s %9s %9s %9s %9s %7s %9s\n' system workload req/s msgs/s \
-    p50_ms p99_ms p99.9_ms x_nginx errors cpu/100k
-  while IFS= read -r l; do
-    local sys w label mps
-    sys=$(jget "$l" system); w=$(jget "$l" workload)
-    case "$w" in info|idle-rss|backlog-rss) continue ;; esac
-    case "$sys" in sluice-pattern|target) continue ;; esac
-    label=$w
-    case "$w" in
-      post|post-wrk) label="$w $(( $(jget "$l" size) / 1024 ))KiB" ;;
-      send-batch) label="send-batch x$(jget "$l" batch)" ;;
-      put-events) label="put-events x$(jget "$l" batch)" ;;
-      latency) label="latency @$(jget "$l" rate)/s" ;;
-      events-latency) label="events-lat @$(jget "$l" rate)/s" ;;
-      fill) label="fill $(jget "$l" count)" ;;
-    esac
-    mps=$(jget "$l" messages_per_s)
-    awk -v s="$sys" -v w="$label" -v r="$(jget "$l" requests_per_s)" -v m="$mps" \
-      -v a="$(jget "$l" p50_ms)" -v b="$(jget "$l" p99_ms)" -v c="$(jget "$l" p999_ms)" \
-      -v base="$base" -v e="$(jget "$l" errors)" -v cpu="$(jget "$l" server_cpu_s_per_100k)" \
-      -v fs="$(case $w in fsync*) echo 1;; esac)" 'BEGIN {
-        x = (base > 0 && !fs && w !~ /lat(ency)? @/) ? sprintf("%.2f", m / base) : "-"
-        if (cpu == "") cpu = "-"
-        if (a == "") { a = "-"; b = "-"; c = "-" }
-        printf "%-14s %-18s %12.0f %12.0f %9s %9s %9s %9s %7s %9s\n", s, w, r, m, a, b, c, x, e, cpu
-      }'
-  done < "$results"
+  echo "Sluice benchmarks ($mode, $(date -u +%Y-%m-%d), $(nproc) CPUs, $RUNS run(s) per row: median [min-max], results: ${results#"$root"/})"
+  printf '%-16s %-18s %4s %10s %-19s %9s %9s %9s %8s %8s %7s %7s\n' system workload runs msgs/s \
+    "[min-max]" p50_ms p99_ms p99.9_ms cpu/100k rss_MiB x_nginx errors
+  awk -F'\t' -v base="$base" '{
+      x = (base > 0 && $2 !~ /^(fsync|fill)/ && $2 !~ /lat(ency)? @/) ? sprintf("%.2f", $5 / base) : "-"
+      spread = $3 > 1 ? sprintf("[%.0f-%.0f]", $11, $12) : ""
+      p50 = $6 == "" ? "-" : $6; p99 = $7 == "" ? "-" : $7; p999 = $8 == "" ? "-" : $8
+      cpu = $10 == "" ? "-" : $10; rss = $14 > 0 ? sprintf("%.0f", $14 / 1024) : "-"
+      printf "%-16s %-18s %4d %10.0f %-19s %9s %9s %9s %8s %8s %7s %7s%s\n", $1, $2, $3, $5, spread,
+        p50, p99, p999, cpu, rss, x, $13, ($15 > 0 ? "  LOST MESSAGES" : $16 != "" ? "  " $16 : "")
+    }' "$tmp/agg.tsv"
   l=$(find_line sluiced-full idle-rss); [ -n "$l" ] && echo "sluiced idle RSS: $(jget "$l" rss_kib) KiB"
   l=$(find_line sluiced-full backlog-rss); [ -n "$l" ] && echo "sluiced RSS with $(jget "$l" backlog) messages backlogged: $(jget "$l" rss_kib) KiB (peak $(jget "$l" hwm_kib) KiB)"
+  grep '"workload":"skipped"' "$results" | sort -u | while IFS= read -r l; do
+    echo "skipped: $(jget "$l" system): $(jget "$l" reason)"
+  done
   if grep -q '"system":"sluice-pattern"' "$results"; then
     echo "pattern engine, pure CPU on one core (${PATTERN_BENCH#"$root"/}):"
     while IFS= read -r l; do
@@ -309,7 +646,7 @@ report() {
       printf '  %-46s %14s %s\n' "$(jget "$l" workload)" "$(jget "$l" value)" "$(jget "$l" unit)"
     done < "$results"
   fi
-
+  ratio_table
   echo
   echo "Targets (sluiced, --durability full; ratios to nginx POST 1 KiB = ${base:-?} req/s):"
   target() {   # target NAME VALUE OP LIMIT UNIT
@@ -317,17 +654,24 @@ report() {
     if [ -z "$2" ] || [ -z "$4" ]; then verdict="n/a"
     elif awk -v v="$2" -v l="$4" -v op="$3" 'BEGIN { exit !((op == ">=") ? v >= l : v <= l) }'; then verdict=PASS
     else verdict=FAIL; fi
-    printf '  %-48s %14s %s %-12s %s\n' "$1" "${2:--}$5" "$3" "$4$5" "$verdict"
+    printf '  %-52s %14s %s %-12s %s\n' "$1" "${2:--}$5" "$3" "$4$5" "$verdict"
     note "{\"system\":\"target\",\"workload\":\"$1\",\"value\":${2:-null},\"limit\":\"$3 $4\",\"verdict\":\"$verdict\"}"
   }
   ratio() { [ -n "$1" ] && [ -n "$base" ] && awk -v m="$1" -v b="$base" 'BEGIN { printf "%.2f", m / b }'; }
-  local send batch cycle p99 idle rss backlog events ep99
-  send=$(ratio "$(jget "$(find_line sluiced-full send)" messages_per_s)" || true)
-  batch=$(ratio "$(jget "$(find_line sluiced-full send-batch)" messages_per_s)" || true)
-  cycle=$(ratio "$(jget "$(find_line sluiced-full cycle)" messages_per_s)" || true)
-  p99=$(jget "$(find_line sluiced-full latency 1000)" p99_ms)
-  events=$(ratio "$(jget "$(find_line sluiced-full put-events)" messages_per_s)" || true)
-  ep99=$(jget "$(find_line sluiced-full events-latency 1000)" p99_ms)
+  # vs PEER LABEL: Sluice's msgs/s over the peer's (medians); empty if either is missing.
+  vs() {
+    local a b
+    a=$(agg sluiced-full "$2" mps); b=$(agg "$1" "$2" mps)
+    [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2f", a / b }'
+    return 0
+  }
+  local send batch cycle p99 idle rss backlog events ep99 peer_ p
+  send=$(ratio "$(agg sluiced-full send mps)" || true)
+  batch=$(ratio "$(agg sluiced-full "send-batch x10" mps)" || true)
+  cycle=$(ratio "$(agg sluiced-full cycle mps)" || true)
+  p99=$(agg sluiced-full "latency @1000/s" p99)
+  events=$(ratio "$(agg sluiced-full "put-events x10" mps)" || true)
+  ep99=$(agg sluiced-full "events-lat @1000/s" p99)
   idle=$(jget "$(find_line sluiced-full idle-rss)" rss_kib)
   l=$(find_line sluiced-full backlog-rss); rss=$(jget "$l" rss_kib); backlog=$(jget "$l" backlog)
   target "SendMessage msgs/s vs nginx" "$send" ">=" 0.7 x
@@ -336,6 +680,20 @@ report() {
   target "p99 send -> waiting receiver @1000/s" "$p99" "<=" 5 " ms"
   target "PutEvents(10) -> 3 queues events/s vs nginx" "$events" ">=" 2 x
   target "p99 PutEvents -> waiting queue receiver @1000/s" "$ep99" "<=" 5 " ms"
+  # Issue 6's goals against the peers (medians of the runs).
+  for l in send "send-batch x10" cycle; do
+    target "$l msgs/s vs RabbitMQ quorum" "$(vs rabbitmq-quorum "$l")" ">=" 2 x
+    target "$l msgs/s vs RabbitMQ classic" "$(vs rabbitmq-classic "$l")" ">=" 1.5 x
+  done
+  for l in send "send-batch x10"; do
+    target "$l msgs/s vs NATS JetStream (default sync)" "$(vs nats-js "$l")" ">=" 0.5 x
+    target "$l msgs/s vs NATS JetStream (sync always)" "$(vs nats-js-sync "$l")" ">=" 1 x
+  done
+  target "SendMessage msgs/s vs fauxqs" "$(vs fauxqs send)" ">=" 3 x
+  for peer_ in "${COMPARED[@]}"; do
+    p=$(agg "$peer_" "latency @1000/s" p99)
+    [ -n "$p" ] && target "p99 @1000/s below $peer_'s" "$p99" "<=" "$p" " ms"
+  done
   target "idle RSS" "${idle:+$(awk -v k="$idle" 'BEGIN { printf "%.1f", k / 1024 }')}" "<=" 20 " MiB"
   if [ "${backlog:-0}" = 1000000 ]; then
     target "RSS with 1M messages backlogged" "${rss:+$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')}" "<=" 300 " MiB"
@@ -343,6 +701,42 @@ report() {
     printf '  %-48s %s\n' "RSS with 1M messages backlogged" "n/a in $mode mode (backlog ${backlog:-?}: $((${rss:-0} / 1024)) MiB)"
   fi
   pattern_targets
+}
+
+# Sluice (--durability full) beside each peer: the peer's median and Sluice's ratio to it
+# (msgs/s: Sluice / peer, higher is better for Sluice; latency: peer p99 / Sluice p99, so
+# above 1 also means Sluice is better).
+ratio_table() {
+  local row label col sv pv cell
+  echo
+  echo "Sluice (sluiced --durability full) vs each system: peer's median (Sluice's ratio to it; >1 = Sluice better)"
+  printf '%-22s %12s' row sluiced-full
+  for col in "${COMPARED[@]}" nginx; do printf ' %20s' "$col"; done
+  echo
+  for row in "send|msgs/s" "send-batch x10|msgs/s" "cycle|msgs/s" "latency @1000/s|p99" "latency @10000/s|p99"; do
+    label=${row%|*}
+    if [ "${row#*|}" = p99 ]; then
+      sv=$(agg sluiced-full "$label" p99)
+      printf '%-22s %12s' "$label p99 ms" "${sv:--}$([ -z "$(agg sluiced-full "$label" flag)" ] || echo '*')"
+    else
+      sv=$(agg sluiced-full "$label" mps)
+      printf '%-22s %12s' "$label msgs/s" "$([ -n "$sv" ] && printf '%.0f' "$sv" || echo -)"
+    fi
+    for col in "${COMPARED[@]}" nginx; do
+      if [ "${row#*|}" = p99 ]; then
+        pv=$([ "$col" = nginx ] || agg "$col" "$label" p99 || true)
+        cell=$([ -n "$pv" ] && awk -v p="$pv" -v s="$sv" 'BEGIN { printf "%s", p; if (s > 0) printf " (%.2fx)", p / s }' || true)
+        [ -z "$pv" ] || [ -z "$(agg "$col" "$label" flag)" ] || cell="$cell*"
+      else
+        pv=$(if [ "$col" = nginx ]; then agg nginx "post 1KiB" mps; else agg "$col" "$label" mps; fi)
+        cell=$([ -n "$pv" ] && awk -v p="$pv" -v s="$sv" 'BEGIN { printf "%.0f", p; if (p > 0 && s != "") printf " (%.2fx)", s / p }' || true)
+      fi
+      printf ' %20s' "${cell:--}"
+    done
+    echo
+  done
+  echo "(* the system did not keep up with that rate: messages were still unsent or queued after the"
+  echo "   10 s tail, so its percentiles are lower bounds; see \"verify\" in the results)"
 }
 
 # The pattern engine's targets (issue 4): matching alone >= 1M events/s, 10,000 rules at
@@ -371,10 +765,62 @@ pattern_targets() {
   fi
 }
 
+# ------------------------------------------------------------------ plots
+# PNGs for docs/bench/ (small, commit-able) from the aggregated medians: throughput bars per
+# workload and system, and latency by percentile at each rate (bench/plot-*.gp).
+PLOTTED=(sluiced-full sluiced-normal "${COMPARED[@]}")
+plots() {
+  command -v gnuplot >/dev/null || { echo "bench: gnuplot not installed, no plots" >&2; return 0; }
+  local out=$root/docs/bench sub w s rate v
+  mkdir -p "$out"
+  sub="$mode, $RUNS run(s) per row, $(nproc) CPUs, $(date -u +%Y-%m-%d), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo ?)"
+  {
+    printf '# row'; for s in "${PLOTTED[@]}"; do printf ' %s' "$s"; done; echo
+    for w in send "send-batch x10" cycle; do
+      local line="\"$w\"" any=
+      for s in "${PLOTTED[@]}"; do
+        v=$(agg "$s" "$w" mps)
+        if [ -n "$v" ]; then line+=" $v $(agg "$s" "$w" min) $(agg "$s" "$w" maxm)"; any=1
+        else line+=" ? ? ?"; fi
+      done
+      [ -z "$any" ] || echo "$line"   # a workload not run (quick mode) gets no empty group
+    done
+  } > "$tmp/throughput.dat"
+  gnuplot -e "data='$tmp/throughput.dat'; out='$out/throughput.png'; subtitle='$sub'" \
+    "$root/bench/plot-throughput.gp" 2>"$tmp/gnuplot.err" || { echo "bench: gnuplot failed:" >&2; cat "$tmp/gnuplot.err" >&2; }
+  for rate in 1000 10000; do
+    [ -n "$(agg sluiced-full "latency @$rate/s" p99)$(agg nats-js "latency @$rate/s" p99)$(agg rabbitmq-classic "latency @$rate/s" p99)" ] || continue
+    {
+      printf '# x'
+      for s in "${PLOTTED[@]}"; do printf ' %s' "$s$([ -z "$(agg "$s" "latency @$rate/s" flag)" ] || echo '*')"; done
+      echo
+      for w in "2 p50" "100 p99" "1000 p999" "10000 max"; do
+        printf '%s' "${w% *}"
+        for s in "${PLOTTED[@]}"; do v=$(agg "$s" "latency @$rate/s" "${w#* }"); printf ' %s' "${v:-?}"; done
+        echo
+      done
+    } > "$tmp/latency-$rate.dat"
+    gnuplot -e "data='$tmp/latency-$rate.dat'; out='$out/latency-$rate.png'; rate=$rate; subtitle='$sub; *: did not keep up, a lower bound'" \
+      "$root/bench/plot-latency.gp" 2>"$tmp/gnuplot.err" || { echo "bench: gnuplot failed:" >&2; cat "$tmp/gnuplot.err" >&2; }
+  done
+  echo "plots: $(cd "$root" && ls docs/bench/*.png 2>/dev/null | tr '\n' ' ')"
+}
+
 # ------------------------------------------------------------------ main
 started=$(date +%s)
 machine
+build_peers
 bench_pattern
-for peer in "${PEERS[@]}"; do "bench_$peer"; done
+for (( RUN = 1; RUN <= RUNS; RUN++ )); do
+  echo "== run $RUN of $RUNS: ${PEERS[*]}" >&2
+  for peer in "${PEERS[@]}"; do "bench_$peer"; done
+done
+RUN=$RUNS
 report
-echo "(took $(( $(date +%s) - started )) s)"
+plots
+note "{\"system\":\"machine\",\"workload\":\"end\",\"seconds\":$(( $(date +%s) - started )),\"loadavg_at_end\":$(cut -d' ' -f1 /proc/loadavg),\"lost_runs\":$LOST}"
+echo "(took $(( $(date +%s) - started )) s; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
+if [ "$LOST" -gt 0 ]; then
+  echo "bench: FAILED: $LOST runs lost messages or left them unconsumed (see \"verify\" and \"missing\" in $results)" >&2
+  exit 1
+fi

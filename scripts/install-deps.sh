@@ -9,10 +9,13 @@ pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libjansson-
       libsqlite3-dev libssl-dev libcurl4-openssl-dev)
 case "$what" in
   test)  pkgs+=(libcmocka-dev clang libclang-rt-14-dev python3-boto3 python3-pytest python3-pytest-xdist
+                python3-cryptography python3-aiosmtpd
                 awscli nodejs)
          # NodeSource's nodejs bundles npm (and conflicts with Debian's npm package).
          command -v npm >/dev/null || pkgs+=(npm) ;;
-  bench) pkgs+=(nginx-light wrk rabbitmq-server nats-server librabbitmq-dev gnuplot-nox) ;;
+  bench) pkgs+=(nginx-light wrk rabbitmq-server nats-server librabbitmq-dev libnats-dev gnuplot-nox
+                nodejs)
+         command -v npm >/dev/null || pkgs+=(npm) ;;
 esac
 
 missing=()
@@ -24,6 +27,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+if [ "$what" = bench ]; then
+  # fauxqs, the SQS emulator the bench compares with, pinned by the committed lock file.
+  dir="$(cd "$(dirname "$0")/.." && pwd)/bench/fauxqs"
+  if [ ! -d "$dir/node_modules/fauxqs" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  fi
 fi
 
 if [ "$what" = test ]; then
