@@ -114,6 +114,7 @@ typedef struct conn {
     role role;
     req_kind kind; /* the request in flight, REQ_NONE when idle */
     uint64_t sent_ns;
+    uint64_t lat_seq; /* latency: the sequence number of the message in flight */
     int ever_connected;
     int connected;
     int write_pending;    /* part of the request still queued in libuv */
@@ -182,6 +183,7 @@ struct bench {
     hist e2e;              /* end-to-end latency of measured messages */
     uint64_t lat_received; /* measured messages received */
     uint64_t lat_dups;
+    uint64_t lat_sent; /* measured messages whose send was acknowledged */
     conn **idle;
     int nidle;
 
@@ -751,6 +753,9 @@ static void handle_response(conn *c)
     int m = measuring(b);
     if (m)
         b->win.requests++;
+    if (c->role == ROLE_LAT_SEND && c->lat_seq >= b->lat_first && c->lat_seq < b->lat_end &&
+        (k == REQ_SEND || (k == REQ_PUT_EVENTS && failed_entry_count(c) == 0)))
+        b->lat_sent++;
     switch (k) {
     case REQ_POST:
     case REQ_SEND:
@@ -851,6 +856,7 @@ static void issue(conn *c, req_kind kind, const char *p, size_t len)
 static void latency_send(conn *c, uint64_t seq)
 {
     bench *b = c->b;
+    c->lat_seq = seq;
     uint64_t sched = b->start_ns + (uint64_t)((double)seq * 1e9 / b->rate);
     buf body = BUF_INIT;
     if (b->w == W_EVENTS_LATENCY) {
@@ -1232,9 +1238,10 @@ static void report(bench *b)
         uint64_t expected = b->lat_end - b->lat_first;
         buf_printf(&o,
                    ",\"rate\":%.0f,\"producers\":%d,\"consumers\":%d,\"expected\":%" PRIu64
-                   ",\"received\":%" PRIu64 ",\"missing\":%" PRIu64 ",\"duplicates\":%" PRIu64,
+                   ",\"received\":%" PRIu64 ",\"missing\":%" PRIu64 ",\"duplicates\":%" PRIu64
+                   ",\"sent\":%" PRIu64,
                    b->rate, b->producers, b->consumers, expected, b->lat_received,
-                   expected - b->lat_received, b->lat_dups);
+                   expected - b->lat_received, b->lat_dups, b->lat_sent);
     }
     if (b->w == W_FILL)
         buf_printf(&o, ",\"count\":%" PRIu64, b->fill_done * (uint64_t)b->batch);

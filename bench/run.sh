@@ -151,23 +151,27 @@ sqs_depth() {
 }
 
 # latency_verdict OUT LOADGEN_ARGS...: a loadgen latency line with messages never received
-# gets a "verify": "saturated" when the queue still holds at least that many (the server
-# did not keep up with the rate: the percentiles are lower bounds), else "unverified" (the
-# generator does not say how many it sent, so the rest were either not sent in time or
-# lost; the peer clients, which count what they published, tell the two apart).
+# gets a "verify": "saturated" when every one of them is accounted for — never acknowledged
+# by the server within the run ("sent" counts the acknowledged ones) or still in the queue —
+# (the server did not keep up with the rate: the percentiles are lower bounds), else
+# "unverified" (some are neither: possibly lost; the peer clients tell the two apart by
+# draining their queues).
 latency_verdict() {
-  local out=$1 ep="" q="bench-latency" missing queued v
+  local out=$1 ep="" q="bench-latency" missing queued expected sent unsent v
   shift
   while [ $# -gt 0 ]; do
     case "$1" in --endpoint) ep=$2; shift ;; --queue) q=$2; shift ;; esac
     shift
   done
   missing=$(grep -o '"missing":[0-9]*' "$out" | cut -d: -f2)
+  expected=$(grep -o '"expected":[0-9]*' "$out" | cut -d: -f2)
+  sent=$(grep -o '"sent":[0-9]*' "$out" | cut -d: -f2)
+  unsent=$(( ${expected:-0} - ${sent:-${expected:-0}} ))
   queued=$([ -n "$ep" ] && sqs_depth "$ep" "$q" || true)
-  if [ -n "$queued" ] && [ "$queued" -ge "$missing" ]; then
-    v="saturated: $missing measured messages not received within the tail, $queued still queued"
+  if [ "$unsent" -ge "$missing" ] || { [ -n "$queued" ] && [ $((queued + unsent)) -ge "$missing" ]; }; then
+    v="saturated: $missing measured messages not received within the tail, $unsent never acknowledged, ${queued:-?} still queued"
   else
-    v="unverified: $missing measured messages not received, ${queued:-?} queued"
+    v="unverified: $missing measured messages not received, $unsent never acknowledged, ${queued:-?} queued"
   fi
   echo "bench: ${v%%:*}: $(grep -o '"system":"[^"]*"' "$out") latency: $v" >&2
   sed -i "s/}\$/,\"verify\":\"$v\"}/" "$out"
