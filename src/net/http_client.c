@@ -1,45 +1,28 @@
-/* HTTP client: libcurl's multi interface driven by a libuv loop.
- *
- * One CURLM per client does all transfers; libcurl never blocks and never owns a thread of
- * ours (DNS runs in libcurl's resolver threads, which report back through a socket). The
- * multi handle tells us what to wait for through two callbacks, and we tell it what
- * happened through curl_multi_socket_action():
- *   - socket callback: for each socket libcurl wants watched, one uv_poll_t (a sock_ctx,
- *     attached to the socket with curl_multi_assign); started/restarted with the events
- *     asked for, closed on CURL_POLL_REMOVE (libcurl sends it before it closes the fd, so a
- *     reused fd number always gets a fresh uv_poll_t);
- *   - timer callback: one uv_timer_t, re-armed with the delay libcurl asks for (timeouts,
- *     connect attempts, resolver polling). A 0 delay fires on the next loop iteration: the
- *     timer callback must not call back into libcurl itself.
- * After every socket_action, finished transfers are collected with curl_multi_info_read
- * and their callbacks run. That is the only place user callbacks run besides destroy, so
+/* HTTP client: libcurl's multi interface driven by a libuv loop (see net/curl_loop.c for
+ * the glue: one CURLM per client, one uv_poll_t per socket, one timer, shared TLS
+ * sessions). User callbacks run only from curl_loop's done function and from destroy, so
  * a callback is never called from inside http_client_send, and never from inside libcurl
  * (callbacks may therefore send new requests or destroy the client).
  *
- * Connections live in the multi handle's connection cache, so keep-alive reuse works
- * across requests and easy handles. Each request gets a fresh easy handle: recycling them
- * with curl_easy_reset saved ~3 us of the ~40 us of CPU a loopback request costs (client
- * and server on one loop), too little for the state it would carry over. TLS sessions are shared
- * between easy handles through a CURLSH, so parallel connections to one host resume a session
- * instead of doing a full handshake each.
+ * Each request gets a fresh easy handle: recycling them with curl_easy_reset saved ~3 us
+ * of the ~40 us of CPU a loopback request costs (client and server on one loop), too
+ * little for the state it would carry over.
  *
  * Per request (xfer): the copied body, the header list, the response body and head. The
  * head is kept as "name\0value\0" pairs of the latest response head (a 1xx head is
  * replaced by the final one), looked up linearly: responses have few headers.
  *
- * Lifetime: destroy sets `closing` (every loop callback and drain() check it before
- * touching libcurl), cancels the transfers in flight, cleans up libcurl, then closes the
- * timer and any uv_poll_t libcurl did not remove. The struct is freed by the last close
- * callback (`open_handles` counts the timer and the polls), so a destroy from inside one
- * of our loop callbacks leaves valid memory behind it until the stack has unwound. */
+ * Lifetime: destroy sets `closing`, cancels the transfers in flight, and hands the
+ * connections and libuv handles to curl_loop_destroy, which frees its own memory once they
+ * have closed. Nothing here touches the client after a user callback returns, so the
+ * client itself is freed at once, even when destroyed from inside a callback. */
 #include "net/http_client.h"
 
 #include "common/alloc.h"
 #include "common/buf.h"
-#include "common/log.h"
+#include "net/curl_loop.h"
 
 #include <curl/curl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -47,13 +30,6 @@
 /* ---------------------------------------------------------------------------------------
  * Types
  * --------------------------------------------------------------------------------------- */
-
-typedef struct sock_ctx {
-    uv_poll_t poll; /* first: the uv handle converts to the sock_ctx */
-    http_client *c;
-    curl_socket_t fd;
-    struct sock_ctx *prev, *next;
-} sock_ctx;
 
 typedef struct xfer {
     http_client_response res; /* first: the response given to callbacks converts back */
@@ -74,14 +50,9 @@ typedef struct xfer {
 } xfer;
 
 struct http_client {
-    uv_loop_t *loop;
-    CURLM *multi;
-    CURLSH *share;
-    uv_timer_t timer;
+    curl_loop *cl;
     xfer *flight;
     size_t nflight;
-    sock_ctx *socks;
-    unsigned open_handles; /* the timer and the polls, until their close callbacks */
     int closing;
 };
 
@@ -115,62 +86,6 @@ const char *http_client_error_message(int code)
 #undef ERR_MSG
     }
     return "unknown error";
-}
-
-/* ---------------------------------------------------------------------------------------
- * libcurl global state
- * --------------------------------------------------------------------------------------- */
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void curl_init(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (curl_init_rc != CURLE_OK) {
-        log_error("libcurl initialisation failed", "err='%s'", curl_easy_strerror(curl_init_rc));
-        return;
-    }
-    /* Without an asynchronous resolver every name lookup would stall the loop. */
-    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-    if (!(v->features & CURL_VERSION_ASYNCHDNS))
-        log_warn("libcurl has no asynchronous DNS: lookups block the loop", "version=%s",
-                 v->version);
-}
-
-/* ---------------------------------------------------------------------------------------
- * Handles and their closing
- * --------------------------------------------------------------------------------------- */
-
-static void handle_closed(http_client *c)
-{
-    if (--c->open_handles == 0)
-        xfree(c);
-}
-
-static void on_timer_closed(uv_handle_t *h)
-{
-    handle_closed(h->data);
-}
-
-static void on_sock_closed(uv_handle_t *h)
-{
-    sock_ctx *s = (sock_ctx *)h;
-    http_client *c = s->c;
-    xfree(s);
-    handle_closed(c);
-}
-
-static void sock_close(sock_ctx *s)
-{
-    http_client *c = s->c;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        c->socks = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    uv_close((uv_handle_t *)&s->poll, on_sock_closed);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -223,7 +138,7 @@ static void finish(xfer *x, CURLcode rc, int cancelled)
 
     long code = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
-    curl_multi_remove_handle(c->multi, x->easy);
+    curl_loop_remove(c->cl, x->easy);
     /* Released before the callback: a destroy from inside it must find no easy handle
      * still holding the share. */
     curl_easy_cleanup(x->easy);
@@ -256,108 +171,11 @@ static void finish(xfer *x, CURLcode rc, int cancelled)
     xfer_free(x);
 }
 
-/* Runs the callbacks of finished transfers. Stops if one of them destroyed the client. */
-static void drain(http_client *c)
+static void on_easy_done(CURL *easy, CURLcode rc, void *arg)
 {
-    CURLMsg *m;
-    int left;
-    while (!c->closing && (m = curl_multi_info_read(c->multi, &left)) != NULL) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        char *priv = NULL;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
-        CURLcode rc = m->data.result; /* m dies with curl_multi_remove_handle */
-        finish((xfer *)priv, rc, 0);
-    }
-}
-
-/* ---------------------------------------------------------------------------------------
- * libuv -> libcurl
- * --------------------------------------------------------------------------------------- */
-
-static void on_poll(uv_poll_t *h, int status, int events)
-{
-    sock_ctx *s = (sock_ctx *)h;
-    http_client *c = s->c;
-    if (c->closing)
-        return;
-    int flags = 0;
-    if (status < 0)
-        flags |= CURL_CSELECT_ERR;
-    if (events & UV_READABLE)
-        flags |= CURL_CSELECT_IN;
-    if (events & UV_WRITABLE)
-        flags |= CURL_CSELECT_OUT;
-    int running;
-    curl_multi_socket_action(c->multi, s->fd, flags, &running);
-    drain(c);
-}
-
-static void on_timeout(uv_timer_t *t)
-{
-    http_client *c = t->data;
-    if (c->closing)
-        return;
-    int running;
-    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    drain(c);
-}
-
-/* ---------------------------------------------------------------------------------------
- * libcurl -> libuv
- * --------------------------------------------------------------------------------------- */
-
-static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-    http_client *c = userp;
-    sock_ctx *s = socketp;
-    if (what == CURL_POLL_REMOVE) {
-        if (s)
-            sock_close(s);
-        return 0;
-    }
-    if (!s) {
-        if (c->closing)
-            return 0;
-        s = xcalloc(1, sizeof *s);
-        int rc = uv_poll_init_socket(c->loop, &s->poll, fd);
-        if (rc != 0) {
-            /* Not -1: that would mark the whole multi handle dead and strand every transfer
-             * without its callback. Unwatched, this transfer ends at its timeout. */
-            log_error("http client cannot watch a socket", "fd=%d err='%s'", (int)fd,
-                      uv_strerror(rc));
-            xfree(s);
-            return 0;
-        }
-        s->c = c;
-        s->fd = fd;
-        s->next = c->socks;
-        if (c->socks)
-            c->socks->prev = s;
-        c->socks = s;
-        c->open_handles++;
-        curl_multi_assign(c->multi, fd, s);
-    }
-    int ev = 0;
-    if (what & CURL_POLL_IN)
-        ev |= UV_READABLE;
-    if (what & CURL_POLL_OUT)
-        ev |= UV_WRITABLE;
-    if (ev)
-        uv_poll_start(&s->poll, ev, on_poll);
-    else
-        uv_poll_stop(&s->poll);
-    return 0;
-}
-
-static int on_timer(CURLM *m, long timeout_ms, void *userp)
-{
-    http_client *c = userp;
-    if (timeout_ms < 0 || c->closing)
-        uv_timer_stop(&c->timer);
-    else
-        uv_timer_start(&c->timer, on_timeout, (uint64_t)timeout_ms, 0);
-    return 0;
+    char *priv = NULL;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+    finish((xfer *)priv, rc, 0);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -594,7 +412,7 @@ int http_client_send(http_client *c, const http_client_request *req, http_client
     SET(CURLOPT_HEADERFUNCTION, on_head);
     SET(CURLOPT_HEADERDATA, x);
     SET(CURLOPT_ERRORBUFFER, x->errbuf);
-    SET(CURLOPT_SHARE, c->share);
+    SET(CURLOPT_SHARE, curl_loop_share(c->cl));
     SET(CURLOPT_HTTPHEADER, x->hdrs);
 
     const char *m = req->method;
@@ -614,7 +432,7 @@ int http_client_send(http_client *c, const http_client_request *req, http_client
             SET(CURLOPT_CUSTOMREQUEST, m);
     }
 
-    if (curl_multi_add_handle(c->multi, x->easy) != CURLM_OK)
+    if (curl_loop_add(c->cl, x->easy) != 0)
         goto fail;
     x->next = c->flight;
     if (c->flight)
@@ -643,33 +461,13 @@ size_t http_client_in_flight(const http_client *c)
 int http_client_create(http_client **out, uv_loop_t *loop)
 {
     *out = NULL;
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_rc != CURLE_OK)
-        return HTTP_CLIENT_EOTHER;
     http_client *c = xcalloc(1, sizeof *c);
-    c->loop = loop;
-    c->multi = curl_multi_init();
-    c->share = curl_share_init();
-    if (!c->multi || !c->share)
-        goto fail;
-    if (curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
-        goto fail;
-    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-    uv_timer_init(loop, &c->timer);
-    c->timer.data = c;
-    c->open_handles = 1;
+    if (curl_loop_create(&c->cl, loop, on_easy_done, c) != 0) {
+        xfree(c);
+        return HTTP_CLIENT_EOTHER;
+    }
     *out = c;
     return 0;
-fail:
-    if (c->multi)
-        curl_multi_cleanup(c->multi);
-    if (c->share)
-        curl_share_cleanup(c->share);
-    xfree(c);
-    return HTTP_CLIENT_EOTHER;
 }
 
 void http_client_destroy(http_client *c)
@@ -679,13 +477,6 @@ void http_client_destroy(http_client *c)
     c->closing = 1;
     while (c->flight)
         finish(c->flight, CURLE_OK, 1);
-    /* Closes the cached connections; their sockets come back through on_socket(REMOVE). */
-    curl_multi_cleanup(c->multi);
-    c->multi = NULL;
-    if (curl_share_cleanup(c->share) != CURLSHE_OK)
-        log_error("http client: TLS session cache still in use at destroy", NULL);
-    c->share = NULL;
-    while (c->socks)
-        sock_close(c->socks);
-    uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+    curl_loop_destroy(c->cl);
+    xfree(c);
 }

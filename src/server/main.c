@@ -92,13 +92,6 @@ int main(int argc, char **argv)
         store_close(s.store);
         return 1;
     }
-    if (events_create(&s.events, s.loop, s.store, s.sqs, s.cfg.region, s.cfg.account_id) != 0) {
-        log_error("cannot load the EventBridge state", NULL);
-        sqs_shutdown(s.sqs);
-        store_close(s.store);
-        sqs_destroy(s.sqs);
-        return 1;
-    }
     char public_url[600];
     if (s.cfg.public_url[0])
         snprintf(public_url, sizeof public_url, "%s", s.cfg.public_url);
@@ -110,10 +103,18 @@ int main(int argc, char **argv)
                       .public_url = public_url};
     if (sns_create(&s.sns, s.loop, s.store, s.sqs, &snc) != 0) {
         log_error("cannot load the SNS state", NULL);
-        events_shutdown(s.events);
         sqs_shutdown(s.sqs);
         store_close(s.store);
-        events_destroy(s.events);
+        sqs_destroy(s.sqs);
+        return 1;
+    }
+    if (events_create(&s.events, s.loop, s.store, s.sqs, s.sns, s.cfg.region, s.cfg.account_id) !=
+        0) {
+        log_error("cannot load the EventBridge state", NULL);
+        sns_shutdown(s.sns);
+        sqs_shutdown(s.sqs);
+        store_close(s.store);
+        sns_destroy(s.sns);
         sqs_destroy(s.sqs);
         return 1;
     }

@@ -5,6 +5,7 @@
 #define SLUICE_EVENTS_H
 
 #include "protocol/aws.h"
+#include "services/sns/sns.h"
 #include "services/sqs/sqs.h"
 #include "store/store.h"
 
@@ -15,8 +16,8 @@ typedef struct events events;
 /* Creates the service, loading its buses, rules, archives, replays, connections and API
  * destinations from the store (synchronously: call before serving), and starts its
  * schedules, replays and delivery of pending target invocations. Borrows everything. */
-int events_create(events **out, uv_loop_t *loop, store *st, sqs *queues, const char *region,
-                  const char *account);
+int events_create(events **out, uv_loop_t *loop, store *st, sqs *queues, sns *topics,
+                  const char *region, const char *account);
 const aws_service_def *events_service_def(const events *ev);
 /* Shutdown, step 1: stop timers, schedules and replays; cancel outbound requests (their
  * deliveries stay pending in the store and resume at the next start). */

@@ -82,6 +82,7 @@ typedef struct events {
     uv_loop_t *loop;
     store *store;
     sqs *sqs;
+    sns *sns;
     const char *region;
     const char *account;
     events_bus *buses;
@@ -183,6 +184,8 @@ int events_target_render(const events *ev, const events_rule *r, const events_ta
 typedef void (*events_plan_done_fn)(events_plan *p, int status, void *arg);
 events_plan *events_plan_new(events *ev, int64_t now_ms);
 events *events_plan_owner(const events_plan *p);
+/* The fan-out under the plan (for targets that add to it themselves: SNS topics). */
+fanout *events_plan_fanout(events_plan *p);
 int64_t events_plan_now(const events_plan *p);
 /* Matches one event (JSON text of the full envelope, borrowed) on bus b and plans every
  * matched rule's targets and every matching archive. filter: NULL, or the rule ARNs a

@@ -51,6 +51,11 @@ events *events_plan_owner(const events_plan *p)
     return p->ev;
 }
 
+fanout *events_plan_fanout(events_plan *p)
+{
+    return p->f;
+}
+
 int64_t events_plan_now(const events_plan *p)
 {
     return fanout_now(p->f);
@@ -146,8 +151,11 @@ void events_plan_discard(events_plan *p)
 static void plan_done(fanout *f, int status, void *arg)
 {
     events_plan *p = arg;
-    if (status == 0 && fanout_deliveries(f) > 0)
+    if (status == 0 && fanout_deliveries(f) > 0) { /* its own, or an SNS target's */
         events_deliver_poke(p->ev);
+        if (p->ev->sns)
+            sns_deliveries_committed(p->ev->sns);
+    }
     if (p->fn)
         p->fn(p, status, p->arg);
     plan_free(p);

@@ -503,8 +503,8 @@ void events_put_targets(aws_call *call)
         if (!type) {
             json_array_append_new(failed, failed_entry(id, "ValidationException",
                                                        "Sluice does not deliver to this kind of "
-                                                       "target (supported: SQS queues, event "
-                                                       "buses, API destinations)."));
+                                                       "target (supported: SQS queues, SNS topics, "
+                                                       "event buses, API destinations)."));
             continue;
         }
         if (type->validate && type->validate(ev, t, code, sizeof code, msg, sizeof msg) != 0) {

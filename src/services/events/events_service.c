@@ -252,8 +252,8 @@ static void bus_restore(const char *key, const char *doc, void *arg)
     }
 }
 
-int events_create(events **out, uv_loop_t *loop, store *st, sqs *queues, const char *region,
-                  const char *account)
+int events_create(events **out, uv_loop_t *loop, store *st, sqs *queues, sns *topics,
+                  const char *region, const char *account)
 {
     events *ev = xcalloc(1, sizeof *ev);
     ev->def.model = &model_events;
@@ -264,6 +264,7 @@ int events_create(events **out, uv_loop_t *loop, store *st, sqs *queues, const c
     ev->loop = loop;
     ev->store = st;
     ev->sqs = queues;
+    ev->sns = topics;
     ev->region = region;
     ev->account = account;
     ev->connections = json_object();

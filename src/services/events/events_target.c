@@ -101,12 +101,34 @@ static void destination_route(events_plan *p, const events_rule *r, const events
     json_decref(target);
 }
 
+/* ---- SNS topics (in the same transaction as the event) ------------------------------ */
+
+static int topic_matches(const events *ev, const char *arn)
+{
+    return ev->sns && arn_has(ev, arn, "sns", "");
+}
+
+static void topic_route(events_plan *p, const events_rule *r, const events_target *t,
+                        const char *payload, size_t len, const char *event, size_t event_len)
+{
+    events *ev = events_plan_owner(p);
+    char err[256];
+    if (sns_publish_into(ev->sns, events_plan_fanout(p), t->arn, payload, len, err, sizeof err) !=
+        0) {
+        char rule_arn[700];
+        events_rule_arn(ev, r, rule_arn, sizeof rule_arn);
+        events_plan_dead_letter(p, rule_arn, t->def, event, event_len, "RESOURCE_NOT_FOUND", err,
+                                NULL, 0);
+    }
+}
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 static const events_target_type target_types[] = {
     {"sqs", sqs_matches, sqs_validate, sqs_route},
     {"event-bus", bus_matches, NULL, bus_route},
     {"api-destination", destination_matches, NULL, destination_route},
+    {"sns", topic_matches, NULL, topic_route},
 };
 
 const events_target_type *events_target_type_of(const events *ev, const char *arn)

@@ -29,4 +29,15 @@ void sns_handle_get(http_request *req, void *ctx);
 void sns_shutdown(sns *s);
 void sns_destroy(sns *s);
 
+/* ---- publishing from other services (EventBridge targets) ----------------------------
+ * Adds the deliveries of one message (text borrowed; no subject or attributes) on the
+ * standard topic with this ARN to the caller's fan-out, so that they commit in the caller's
+ * transaction. -1 (reason in err) if there is no such topic, it is a FIFO topic, or the
+ * message is too large. After the fan-out committed with deliveries, call
+ * sns_deliveries_committed. */
+typedef struct fanout fanout;
+int sns_publish_into(sns *s, fanout *f, const char *topic_arn, const char *message, size_t len,
+                     char *err, size_t errlen);
+void sns_deliveries_committed(sns *s);
+
 #endif

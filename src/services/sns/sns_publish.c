@@ -560,6 +560,40 @@ void sns_publish_batch(aws_call *call)
     commit(call, t, f, reply);
 }
 
+/* ---- publishing from other services ------------------------------------------------- */
+
+int sns_publish_into(sns *s, fanout *f, const char *topic_arn, const char *message, size_t len,
+                     char *err, size_t errlen)
+{
+    const char *colon = topic_arn ? strrchr(topic_arn, ':') : NULL;
+    sns_topic *t = colon ? sns_topic_find(s, colon + 1) : NULL;
+    if (!t || strcmp(t->arn, topic_arn) != 0) {
+        snprintf(err, errlen, "Topic %s does not exist.", topic_arn ? topic_arn : "");
+        return -1;
+    }
+    if (t->fifo) {
+        snprintf(err, errlen, "FIFO topics need a message group: not supported as a target yet.");
+        return -1;
+    }
+    if (len == 0 || len > SNS_MAX_MESSAGE_BYTES) {
+        snprintf(err, errlen, "Invalid parameter: %s", len ? "Message too long" : "Empty message");
+        return -1;
+    }
+    pub_msg m;
+    memset(&m, 0, sizeof m);
+    char *text = xstrndup(message, len);
+    m.message = text;
+    ids_uuid4(m.message_id);
+    plan_message(s, t, &m, f);
+    xfree(text);
+    return 0;
+}
+
+void sns_deliveries_committed(sns *s)
+{
+    sns_deliver_poke(s);
+}
+
 /* ---- subscription confirmation ------------------------------------------------------ */
 
 static void confirmation_planned(fanout *f, int status, void *arg)
