@@ -350,12 +350,11 @@ void sns_subscribe(aws_call *call)
     char id[40];
     ids_uuid4(id);
     int confirmed = strcmp(protocol, "sqs") == 0 || strcmp(protocol, "sms") == 0;
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:O, s:b, s:o, s:I}", "TopicArn", t->arn,
-                            "Protocol", protocol, "Endpoint", endpoint, "Owner", s->account,
-                            "Attributes", in ? in : json_object(), "Confirmed", confirmed, "Token",
-                            token_new(), "CreatedMs", (json_int_t)clock_now_ms());
-    if (!in)
-        json_object_set_new(doc, "Attributes", json_object());
+    json_t *doc =
+        json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:I}", "TopicArn", t->arn, "Protocol",
+                  protocol, "Endpoint", endpoint, "Owner", s->account, "Attributes",
+                  in ? json_deep_copy(in) : json_object(), "Confirmed", confirmed, "Token",
+                  token_new(), "CreatedMs", (json_int_t)clock_now_ms());
     sns_sub *sub = sub_add(t, id, doc);
     json_t *reply = json_pack("{s:s}", "SubscriptionArn",
                               confirmed || want_arn ? sub->arn : "pending confirmation");
