@@ -205,9 +205,23 @@ static json_t *merge_objects(json_t *base, const json_t *over)
     return base;
 }
 
-void events_update_connection(aws_call *call)
+/* The connection gets `state` (its cached OAuth token is dropped); replies with its
+ * summary once persisted. */
+static void set_state(aws_call *call, json_t *doc, const char *state)
 {
     events *ev = events_of(call);
+    json_object_set_new(doc, "ConnectionState", json_string(state));
+    json_object_set_new(doc, "LastModifiedTime", json_integer(clock_now_ms()));
+    const char *name = json_string_value(json_object_get(doc, "Name"));
+    json_object_del(ev->oauth_tokens, name);
+    json_t *reply = connection_summary(doc, 0);
+    json_object_del(reply, "Name");
+    json_object_del(reply, "AuthorizationType");
+    events_persist_doc(ev, call, reply, "events.connection", name, doc);
+}
+
+void events_update_connection(aws_call *call)
+{
     json_t *doc = connection_of(call);
     if (!doc)
         return;
@@ -222,30 +236,14 @@ void events_update_connection(aws_call *call)
     const char *desc = events_str(call, "Description");
     if (desc)
         json_object_set_new(doc, "Description", json_string(desc));
-    json_object_set_new(doc, "ConnectionState", json_string("AUTHORIZED"));
-    json_object_set_new(doc, "LastModifiedTime", json_integer(clock_now_ms()));
-    const char *name = json_string_value(json_object_get(doc, "Name"));
-    json_object_del(ev->oauth_tokens, name);
-    json_t *reply = connection_summary(doc, 0);
-    json_object_del(reply, "Name");
-    json_object_del(reply, "AuthorizationType");
-    events_persist_doc(events_of(call), call, reply, "events.connection", name, doc);
+    set_state(call, doc, "AUTHORIZED");
 }
 
 void events_deauthorize_connection(aws_call *call)
 {
-    events *ev = events_of(call);
     json_t *doc = connection_of(call);
-    if (!doc)
-        return;
-    json_object_set_new(doc, "ConnectionState", json_string("DEAUTHORIZED"));
-    json_object_set_new(doc, "LastModifiedTime", json_integer(clock_now_ms()));
-    const char *name = json_string_value(json_object_get(doc, "Name"));
-    json_object_del(ev->oauth_tokens, name);
-    json_t *reply = connection_summary(doc, 0);
-    json_object_del(reply, "Name");
-    json_object_del(reply, "AuthorizationType");
-    events_persist_doc(events_of(call), call, reply, "events.connection", name, doc);
+    if (doc)
+        set_state(call, doc, "DEAUTHORIZED");
 }
 
 void events_delete_connection(aws_call *call)
