@@ -153,11 +153,6 @@ void delivery_poke(delivery *d)
     claim_now(d);
 }
 
-size_t delivery_in_flight(const delivery *d)
-{
-    return d->in_flight;
-}
-
 void delivery_stop(delivery *d)
 {
     d->stopping = 1;

@@ -44,7 +44,6 @@ struct delivery_job {
 int delivery_create(delivery **out, uv_loop_t *loop, store *st, const delivery_kind *k);
 /* New deliveries were committed: claim the due ones now. */
 void delivery_poke(delivery *d);
-size_t delivery_in_flight(const delivery *d);
 /* Stops claiming; jobs in flight still report their outcomes. */
 void delivery_stop(delivery *d);
 /* Frees the dispatcher (after the store has completed its last op). Accepts NULL. */

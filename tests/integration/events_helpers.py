@@ -22,26 +22,18 @@ import threading
 import time
 import urllib.parse
 
-import boto3
 import botocore.auth
 import botocore.awsrequest
 import botocore.credentials
 import pytest
 
-from helpers import ACCOUNT, REGION, SLOW, client_config, make_client, unique
+from helpers import ACCOUNT, REGION, SLOW, make_client, unique
 
 # --------------------------------------------------------------------------- clients
 
 
 def make_events_client(endpoint, **cfg):
-    return boto3.session.Session().client(
-        "events",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=client_config(**cfg),
-    )
+    return make_client(endpoint, "events", **cfg)
 
 
 @pytest.fixture(scope="module")

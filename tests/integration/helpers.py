@@ -172,9 +172,10 @@ def client_config(**kw):
     return botocore.config.Config(**base)
 
 
-def make_client(endpoint, **cfg):
+def make_client(endpoint, service="sqs", **cfg):
+    """A boto3 client of `service` (SQS by default) on a Sluice endpoint."""
     return boto3.session.Session().client(
-        "sqs",
+        service,
         endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id="test",

@@ -19,41 +19,25 @@ import time
 import urllib.parse
 import urllib.request
 
-import boto3
 import botocore.auth
 import botocore.awsrequest
 import botocore.credentials
 import pytest
 
-from events_helpers import HttpEndpoint, new_queue, receive
-from helpers import ACCOUNT, REGION, SLOW, client_config, make_client, unique
+from events_helpers import HttpEndpoint, http_endpoint, new_queue, receive  # noqa: F401
+from helpers import ACCOUNT, REGION, SLOW, make_client, unique
 
 # --------------------------------------------------------------------------- clients
 
 
 def make_sns_client(endpoint, **cfg):
-    return boto3.session.Session().client(
-        "sns",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=client_config(**cfg),
-    )
+    return make_client(endpoint, "sns", **cfg)
 
 
 @pytest.fixture(scope="module")
 def sns(server):
     """An SNS client on the module's server."""
     return make_sns_client(server.endpoint)
-
-
-@pytest.fixture
-def http_endpoint():
-    """A fresh recording HTTP endpoint for one test."""
-    ep = HttpEndpoint().start()
-    yield ep
-    ep.stop()
 
 
 def raw_sns(endpoint, params, timeout=10):

@@ -186,7 +186,6 @@ events_plan *events_plan_new(events *ev, int64_t now_ms);
 events *events_plan_owner(const events_plan *p);
 /* The fan-out under the plan (for targets that add to it themselves: SNS topics). */
 fanout *events_plan_fanout(events_plan *p);
-int64_t events_plan_now(const events_plan *p);
 /* Matches one event (JSON text of the full envelope, borrowed) on bus b and plans every
  * matched rule's targets and every matching archive. filter: NULL, or the rule ARNs a
  * replay is limited to (archives are skipped when replaying). Returns the number of

@@ -56,11 +56,6 @@ fanout *events_plan_fanout(events_plan *p)
     return p->f;
 }
 
-int64_t events_plan_now(const events_plan *p)
-{
-    return fanout_now(p->f);
-}
-
 size_t events_plan_size(const events_plan *p)
 {
     return fanout_size(p->f) + p->narchived;

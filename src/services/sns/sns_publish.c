@@ -292,7 +292,9 @@ static json_t *base_envelope(sns *s, const sns_topic *t, const pub_msg *m, const
     json_object_set_new(e, "Timestamp", json_string(ts));
     const char *version = json_string_value(
         json_object_get(json_object_get(t->doc, "Attributes"), "SignatureVersion"));
-    sns_sign(s->signer, e, version && strcmp(version, "2") == 0 ? 2 : 1);
+    if (sns_sign(s->signer, e, version && strcmp(version, "2") == 0 ? 2 : 1) != 0)
+        log_error("sns message not signed: its signature fields are missing", "message=%s",
+                  json_string_value(json_object_get(e, "MessageId")));
     buf url = BUF_INIT;
     buf_printf(&url, "%s%sSimpleNotificationService.pem", s->public_url, SNS_GET_PREFIX);
     json_object_set_new(e, "SigningCertURL", json_string(url.data));
@@ -630,7 +632,9 @@ void sns_confirmation_send(sns *s, sns_sub *sub, aws_call *call, json_t *reply)
                           text.data, "SubscribeURL", url.data, "Timestamp", ts);
     const char *version = json_string_value(
         json_object_get(json_object_get(sub->topic->doc, "Attributes"), "SignatureVersion"));
-    sns_sign(s->signer, e, version && strcmp(version, "2") == 0 ? 2 : 1);
+    if (sns_sign(s->signer, e, version && strcmp(version, "2") == 0 ? 2 : 1) != 0)
+        log_error("sns message not signed: its signature fields are missing", "message=%s",
+                  json_string_value(json_object_get(e, "MessageId")));
     buf cert = BUF_INIT;
     buf_printf(&cert, "%s%sSimpleNotificationService.pem", s->public_url, SNS_GET_PREFIX);
     json_object_set_new(e, "SigningCertURL", json_string(cert.data));

@@ -30,7 +30,6 @@ typedef struct sqs_outbound sqs_outbound;
 
 /* A batch for the queue with this ARN, or NULL if there is no such queue. */
 sqs_outbound *sqs_outbound_begin(sqs *s, const char *queue_arn, int64_t now_ms);
-int sqs_outbound_is_fifo(const sqs_outbound *o);
 /* Adds a message: body copied; attrs (borrowed, may be NULL) in SendMessage's
  * MessageAttributes shape; group_id and dedup_id (copied) for FIFO queues (dedup_id NULL:
  * the body's SHA-256, as content-based deduplication). Returns 0, or -1 with the reason in

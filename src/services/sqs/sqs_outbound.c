@@ -36,11 +36,6 @@ sqs_outbound *sqs_outbound_begin(sqs *s, const char *queue_arn, int64_t now_ms)
     return o;
 }
 
-int sqs_outbound_is_fifo(const sqs_outbound *o)
-{
-    return o->q->fifo;
-}
-
 size_t sqs_outbound_count(const sqs_outbound *o)
 {
     return o->n;
