@@ -49,6 +49,13 @@ SERVICES = [
         "out": "src/protocol/models/sns.c",
         "symbol": "model_sns",
     },
+    {
+        "service": "ses",
+        "api_version": "2010-12-01",
+        "overlay": None,
+        "out": "src/protocol/models/ses.c",
+        "symbol": "model_ses",
+    },
 ]
 
 SHAPE_TYPES = {

@@ -71,5 +71,6 @@ const model_member *model_find_member(const model_shape *s, const char *name, si
 extern const model_service model_sqs;
 extern const model_service model_events;
 extern const model_service model_sns;
+extern const model_service model_ses;
 
 #endif
