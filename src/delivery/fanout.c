@@ -23,6 +23,8 @@ struct fanout {
     size_t ndeliveries, capdeliveries;
     store_doc *docs;
     size_t ndocs, capdocs;
+    store_archived *archived;
+    size_t narchived, caparchived;
     store_op **extra;
     size_t nextra, capextra;
     /* the declared body: stored once for all its queues */
@@ -35,7 +37,7 @@ struct fanout {
     /* the commit */
     store_op group;
     store_op **children;
-    store_op delivery_op, doc_op;
+    store_op delivery_op, doc_op, archive_op;
     fanout_done_fn fn;
     void *arg;
 };
@@ -117,6 +119,18 @@ void fanout_doc(fanout *f, const char *ns, const char *key, const char *doc)
     f->docs[f->ndocs++] = (store_doc){xstrdup(ns), xstrdup(key), doc ? xstrdup(doc) : NULL};
 }
 
+void fanout_archive(fanout *f, const char *archive, const char *text, size_t len)
+{
+    XGROW(f->archived, f->narchived, f->caparchived);
+    store_archived *a = &f->archived[f->narchived++];
+    memset(a, 0, sizeof *a);
+    a->archive = xstrdup(archive);
+    a->time_ms = f->now_ms;
+    a->event = xmemdup(text, len + 1);
+    a->event[len] = '\0';
+    a->len = len;
+}
+
 void fanout_op(fanout *f, store_op *op)
 {
     XGROW(f->extra, f->nextra, f->capextra);
@@ -125,7 +139,7 @@ void fanout_op(fanout *f, store_op *op)
 
 size_t fanout_size(const fanout *f)
 {
-    size_t n = f->ndeliveries + f->ndocs + f->nextra;
+    size_t n = f->ndeliveries + f->ndocs + f->narchived + f->nextra;
     for (size_t i = 0; i < f->nqueues; i++)
         n += sqs_outbound_count(f->queues[i].out);
     return n;
@@ -155,6 +169,11 @@ void fanout_discard(fanout *f)
         xfree((char *)f->docs[i].doc);
     }
     xfree(f->docs);
+    for (size_t i = 0; i < f->narchived; i++) {
+        xfree(f->archived[i].archive);
+        xfree(f->archived[i].event);
+    }
+    xfree(f->archived);
     xfree(f->extra);
     for (size_t i = 0; i < f->npayloads; i++) {
         xfree((char *)f->payloads[i]->body);
@@ -184,7 +203,7 @@ void fanout_commit(fanout *f, fanout_done_fn fn, void *arg)
 {
     f->fn = fn;
     f->arg = arg;
-    f->children = xcalloc(f->nqueues + f->nextra + 2, sizeof *f->children);
+    f->children = xcalloc(f->nqueues + f->nextra + 3, sizeof *f->children);
     size_t n = 0;
     for (size_t i = 0; i < f->nextra; i++)
         f->children[n++] = f->extra[i];
@@ -203,6 +222,13 @@ void fanout_commit(fanout *f, fanout_done_fn fn, void *arg)
         f->doc_op.u.docs.docs = f->docs;
         f->doc_op.u.docs.n = f->ndocs;
         f->children[n++] = &f->doc_op;
+    }
+    if (f->narchived) {
+        f->archive_op.kind = STORE_ARCHIVE_APPEND;
+        f->archive_op.now_ms = f->now_ms;
+        f->archive_op.u.archive_append.items = f->archived;
+        f->archive_op.u.archive_append.n = f->narchived;
+        f->children[n++] = &f->archive_op;
     }
     f->group.kind = STORE_GROUP;
     f->group.now_ms = f->now_ms;

@@ -5,7 +5,8 @@
  *    unchanged to several queues stored and digested once (see store_payload);
  *  - pending deliveries for targets that are not queues (src/delivery/delivery.h);
  *  - documents (a schedule's last fire, a replay's progress);
- *  - ops of the caller's own (archive records, the removal of a delivery it dead-letters).
+ *  - archive records (an event bus's archives, the mail log);
+ *  - ops of the caller's own (the removal of a delivery it dead-letters).
  * After the commit the queues' long-pollers are woken. */
 #ifndef SLUICE_DELIVERY_FANOUT_H
 #define SLUICE_DELIVERY_FANOUT_H
@@ -37,9 +38,12 @@ void fanout_delivery(fanout *f, const char *kind, const json_t *target, const ch
                      size_t len);
 /* A document to write (copied; doc NULL deletes). */
 void fanout_doc(fanout *f, const char *ns, const char *key, const char *doc);
+/* A record for the archive with this name (store_archived; text copied), at the fan-out's
+ * time. */
+void fanout_archive(fanout *f, const char *archive, const char *text, size_t len);
 /* One more op of the caller's (borrowed until the done callback). */
 void fanout_op(fanout *f, store_op *op);
-/* Messages, deliveries, documents and ops planned so far. */
+/* Messages, deliveries, documents, archive records and ops planned so far. */
 size_t fanout_size(const fanout *f);
 size_t fanout_deliveries(const fanout *f);
 /* Commits everything as one group; fn runs after (on the loop thread). Takes f. */

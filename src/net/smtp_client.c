@@ -193,7 +193,7 @@ static size_t on_read(char *p, size_t size, size_t n, void *ud)
 
 /* A bare mailbox as libcurl puts it between angle brackets: no white space, controls or
  * brackets that would end the command or the path early. */
-static int mailbox_ok(const char *s)
+int smtp_mailbox_ok(const char *s)
 {
     if (!s || !*s)
         return 0;
@@ -231,11 +231,11 @@ int smtp_client_send(smtp_client *c, const smtp_client_message *msg, smtp_client
 {
     if (c->closing)
         return SMTP_CLIENT_ECANCELLED;
-    if (!msg || !fn || !mailbox_ok(msg->mail_from) || msg->nrcpt == 0 || !msg->rcpt || !msg->data ||
-        msg->len == 0 || msg->timeout_ms < 0)
+    if (!msg || !fn || !smtp_mailbox_ok(msg->mail_from) || msg->nrcpt == 0 || !msg->rcpt ||
+        !msg->data || msg->len == 0 || msg->timeout_ms < 0)
         return SMTP_CLIENT_EINVAL;
     for (size_t i = 0; i < msg->nrcpt; i++)
-        if (!mailbox_ok(msg->rcpt[i]))
+        if (!smtp_mailbox_ok(msg->rcpt[i]))
             return SMTP_CLIENT_EINVAL;
 
     int rc = SMTP_CLIENT_EOTHER;

@@ -117,6 +117,10 @@ int smtp_client_create(smtp_client **out, uv_loop_t *loop, const smtp_client_con
 int smtp_client_send(smtp_client *c, const smtp_client_message *msg, smtp_client_done_fn fn,
                      void *arg);
 
+/* Whether `addr` can be an envelope address (MAIL FROM, RCPT TO) as given to
+ * smtp_client_send: not empty, no white space, control characters or angle brackets. */
+int smtp_mailbox_ok(const char *addr);
+
 /* Messages accepted and not yet completed (their callbacks not yet called). */
 size_t smtp_client_in_flight(const smtp_client *c);
 

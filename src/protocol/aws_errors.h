@@ -29,6 +29,7 @@
     X(INCOMPLETE_SIGNATURE, "IncompleteSignature", "IncompleteSignature", 403, 1)                  \
     X(REQUEST_EXPIRED, "RequestExpired", "RequestExpired", 403, 1)                                 \
     X(ACCESS_DENIED, "AccessDenied", "AccessDenied", 403, 1)                                       \
+    X(LIMIT_EXCEEDED_EXCEPTION, "LimitExceededException", "LimitExceededException", 400, 1)        \
     /* SQS */                                                                                      \
     X(SQS_QUEUE_DOES_NOT_EXIST, "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue",    \
       400, 1)                                                                                      \
@@ -64,7 +65,6 @@
     X(EVENTS_VALIDATION, "ValidationException", "ValidationException", 400, 1)                     \
     X(EVENTS_INVALID_EVENT_PATTERN, "InvalidEventPatternException",                                \
       "InvalidEventPatternException", 400, 1)                                                      \
-    X(EVENTS_LIMIT_EXCEEDED, "LimitExceededException", "LimitExceededException", 400, 1)           \
     X(EVENTS_ILLEGAL_STATUS, "IllegalStatusException", "IllegalStatusException", 400, 1)           \
     X(EVENTS_INVALID_STATE, "InvalidStateException", "InvalidStateException", 400, 1)              \
     X(EVENTS_INTERNAL, "InternalException", "InternalException", 500, 0)                           \
@@ -82,7 +82,29 @@
     X(SNS_INVALID_BATCH_ENTRY_ID, "InvalidBatchEntryIdException", "InvalidBatchEntryId", 400, 1)   \
     X(SNS_BATCH_REQUEST_TOO_LONG, "BatchRequestTooLongException", "BatchRequestTooLong", 400, 1)   \
     X(SNS_TAG_LIMIT_EXCEEDED, "TagLimitExceededException", "TagLimitExceeded", 400, 1)             \
-    X(SNS_RESOURCE_NOT_FOUND, "ResourceNotFoundException", "ResourceNotFound", 404, 1)
+    X(SNS_RESOURCE_NOT_FOUND, "ResourceNotFoundException", "ResourceNotFound", 404, 1)             \
+    /* SES (v1, Query) */                                                                          \
+    X(SES_MESSAGE_REJECTED, "MessageRejected", "MessageRejected", 400, 1)                          \
+    X(SES_TEMPLATE_DOES_NOT_EXIST, "TemplateDoesNotExistException", "TemplateDoesNotExist", 400,   \
+      1)                                                                                           \
+    X(SES_ALREADY_EXISTS, "AlreadyExistsException", "AlreadyExists", 400, 1)                       \
+    X(SES_INVALID_TEMPLATE, "InvalidTemplateException", "InvalidTemplate", 400, 1)                 \
+    X(SES_MISSING_RENDERING_ATTRIBUTE, "MissingRenderingAttributeException",                       \
+      "MissingRenderingAttribute", 400, 1)                                                         \
+    X(SES_INVALID_RENDERING_PARAMETER, "InvalidRenderingParameterException",                       \
+      "InvalidRenderingParameter", 400, 1)                                                         \
+    X(SES_CONFIGURATION_SET_DOES_NOT_EXIST, "ConfigurationSetDoesNotExistException",               \
+      "ConfigurationSetDoesNotExist", 400, 1)                                                      \
+    X(SES_MAIL_FROM_DOMAIN_NOT_VERIFIED, "MailFromDomainNotVerifiedException",                     \
+      "MailFromDomainNotVerifiedException", 400, 1)                                                \
+    X(SES_LIMIT_EXCEEDED, "LimitExceededException", "LimitExceeded", 400, 1)                       \
+    /* SES v2 (REST-JSON) */                                                                       \
+    X(SESV2_NOT_FOUND, "NotFoundException", "NotFoundException", 404, 1)                           \
+    X(SESV2_BAD_REQUEST, "BadRequestException", "BadRequestException", 400, 1)                     \
+    X(SESV2_ALREADY_EXISTS, "AlreadyExistsException", "AlreadyExistsException", 400, 1)            \
+    X(SESV2_TOO_MANY_REQUESTS, "TooManyRequestsException", "TooManyRequestsException", 429, 1)     \
+    X(SESV2_INVALID_NEXT_TOKEN, "InvalidNextTokenException", "InvalidNextTokenException", 400, 1)  \
+    X(SESV2_CONFLICT, "ConflictException", "ConflictException", 409, 1)
 
 typedef enum {
 #define AWS_ERROR_ENUM(name, shape, query_code, status, sender) AWS_ERR_##name,

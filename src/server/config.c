@@ -48,6 +48,28 @@ static const setting settings[] = {
     STR(public_url, "public-url", "SLUICE_PUBLIC_URL",
         "base of the URLs sluiced hands out (SNS certificate, subscribe and unsubscribe links; "
         "default http://BIND:PORT)"),
+    STR(smtp_url, "smtp-url", "SLUICE_SMTP_URL",
+        "SMTP server mail is sent through: smtp://HOST:PORT or smtps://HOST:PORT (default: none, "
+        "mail is only kept at /_sluice/ses/messages)"),
+    STR(smtp_from, "smtp-from", "SLUICE_SMTP_FROM",
+        "sender of SNS mail and envelope sender by default (default no-reply@sns.sluice.local)"),
+    STR(smtp_user, "smtp-user", "SLUICE_SMTP_USER", "SMTP AUTH user name (default: no AUTH)"),
+    STR(smtp_password, "smtp-password", "SLUICE_SMTP_PASSWORD", "SMTP AUTH password"),
+    STR(smtp_starttls, "smtp-starttls", "SLUICE_SMTP_STARTTLS",
+        "STARTTLS on smtp:// URLs: off, try (default) or required"),
+    {"smtp-insecure", "SLUICE_SMTP_INSECURE", K_INT, offsetof(config, smtp_insecure), 0, 0, 1,
+     "1: accept any certificate from the SMTP server (test servers only; default 0)"},
+    STR(ses_verify, "ses-verify", "SLUICE_SES_VERIFY",
+        "on (default): SES refuses to send from unverified identities, as its sandbox does; off"),
+    STR(sms_gateway_url, "sms-gateway-url", "SLUICE_SMS_GATEWAY_URL",
+        "HTTP(S) SMS gateway SMS is POSTed to (default: none, SMS is only logged)"),
+    STR(sms_gateway_auth, "sms-gateway-auth", "SLUICE_SMS_GATEWAY_AUTH",
+        "a header sent to the gateway, e.g. 'Authorization: Bearer TOKEN' (default none)"),
+    STR(sms_gateway_body, "sms-gateway-body", "SLUICE_SMS_GATEWAY_BODY",
+        "request body template; {{phone}}, {{sender}}, {{message}}, {{type}}, {{id}} are "
+        "replaced, escaped for the content type (default a JSON object of them)"),
+    STR(sms_gateway_content_type, "sms-gateway-content-type", "SLUICE_SMS_GATEWAY_CONTENT_TYPE",
+        "content type of the body (default application/json)"),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -64,6 +86,13 @@ void config_defaults(config *c)
     c->max_body_bytes = 4 * 1024 * 1024;
     c->max_connections = 10000;
     c->idle_timeout_ms = 60000;
+    snprintf(c->smtp_from, sizeof c->smtp_from, "no-reply@sns.sluice.local");
+    snprintf(c->smtp_starttls, sizeof c->smtp_starttls, "try");
+    snprintf(c->ses_verify, sizeof c->ses_verify, "on");
+    snprintf(c->sms_gateway_body, sizeof c->sms_gateway_body,
+             "{\"to\":\"{{phone}}\",\"from\":\"{{sender}}\",\"text\":\"{{message}}\","
+             "\"type\":\"{{type}}\",\"id\":\"{{id}}\"}");
+    snprintf(c->sms_gateway_content_type, sizeof c->sms_gateway_content_type, "application/json");
 }
 
 static int apply(config *c, const setting *s, const char *value, char *err, size_t errlen)
@@ -188,6 +217,11 @@ void config_usage(FILE *out)
     fprintf(out, "  --help                this text\n  --version             print the version\n");
 }
 
+static int one_of(const char *v, const char *a, const char *b, const char *c)
+{
+    return strcmp(v, a) == 0 || strcmp(v, b) == 0 || strcmp(v, c) == 0;
+}
+
 int config_load(config *c, int argc, char **argv, char *err, size_t errlen)
 {
     const char *file = getenv("SLUICE_CONFIG");
@@ -245,6 +279,15 @@ int config_load(config *c, int argc, char **argv, char *err, size_t errlen)
     }
     if (c->access_key[0] && !c->secret_key[0]) {
         snprintf(err, errlen, "--access-key needs --secret-key");
+        return -1;
+    }
+    if (!one_of(c->smtp_starttls, "off", "try", "required")) {
+        snprintf(err, errlen, "smtp-starttls: expected off, try or required, got '%s'",
+                 c->smtp_starttls);
+        return -1;
+    }
+    if (!one_of(c->ses_verify, "on", "off", "off")) {
+        snprintf(err, errlen, "ses-verify: expected on or off, got '%s'", c->ses_verify);
         return -1;
     }
     return 0;

@@ -25,6 +25,19 @@ typedef struct config {
     char secret_key[128];
     char public_url[512]; /* base of URLs handed out (SNS SigningCertURL, SubscribeURL...);
                            * "" = http://BIND:PORT */
+    /* Outbound mail (SNS email subscriptions, SES): "" smtp_url = log only, send nothing */
+    char smtp_url[512];
+    char smtp_from[256];
+    char smtp_user[256];
+    char smtp_password[256];
+    char smtp_starttls[16]; /* off | try | required */
+    int smtp_insecure;      /* 1: accept any TLS certificate of the SMTP server */
+    char ses_verify[8];     /* on: SES refuses unverified senders (the sandbox); off */
+    /* SMS (SNS sms subscriptions, Publish to PhoneNumber): "" url = log only */
+    char sms_gateway_url[512];
+    char sms_gateway_auth[512];         /* a header line sent with each request, or "" */
+    char sms_gateway_body[1024];        /* request body template ({{phone}}, {{message}}...) */
+    char sms_gateway_content_type[128]; /* of that body */
 } config;
 
 void config_defaults(config *c);

@@ -6,6 +6,7 @@
  * finish (their commits included), then close the store and exit 0. */
 #include "common/clock.h"
 #include "common/log.h"
+#include "delivery/mail.h"
 #include "net/http_server.h"
 #include "server/config.h"
 #include "server/health.h"
@@ -25,15 +26,95 @@ typedef struct server {
     uv_loop_t *loop;
     store *store;
     sqs *sqs;
+    mailer *mail;
     events *events;
     sns *sns;
     router *router;
     http_server *http;
     health_info health;
     sigv4_credential cred;
+    char public_url[600];
     uv_signal_t sigint, sigterm;
     int stopping;
 } server;
+
+/* Shutdown, step 1, in the reverse order of start: answer long polls, stop timers and
+ * dispatchers (what they have in flight stays due in the store). Safe on a partial start. */
+static void services_shutdown(server *s)
+{
+    events_shutdown(s->events);
+    sns_shutdown(s->sns);
+    mailer_shutdown(s->mail);
+    sqs_shutdown(s->sqs);
+}
+
+/* Shutdown, step 2, once the store completed its last op (store_close). */
+static void services_destroy(server *s)
+{
+    events_destroy(s->events);
+    s->events = NULL;
+    sns_destroy(s->sns);
+    s->sns = NULL;
+    mailer_destroy(s->mail);
+    s->mail = NULL;
+    sqs_destroy(s->sqs);
+    s->sqs = NULL;
+}
+
+/* Loads every service's state from the store, in dependency order. 0, or -1 (logged). */
+static int services_create(server *s)
+{
+    char err[512];
+    if (sqs_create(&s->sqs, s->loop, s->store, s->cfg.region, s->cfg.account_id) != 0) {
+        log_error("cannot load the SQS state", NULL);
+        return -1;
+    }
+    mailer_config mc = {.smtp_url = s->cfg.smtp_url,
+                        .from = s->cfg.smtp_from,
+                        .username = s->cfg.smtp_user,
+                        .password = s->cfg.smtp_password,
+                        .starttls = s->cfg.smtp_starttls,
+                        .tls_no_verify = s->cfg.smtp_insecure,
+                        .account = s->cfg.account_id};
+    if (mailer_create(&s->mail, s->loop, s->store, s->sqs, &mc, err, sizeof err) != 0) {
+        log_error("cannot start the mailer", "err='%s'", err);
+        return -1;
+    }
+    sns_config snc = {.region = s->cfg.region,
+                      .account = s->cfg.account_id,
+                      .data_dir = s->cfg.data_dir,
+                      .public_url = s->public_url,
+                      .mail = s->mail};
+    if (sns_create(&s->sns, s->loop, s->store, s->sqs, &snc) != 0) {
+        log_error("cannot load the SNS state", NULL);
+        return -1;
+    }
+    if (events_create(&s->events, s->loop, s->store, s->sqs, s->sns, s->cfg.region,
+                      s->cfg.account_id) != 0) {
+        log_error("cannot load the EventBridge state", NULL);
+        return -1;
+    }
+    return 0;
+}
+
+static void routes_add(server *s)
+{
+    router_add_service(s->router, sqs_service_def(s->sqs));
+    router_add_service(s->router, events_service_def(s->events));
+    router_add_service(s->router, sns_service_def(s->sns));
+    router_add_get(s->router, SNS_GET_PREFIX, sns_handle_get, s->sns);
+    router_add_get(s->router, MAIL_LOG_PATH, mailer_handle_get, s->mail);
+}
+
+/* Stops what a failed start left running, then lets the loop close the handles. */
+static int start_failed(server *s)
+{
+    services_shutdown(s);
+    store_close(s->store);
+    services_destroy(s);
+    uv_run(s->loop, UV_RUN_NOWAIT);
+    return 1;
+}
 
 static void on_drained(void *arg)
 {
@@ -41,12 +122,7 @@ static void on_drained(void *arg)
     log_info("connections drained", "pending_commits=%zu", store_pending(s->store));
     store_close(s->store);
     s->store = NULL;
-    events_destroy(s->events);
-    s->events = NULL;
-    sns_destroy(s->sns);
-    s->sns = NULL;
-    sqs_destroy(s->sqs);
-    s->sqs = NULL;
+    services_destroy(s);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
 }
@@ -60,9 +136,7 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     s->stopping = 1;
     log_info("shutting down", "signal=%d", signum);
-    events_shutdown(s->events);
-    sns_shutdown(s->sns);
-    sqs_shutdown(s->sqs);
+    services_shutdown(s);
     http_server_stop(s->http, on_drained, s);
 }
 
@@ -81,43 +155,18 @@ int main(int argc, char **argv)
     log_set_level(s.cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
     s.loop = uv_default_loop();
+    if (s.cfg.public_url[0])
+        snprintf(s.public_url, sizeof s.public_url, "%s", s.cfg.public_url);
+    else
+        snprintf(s.public_url, sizeof s.public_url, "http://%s:%d", s.cfg.bind, s.cfg.port);
 
     store_config sc = {.data_dir = s.cfg.data_dir, .durability = s.cfg.durability};
     if (store_open(&s.store, &sc, s.loop, err, sizeof err) != 0) {
         log_error("cannot open the store", "err='%s'", err);
         return 1;
     }
-    if (sqs_create(&s.sqs, s.loop, s.store, s.cfg.region, s.cfg.account_id) != 0) {
-        log_error("cannot load the SQS state", NULL);
-        store_close(s.store);
-        return 1;
-    }
-    char public_url[600];
-    if (s.cfg.public_url[0])
-        snprintf(public_url, sizeof public_url, "%s", s.cfg.public_url);
-    else
-        snprintf(public_url, sizeof public_url, "http://%s:%d", s.cfg.bind, s.cfg.port);
-    sns_config snc = {.region = s.cfg.region,
-                      .account = s.cfg.account_id,
-                      .data_dir = s.cfg.data_dir,
-                      .public_url = public_url};
-    if (sns_create(&s.sns, s.loop, s.store, s.sqs, &snc) != 0) {
-        log_error("cannot load the SNS state", NULL);
-        sqs_shutdown(s.sqs);
-        store_close(s.store);
-        sqs_destroy(s.sqs);
-        return 1;
-    }
-    if (events_create(&s.events, s.loop, s.store, s.sqs, s.sns, s.cfg.region, s.cfg.account_id) !=
-        0) {
-        log_error("cannot load the EventBridge state", NULL);
-        sns_shutdown(s.sns);
-        sqs_shutdown(s.sqs);
-        store_close(s.store);
-        sns_destroy(s.sns);
-        sqs_destroy(s.sqs);
-        return 1;
-    }
+    if (services_create(&s) != 0)
+        return start_failed(&s);
     s.cred.access_key = s.cfg.access_key;
     s.cred.secret_key = s.cfg.secret_key;
     s.health.store = s.store;
@@ -125,10 +174,7 @@ int main(int argc, char **argv)
     s.health.durability = s.cfg.durability == STORE_DURABILITY_FULL ? "full" : "normal";
     s.router = router_create(s.cfg.access_key[0] ? &s.cred : NULL, s.cfg.access_key[0] ? 1 : 0,
                              health_handle, &s.health);
-    router_add_service(s.router, sqs_service_def(s.sqs));
-    router_add_service(s.router, events_service_def(s.events));
-    router_add_service(s.router, sns_service_def(s.sns));
-    router_add_get(s.router, SNS_GET_PREFIX, sns_handle_get, s.sns);
+    routes_add(&s);
 
     http_server_config hc;
     http_server_config_defaults(&hc);
@@ -141,15 +187,8 @@ int main(int argc, char **argv)
     if (rc != 0) {
         log_error("cannot listen", "bind=%s port=%d err='%s'", s.cfg.bind, s.cfg.port,
                   uv_strerror(rc));
-        events_shutdown(s.events);
-        sns_shutdown(s.sns);
-        sqs_shutdown(s.sqs);
-        store_close(s.store);
-        events_destroy(s.events);
-        sns_destroy(s.sns);
-        sqs_destroy(s.sqs);
-        uv_run(s.loop, UV_RUN_NOWAIT);
-        return 1;
+        router_destroy(s.router);
+        return start_failed(&s);
     }
     s.health.http = s.http;
     uv_signal_init(s.loop, &s.sigint);
@@ -157,9 +196,10 @@ int main(int argc, char **argv)
     s.sigint.data = s.sigterm.data = &s;
     uv_signal_start(&s.sigint, on_signal, SIGINT);
     uv_signal_start(&s.sigterm, on_signal, SIGTERM);
-    log_info("listening", "bind=%s port=%d data_dir=%s durability=%s sigv4=%s", s.cfg.bind,
+    log_info("listening", "bind=%s port=%d data_dir=%s durability=%s sigv4=%s mail=%s", s.cfg.bind,
              http_server_port(s.http), s.cfg.data_dir, s.health.durability,
-             s.cfg.access_key[0] ? "verify" : "accept-any");
+             s.cfg.access_key[0] ? "verify" : "accept-any",
+             mailer_sends(s.mail) ? "smtp" : "log-only");
 
     uv_run(s.loop, UV_RUN_DEFAULT);
     http_server_destroy(s.http);

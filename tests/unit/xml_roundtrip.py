@@ -291,7 +291,7 @@ console.log(JSON.stringify(out));
 """
 
 
-OTHER_SERVICES = ("EVENTS_", "SNS_")
+OTHER_SERVICES = ("EVENTS_", "SNS_", "SES_", "SESV2_", "LIMIT_EXCEEDED_EXCEPTION")
 
 
 def check_errors(merged, bin_dir):

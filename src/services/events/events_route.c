@@ -5,7 +5,7 @@
  * its bus's shared matcher (src/pattern/); each matched rule's targets then add to the
  * plan: messages for queue targets (grouped per queue), pending deliveries for HTTP
  * targets, the same event re-routed on another bus for event-bus targets, a record for
- * each archive. The plan is a fan-out (src/delivery/fanout.h) plus the archive records:
+ * each archive. The plan is a fan-out (src/delivery/fanout.h), archive records included:
  * it commits as one STORE_GROUP, so an event's whole fan-out is durable before PutEvents
  * answers, or none of it is. */
 #include "services/events/events_internal.h"
@@ -24,14 +24,11 @@
 
 /* ---- the plan ----------------------------------------------------------------------- */
 
-/* The events side of a fan-out (src/delivery/fanout.h): archive records, dead-lettering,
+/* The events side of a fan-out (src/delivery/fanout.h): dead-lettering
  * and the rules matched for the event being routed. */
 struct events_plan {
     events *ev;
     fanout *f;
-    store_archived *archived;
-    size_t narchived, caparchived;
-    store_op archive_op;
     events_plan_done_fn fn;
     void *arg;
     uint64_t *matches; /* routing scratch */
@@ -58,7 +55,7 @@ fanout *events_plan_fanout(events_plan *p)
 
 size_t events_plan_size(const events_plan *p)
 {
-    return fanout_size(p->f) + p->narchived;
+    return fanout_size(p->f);
 }
 
 int events_plan_queue(events_plan *p, const char *queue_arn, const char *body, size_t len,
@@ -77,17 +74,6 @@ void events_plan_delivery(events_plan *p, const char *kind, json_t *target_json,
 void events_plan_doc(events_plan *p, const char *ns, const char *key, const char *doc)
 {
     fanout_doc(p->f, ns, key, doc);
-}
-
-static void archive_add(events_plan *p, const char *archive, const char *event, size_t len)
-{
-    XGROW(p->archived, p->narchived, p->caparchived);
-    store_archived *a = &p->archived[p->narchived++];
-    memset(a, 0, sizeof *a);
-    a->archive = xstrdup(archive);
-    a->time_ms = fanout_now(p->f);
-    a->event = xmemdup(event, len + 1);
-    a->len = len;
 }
 
 static json_t *dlq_attr(const char *v)
@@ -126,11 +112,6 @@ void events_plan_dead_letter(events_plan *p, const char *rule_arn, const json_t 
 
 static void plan_free(events_plan *p)
 {
-    for (size_t i = 0; i < p->narchived; i++) {
-        xfree(p->archived[i].archive);
-        xfree(p->archived[i].event);
-    }
-    xfree(p->archived);
     xfree(p->matches);
     xfree(p);
 }
@@ -166,13 +147,6 @@ void events_plan_commit(events_plan *p, events_plan_done_fn fn, void *arg)
 {
     p->fn = fn;
     p->arg = arg;
-    if (p->narchived) {
-        p->archive_op.kind = STORE_ARCHIVE_APPEND;
-        p->archive_op.now_ms = fanout_now(p->f);
-        p->archive_op.u.archive_append.items = p->archived;
-        p->archive_op.u.archive_append.n = p->narchived;
-        fanout_op(p->f, &p->archive_op);
-    }
     fanout *f = p->f;
     p->f = NULL;
     fanout_commit(f, plan_done, p);
@@ -261,8 +235,8 @@ size_t events_plan_route(events_plan *p, events_bus *b, const char *event_json, 
     for (size_t i = 0; i < n; i++) {
         if (ids[i] & 1) {
             if (!replay)
-                archive_add(p, ((events_archive *)(uintptr_t)(ids[i] & ~(uint64_t)1))->name,
-                            event_json, len);
+                fanout_archive(p->f, ((events_archive *)(uintptr_t)(ids[i] & ~(uint64_t)1))->name,
+                               event_json, len);
             continue;
         }
         events_rule *r = (events_rule *)(uintptr_t)ids[i];
@@ -283,7 +257,7 @@ size_t events_plan_route(events_plan *p, events_bus *b, const char *event_json, 
     if (!replay) {
         for (events_archive *a = ev->archives; a; a = a->next)
             if (strcmp(a->bus_name, b->name) == 0 && !json_object_get(a->doc, "EventPattern"))
-                archive_add(p, a->name, event_json, len);
+                fanout_archive(p->f, a->name, event_json, len);
     }
     return rules;
 }

@@ -526,7 +526,7 @@ void events_put_targets(aws_call *call)
             if (json_array_size(current) >= EVENTS_MAX_TARGETS) {
                 json_decref(current);
                 json_decref(failed);
-                aws_reply_error(call, AWS_ERR_EVENTS_LIMIT_EXCEEDED,
+                aws_reply_error(call, AWS_ERR_LIMIT_EXCEEDED_EXCEPTION,
                                 "The requested resource exceeds the maximum number allowed.");
                 return;
             }

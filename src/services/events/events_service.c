@@ -212,7 +212,7 @@ int events_tags_from_list(aws_call *call, const json_t *list, json_t *tags)
         json_object_set_new(tags, k, json_string(v));
     }
     if (json_object_size(tags) > 50) {
-        aws_reply_error(call, AWS_ERR_EVENTS_LIMIT_EXCEEDED,
+        aws_reply_error(call, AWS_ERR_LIMIT_EXCEEDED_EXCEPTION,
                         "The request exceeds the maximum number of tags (50).");
         return -1;
     }
@@ -311,6 +311,8 @@ const aws_service_def *events_service_def(const events *ev)
 
 void events_shutdown(events *ev)
 {
+    if (!ev)
+        return;
     ev->stopping = 1;
     uv_timer_stop(&ev->schedule_timer);
     uv_timer_stop(&ev->replay_timer);

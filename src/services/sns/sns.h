@@ -17,6 +17,7 @@ typedef struct sns_config {
     const char *region, *account;
     const char *data_dir;   /* the signing key and certificate live here */
     const char *public_url; /* base of SigningCertURL, SubscribeURL, UnsubscribeURL */
+    struct mailer *mail;    /* email and email-json subscriptions go out through it */
 } sns_config;
 
 /* Creates the service, loading its topics and subscriptions from the store (synchronously:

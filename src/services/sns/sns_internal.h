@@ -74,7 +74,6 @@ void sns_persist_docs(sns *s, aws_call *call, json_t *reply, const store_doc *do
 void sns_persist_doc(sns *s, aws_call *call, json_t *reply, const char *ns, const char *key,
                      const json_t *doc);
 /* "2026-11-30T09:00:00.000Z" */
-void sns_timestamp(int64_t ms, char out[32]);
 
 /* ---- topics (sns_topic.c) ----------------------------------------------------------- */
 sns_topic *sns_topic_find(sns *s, const char *name);

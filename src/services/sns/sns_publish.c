@@ -278,7 +278,7 @@ static json_t *base_envelope(sns *s, const sns_topic *t, const pub_msg *m, const
                              int64_t now)
 {
     char ts[32];
-    sns_timestamp(now, ts);
+    clock_iso8601_ms(now, ts);
     json_t *e = json_pack("{s:s, s:s}", "Type", "Notification", "MessageId", m->message_id);
     if (t->fifo) {
         char seq[32];
@@ -619,7 +619,7 @@ void sns_confirmation_send(sns *s, sns_sub *sub, aws_call *call, json_t *reply)
     char id[40], ts[32];
     ids_uuid4(id);
     int64_t now = clock_now_ms();
-    sns_timestamp(now, ts);
+    clock_iso8601_ms(now, ts);
     const char *token = json_string_value(json_object_get(sub->doc, "Token"));
     buf url = BUF_INIT, text = BUF_INIT;
     sns_subscription_url(s, "ConfirmSubscription", sub->topic->arn, "Token", token, &url);

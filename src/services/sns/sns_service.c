@@ -62,16 +62,6 @@ void sns_persist_doc(sns *s, aws_call *call, json_t *reply, const char *ns, cons
     service_persist_doc(s->store, call, reply, AWS_ERR_INTERNAL_ERROR, ns, key, doc);
 }
 
-void sns_timestamp(int64_t ms, char out[32])
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char base[24];
-    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, 32, "%s.%03dZ", base, (int)(ms % 1000));
-}
-
 /* ---- the certificate endpoint ------------------------------------------------------- */
 
 void sns_handle_get(http_request *req, void *ctx)
@@ -142,6 +132,8 @@ const aws_service_def *sns_service_def(const sns *s)
 
 void sns_shutdown(sns *s)
 {
+    if (!s)
+        return;
     s->stopping = 1;
     if (s->deliveries)
         delivery_stop(s->deliveries);

@@ -125,6 +125,8 @@ const aws_service_def *sqs_service_def(const sqs *s)
 
 void sqs_shutdown(sqs *s)
 {
+    if (!s)
+        return;
     s->stopping = 1;
     uv_timer_stop(&s->sweep_timer);
     for (size_t b = 0; b < s->nbuckets; b++)
