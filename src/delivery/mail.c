@@ -13,7 +13,7 @@
 #include "common/log.h"
 #include "delivery/delivery.h"
 #include "net/smtp_client.h"
-#include "protocol/form.h"
+#include "delivery/record_log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -238,70 +238,10 @@ static void attempt_mail(delivery_job *job, void *arg)
 
 /* ---- the mail log -------------------------------------------------------------------- */
 
-typedef struct log_read {
-    store_op op;
-    http_request *req;
-} log_read;
-
-static void log_read_done(store_op *op)
-{
-    log_read *r = op->ctx;
-    buf b = BUF_INIT;
-    http_header h[] = {{"Content-Type", "application/json"}};
-    if (op->status != 0) {
-        buf_puts(&b, "{\"message\":\"The mail log could not be read.\"}");
-        http_respond(r->req, 500, h, 1, &b);
-    } else {
-        json_t *list = json_array();
-        int64_t next = op->u.archive.after_seq;
-        for (size_t i = 0; i < op->u.archive.n; i++) {
-            store_archived *e = &op->u.archive.items[i];
-            json_t *rec = json_loadb(e->event, e->len, 0, NULL);
-            if (rec) {
-                json_object_set_new(rec, "Seq", json_integer(e->seq));
-                json_array_append_new(list, rec);
-            }
-            next = e->seq;
-        }
-        json_t *out = json_pack("{s:o, s:I}", "messages", list, "next", (json_int_t)next);
-        char *text = json_dumps(out, JSON_COMPACT);
-        json_decref(out);
-        buf_puts(&b, text ? text : "{}");
-        free(text);
-        http_respond(r->req, 200, h, 1, &b);
-    }
-    store_op_clear(op);
-    xfree(r);
-}
-
 void mailer_handle_get(http_request *req, void *ctx)
 {
     mailer *m = ctx;
-    form q;
-    int64_t after = 0, limit = LOG_PAGE_DEFAULT;
-    if (form_parse(&q, req->query, strlen(req->query), 16) == 0) {
-        const form_pair *p = form_get(&q, "after");
-        if (p)
-            after = strtoll(p->value, NULL, 10);
-        p = form_get(&q, "limit");
-        if (p)
-            limit = strtoll(p->value, NULL, 10);
-        form_free(&q);
-    }
-    if (limit < 1 || limit > LOG_PAGE_MAX)
-        limit = LOG_PAGE_MAX;
-    log_read *r = xcalloc(1, sizeof *r);
-    r->req = req;
-    r->op.kind = STORE_ARCHIVE_READ;
-    r->op.now_ms = clock_now_ms();
-    r->op.done = log_read_done;
-    r->op.ctx = r;
-    r->op.u.archive.archive = MAIL_LOG_ARCHIVE;
-    r->op.u.archive.from_ms = 0;
-    r->op.u.archive.to_ms = INT64_MAX;
-    r->op.u.archive.after_seq = after < 0 ? 0 : after;
-    r->op.u.archive.max = (int)limit;
-    store_submit(m->store, &r->op);
+    record_log_serve(req, m->store, MAIL_LOG_ARCHIVE, "messages");
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------- */

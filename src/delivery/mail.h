@@ -33,8 +33,7 @@
 #define MAIL_MAX_AGE_MS (12LL * 3600 * 1000)
 /* The archive holding the mail log (a name EventBridge archives cannot have). */
 #define MAIL_LOG_ARCHIVE "sluice:mail"
-/* The path of the mail log (GET; ?limit=N, newest last, default and maximum 1000;
- * ?source=ADDRESS / ?to=ADDRESS / ?id=MESSAGE-ID filter). */
+/* The path of the mail log (GET, paged as src/delivery/record_log.h says). */
 #define MAIL_LOG_PATH "/_sluice/ses/messages"
 
 typedef struct mailer mailer;
@@ -111,7 +110,7 @@ void mailer_set_owner(mailer *m, const char *owner, mailer_outcome_fn fn, void *
 
 /* ---- the mail log ------------------------------------------------------------------ */
 
-/* GET handler for MAIL_LOG_PATH (ctx: the mailer): {"messages": [record, ...]}. */
+/* GET handler for MAIL_LOG_PATH (ctx: the mailer): {"messages": [record, ...], "next"}. */
 void mailer_handle_get(http_request *req, void *ctx);
 
 /* Stops claiming (sends in flight finish or are cancelled and run again after a restart). */

@@ -84,7 +84,11 @@ static int services_create(server *s)
                       .account = s->cfg.account_id,
                       .data_dir = s->cfg.data_dir,
                       .public_url = s->public_url,
-                      .mail = s->mail};
+                      .mail = s->mail,
+                      .sms = {.gateway_url = s->cfg.sms_gateway_url,
+                              .auth_header = s->cfg.sms_gateway_auth,
+                              .body_template = s->cfg.sms_gateway_body,
+                              .content_type = s->cfg.sms_gateway_content_type}};
     if (sns_create(&s->sns, s->loop, s->store, s->sqs, &snc) != 0) {
         log_error("cannot load the SNS state", NULL);
         return -1;

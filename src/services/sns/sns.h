@@ -13,11 +13,20 @@
 
 typedef struct sns sns;
 
+/* The HTTP SMS gateway (src/services/sns/sns_sms.c); gateway_url NULL or "": log only. */
+typedef struct sns_sms_config {
+    const char *gateway_url;
+    const char *auth_header;   /* "Name: value" sent with each request, or NULL/"" */
+    const char *body_template; /* {{phone}} {{sender}} {{message}} {{type}} {{id}} */
+    const char *content_type;
+} sns_sms_config;
+
 typedef struct sns_config {
     const char *region, *account;
     const char *data_dir;   /* the signing key and certificate live here */
     const char *public_url; /* base of SigningCertURL, SubscribeURL, UnsubscribeURL */
     struct mailer *mail;    /* email and email-json subscriptions go out through it */
+    sns_sms_config sms;
 } sns_config;
 
 /* Creates the service, loading its topics and subscriptions from the store (synchronously:
@@ -26,6 +35,8 @@ int sns_create(sns **out, uv_loop_t *loop, store *st, sqs *queues, const sns_con
 const aws_service_def *sns_service_def(const sns *s);
 /* GET handler for the paths under SNS_GET_PREFIX (the signing certificate). ctx: the sns. */
 #define SNS_GET_PREFIX "/_sluice/sns/"
+/* The SMS log (paged as src/delivery/record_log.h says): every text message sent. */
+#define SNS_SMS_LOG_PATH SNS_GET_PREFIX "sms"
 void sns_handle_get(http_request *req, void *ctx);
 void sns_shutdown(sns *s);
 void sns_destroy(sns *s);

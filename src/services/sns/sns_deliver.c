@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "delivery/fanout.h"
+#include "delivery/mail.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -34,8 +35,7 @@ static void attempt_free(attempt *a)
     xfree(a);
 }
 
-/* The subscription of a delivery, if it still exists. */
-static sns_sub *sub_of(sns *s, const json_t *target)
+sns_sub *sns_sub_of_target(sns *s, const json_t *target)
 {
     const char *topic_arn = json_string_value(json_object_get(target, "topic_arn"));
     const char *id = json_string_value(json_object_get(target, "sub"));
@@ -116,41 +116,50 @@ static json_t *attr(const char *v)
     return json_pack("{s:s, s:s}", "DataType", "String", "StringValue", v);
 }
 
-static void give_up(attempt *a, const char *code, const char *message)
+void sns_dead_letter(sns *s, fanout *f, const sns_sub *sub, const char *sub_arn, const char *body,
+                     size_t len, const char *message_id, const char *code, const char *message)
 {
-    sns_sub *sub = sub_of(a->s, a->target);
     const char *policy = sub ? json_string_value(json_object_get(
                                    json_object_get(sub->doc, "Attributes"), "RedrivePolicy"))
                              : NULL;
     json_t *p = policy ? json_loads(policy, 0, NULL) : NULL;
     const char *dlq = json_string_value(json_object_get(p, "deadLetterTargetArn"));
-    fanout *f = fanout_new(a->s->store, a->s->sqs, clock_now_ms(), a->s->account);
-    fanout_op(f, delivery_job_finish_op(a->job));
-    const char *arn = json_string_value(json_object_get(a->target, "sub_arn"));
     if (dlq) {
         json_t *attrs = json_object();
         json_object_set_new(attrs, "ErrorCode", attr(code));
         json_object_set_new(attrs, "ErrorMessage", attr(message));
         char err[256];
-        if (fanout_queue(f, dlq, a->job->rec.payload, a->job->rec.payload_len, attrs,
-                         sub && sub->topic->fifo
-                             ? json_string_value(json_object_get(a->target, "message_id"))
-                             : NULL,
-                         NULL, err, sizeof err) != 0)
+        if (fanout_queue(f, dlq, body, len, attrs, sub->topic->fifo ? message_id : NULL, NULL, err,
+                         sizeof err) != 0)
             log_warn("sns delivery dropped: its dead-letter queue refused it",
-                     "subscription=%s err='%s'", arn ? arn : "", err);
+                     "subscription=%s err='%s'", sub_arn ? sub_arn : "", err);
         json_decref(attrs);
     } else {
         log_warn("sns delivery dropped: it failed and the subscription has no dead-letter queue",
-                 "subscription=%s code=%s", arn ? arn : "", code);
+                 "subscription=%s code=%s", sub_arn ? sub_arn : "", code);
     }
     json_decref(p);
+}
+
+static void give_up(attempt *a, const char *code, const char *message)
+{
+    fanout *f = fanout_new(a->s->store, a->s->sqs, clock_now_ms(), a->s->account);
+    fanout_op(f, delivery_job_finish_op(a->job));
+    const char *type = json_string_value(json_object_get(a->target, "type"));
+    if (type && strcmp(type, "Notification") != 0) /* a confirmation is not a message */
+        log_warn("sns subscription confirmation not delivered", "subscription=%s code=%s",
+                 json_string_value(json_object_get(a->target, "sub_arn")), code);
+    else
+        sns_dead_letter(a->s, f, sns_sub_of_target(a->s, a->target),
+                        json_string_value(json_object_get(a->target, "sub_arn")),
+                        a->job->rec.payload, a->job->rec.payload_len,
+                        json_string_value(json_object_get(a->target, "message_id")), code, message);
     fanout_commit(f, dead_lettered, a);
 }
 
 static void failed(attempt *a, int retryable, const char *code, const char *message)
 {
-    sns_sub *sub = sub_of(a->s, a->target);
+    sns_sub *sub = sns_sub_of_target(a->s, a->target);
     if (!sub || !retryable) {
         give_up(a, code, message);
         return;
@@ -197,7 +206,7 @@ static void attempt_delivery(delivery_job *job, void *arg)
     a->s = s;
     a->target = json_loads(job->rec.target_json, 0, NULL);
     const char *type = json_string_value(json_object_get(a->target, "type"));
-    sns_sub *sub = sub_of(s, a->target);
+    sns_sub *sub = sns_sub_of_target(s, a->target);
     if (!sub) { /* unsubscribed meanwhile: nothing to deliver to */
         delivery_job_done(job);
         attempt_free(a);
@@ -240,6 +249,9 @@ int sns_deliver_init(sns *s)
 
 void sns_deliver_poke(sns *s)
 {
-    if (!s->stopping)
-        delivery_poke(s->deliveries);
+    if (s->stopping)
+        return;
+    delivery_poke(s->deliveries);
+    delivery_poke(s->sms_deliveries);
+    mailer_poke(s->mail);
 }

@@ -55,6 +55,11 @@ struct sns {
     sns_signer *signer;
     delivery *deliveries;
     http_client *http;
+    struct mailer *mail; /* email subscriptions' mail goes out through it */
+    sns_sms_config sms;  /* strings owned */
+    delivery *sms_deliveries;
+    delivery_kind sms_kind;
+    json_t *sms_attributes; /* SetSMSAttributes: DefaultSenderID, DefaultSMSType, ... */
     pattern_event *scratch;
     int stopping;
 };
@@ -93,9 +98,40 @@ void sns_subscription_url(const sns *s, const char *action, const char *topic_ar
 /* ---- publishing (sns_publish.c) and delivery (sns_deliver.c) ------------------------ */
 int sns_deliver_init(sns *s);
 void sns_deliver_poke(sns *s);
-/* Commits a pending HTTP subscription together with its SubscriptionConfirmation POST, then
- * replies `reply` (taken) to call (may be NULL). */
+/* The subscription a delivery's target ({topic_arn, sub}) names, if it still exists. */
+sns_sub *sns_sub_of_target(sns *s, const json_t *target);
+/* Adds to f what happens to a delivery that failed for good: its body goes to the
+ * subscription's RedrivePolicy dead-letter queue with ErrorCode and ErrorMessage
+ * attributes, or (no such policy, or sub NULL) it is logged and dropped. */
+typedef struct fanout fanout;
+void sns_dead_letter(sns *s, fanout *f, const sns_sub *sub, const char *sub_arn, const char *body,
+                     size_t len, const char *message_id, const char *code, const char *message);
+/* Commits a pending HTTP or email subscription together with its SubscriptionConfirmation
+ * (a POST, or a mail), then replies `reply` (taken) to call (may be NULL). */
 void sns_confirmation_send(sns *s, sns_sub *sub, aws_call *call, json_t *reply);
+
+/* ---- email subscriptions (sns_email.c) ---------------------------------------------- */
+int sns_is_email(const char *protocol);
+void sns_email_init(sns *s);
+/* Plans the mail of one notification (email: the message and an unsubscribe link;
+ * email-json: the envelope) in f. */
+void sns_email_notification(sns *s, fanout *f, const sns_sub *sub, const char *subject,
+                            const char *message, const char *envelope, const char *message_id);
+/* Plans the confirmation mail of a new email subscription in f. */
+void sns_email_confirmation(sns *s, fanout *f, const sns_sub *sub, const char *subscribe_url,
+                            const char *envelope, const char *message_id);
+
+/* ---- SMS (sns_sms.c) ----------------------------------------------------------------- */
+/* E.164: '+', a non-zero digit, 2 to 15 digits in all. */
+int sns_valid_phone(const char *phone);
+/* Checks the SMS message attributes (SMSType, SenderID); -1 with the error in err. */
+int sns_sms_check(const sns *s, const json_t *attrs, aws_failure *err);
+/* Plans one text message (and its SMS log record) in f; sub NULL for a direct Publish. */
+void sns_sms_plan(sns *s, fanout *f, const char *phone, const char *message, const json_t *attrs,
+                  const char *message_id, const sns_sub *sub);
+int sns_sms_init(sns *s);
+/* Serves the SMS log if req is for it: 1, else 0. */
+int sns_sms_handle_get(http_request *req, sns *s);
 
 /* ---- handlers ----------------------------------------------------------------------- */
 void sns_create_topic(aws_call *call);
@@ -115,5 +151,8 @@ void sns_get_subscription_attributes(aws_call *call);
 void sns_set_subscription_attributes(aws_call *call);
 void sns_publish(aws_call *call);
 void sns_publish_batch(aws_call *call);
+void sns_set_sms_attributes(aws_call *call);
+void sns_get_sms_attributes(aws_call *call);
+void sns_check_if_phone_number_is_opted_out(aws_call *call);
 
 #endif

@@ -26,11 +26,14 @@
 
 /* ---- validation --------------------------------------------------------------------- */
 
+/* AWS. and Amazon. names are reserved, except those SNS itself defines (the SMS and mobile
+ * push settings: AWS.SNS.SMS.SenderID, AWS.SNS.SMS.SMSType, AWS.MM.SMS.OriginationNumber...). */
 static int valid_attribute_name(const char *n)
 {
     size_t len = strlen(n);
+    int sns_own = strncmp(n, "AWS.SNS.", 8) == 0 || strncmp(n, "AWS.MM.SMS.", 11) == 0;
     if (len == 0 || len > 256 || n[0] == '.' || n[len - 1] == '.' || strstr(n, "..") ||
-        strncasecmp(n, "AWS.", 4) == 0 || strncasecmp(n, "Amazon.", 7) == 0)
+        (!sns_own && (strncasecmp(n, "AWS.", 4) == 0 || strncasecmp(n, "Amazon.", 7) == 0)))
         return 0;
     for (size_t i = 0; i < len; i++) {
         char c = n[i];
@@ -163,7 +166,7 @@ static int check_message(const sns_topic *t, const json_t *in, pub_msg *m, aws_f
         aws_fail(err, AWS_ERR_SNS_INVALID_PARAMETER, "Invalid parameter: Message too long");
         goto fail;
     }
-    if (t->fifo) {
+    if (t && t->fifo) {
         if (!m->group_id) {
             aws_fail(err, AWS_ERR_SNS_INVALID_PARAMETER,
                      "Invalid parameter: The MessageGroupId parameter is required for FIFO topics");
@@ -360,9 +363,14 @@ static void plan_message(sns *s, sns_topic *t, pub_msg *m, fanout *f)
             continue;
         int sqs = strcmp(sub->protocol, "sqs") == 0;
         int http = strcmp(sub->protocol, "http") == 0 || strcmp(sub->protocol, "https") == 0;
-        if (!sqs && !http)
-            continue; /* email, email-json, sms: delivered by a later step */
+        int email = sns_is_email(sub->protocol);
         const char *message = message_for(m, sqs ? "sqs" : sub->protocol);
+        if (strcmp(sub->protocol, "sms") == 0) {
+            sns_sms_plan(s, f, sub->endpoint, message, m->attrs, m->message_id, sub);
+            continue;
+        }
+        if (!sqs && !http && !email)
+            continue;
         char *body = NULL;
         if (!sub->raw) {
             if (!base)
@@ -376,7 +384,9 @@ static void plan_message(sns *s, sns_topic *t, pub_msg *m, fanout *f)
             }
         }
         const char *text = body ? body : message;
-        if (sqs) {
+        if (email) {
+            sns_email_notification(s, f, sub, m->subject, message, text, m->message_id);
+        } else if (sqs) {
             json_t *attrs = sub->raw ? sqs_attributes(m->attrs) : NULL;
             char err[256];
             if (fanout_queue(f, sub->endpoint, text, strlen(text), attrs,
@@ -438,13 +448,44 @@ static void commit(aws_call *call, sns_topic *t, fanout *f, json_t *reply)
     fanout_commit(f, published, c);
 }
 
+/* Publish to a phone number: one text message, no topic. */
+static void publish_sms(aws_call *call, const char *phone, int has_arn)
+{
+    sns *s = sns_of(call);
+    if (has_arn) {
+        sns_invalid(call, "TopicArn or TargetArn Reason: Only one of TopicArn, TargetArn or "
+                          "PhoneNumber may be given");
+        return;
+    }
+    if (!sns_valid_phone(phone)) {
+        sns_invalid(call, "PhoneNumber Reason: %s is not valid to publish to", phone);
+        return;
+    }
+    pub_msg m;
+    aws_failure err;
+    if (check_message(NULL, call->input, &m, &err) != 0 || sns_sms_check(s, m.attrs, &err) != 0) {
+        json_decref(m.structure);
+        aws_reply_error(call, err.code, "%s", err.msg);
+        return;
+    }
+    fanout *f = fanout_new(s->store, s->sqs, clock_now_ms(), s->account);
+    sns_sms_plan(s, f, phone, message_for(&m, "sms"), m.attrs, m.message_id, NULL);
+    json_decref(m.structure);
+    pub_ctx *c = xcalloc(1, sizeof *c);
+    c->call = call;
+    c->s = s;
+    c->reply = json_pack("{s:s}", "MessageId", m.message_id);
+    fanout_commit(f, published, c);
+}
+
 void sns_publish(aws_call *call)
 {
     sns *s = sns_of(call);
     const char *arn = sns_str(call, "TopicArn");
     const char *target = sns_str(call, "TargetArn");
-    if (sns_str(call, "PhoneNumber")) {
-        sns_invalid(call, "PhoneNumber Reason: SMS delivery is not configured on this server");
+    const char *phone = sns_str(call, "PhoneNumber");
+    if (phone) {
+        publish_sms(call, phone, arn || target);
         return;
     }
     if (arn && target) {
@@ -645,12 +686,16 @@ void sns_confirmation_send(sns *s, sns_sub *sub, aws_call *call, json_t *reply)
     char *doc = json_dumps(sub->doc, JSON_COMPACT);
     fanout_doc(f, "sns.sub", sub->id, doc);
     free(doc);
-    json_t *target =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "type", "SubscriptionConfirmation", "sub",
-                  sub->id, "sub_arn", sub->arn, "topic_arn", sub->topic->arn, "endpoint",
-                  sub->endpoint, "message_id", id, "raw", 0);
-    fanout_delivery(f, "sns", target, body.data, body.len);
-    json_decref(target);
+    if (sns_is_email(sub->protocol)) {
+        sns_email_confirmation(s, f, sub, url.data, body.data, id);
+    } else {
+        json_t *target =
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "type", "SubscriptionConfirmation",
+                      "sub", sub->id, "sub_arn", sub->arn, "topic_arn", sub->topic->arn, "endpoint",
+                      sub->endpoint, "message_id", id, "raw", 0);
+        fanout_delivery(f, "sns", target, body.data, body.len);
+        json_decref(target);
+    }
     buf_free(&url);
     buf_free(&text);
     buf_free(&cert);

@@ -358,8 +358,8 @@ void sns_subscribe(aws_call *call)
     sns_sub *sub = sub_add(t, id, doc);
     json_t *reply = json_pack("{s:s}", "SubscriptionArn",
                               confirmed || want_arn ? sub->arn : "pending confirmation");
-    if (strcmp(protocol, "http") == 0 || strcmp(protocol, "https") == 0) {
-        sns_confirmation_send(s, sub, call, reply); /* the subscription and its POST */
+    if (strcmp(protocol, "http") == 0 || strcmp(protocol, "https") == 0 || sns_is_email(protocol)) {
+        sns_confirmation_send(s, sub, call, reply); /* the subscription and its POST or mail */
         return;
     }
     persist_sub(call, sub, reply);
