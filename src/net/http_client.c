@@ -249,6 +249,17 @@ static size_t on_head(char *p, size_t size, size_t n, void *ud)
     return all;
 }
 
+http_outcome http_client_outcome(const http_client_response *res)
+{
+    if (res->error == HTTP_CLIENT_ECANCELLED)
+        return HTTP_OUTCOME_CANCELLED;
+    if (res->error)
+        return HTTP_OUTCOME_RETRYABLE;
+    if (res->status >= 200 && res->status < 300)
+        return HTTP_OUTCOME_DELIVERED;
+    return res->status == 429 || res->status >= 500 ? HTTP_OUTCOME_RETRYABLE : HTTP_OUTCOME_REFUSED;
+}
+
 const char *http_client_response_header(const http_client_response *res, const char *name)
 {
     const xfer *x = (const xfer *)res;

@@ -98,6 +98,17 @@ int http_client_send(http_client *c, const http_client_request *req, http_client
  * NULL if absent. Borrowed: valid during the callback. */
 const char *http_client_response_header(const http_client_response *res, const char *name);
 
+/* What a finished exchange means to a durable delivery (src/delivery/delivery.h):
+ * cancelled (the client is shutting down: the delivery stays due), delivered (a 2xx),
+ * worth retrying (no answer, a 429 or a 5xx), or refused for good (any other status). */
+typedef enum {
+    HTTP_OUTCOME_CANCELLED,
+    HTTP_OUTCOME_DELIVERED,
+    HTTP_OUTCOME_RETRYABLE,
+    HTTP_OUTCOME_REFUSED,
+} http_outcome;
+http_outcome http_client_outcome(const http_client_response *res);
+
 /* Requests accepted and not yet completed (their callbacks not yet called). */
 size_t http_client_in_flight(const http_client *c);
 

@@ -165,26 +165,27 @@ static void on_response(const http_client_response *res, void *arg)
 {
     attempt *a = arg;
     char msg[512];
-    if (res->error == HTTP_CLIENT_ECANCELLED) { /* shutting down: due again after the lease */
+    switch (http_client_outcome(res)) {
+    case HTTP_OUTCOME_CANCELLED: /* shutting down: due again after the lease */
         delivery_job_release(a->job);
         attempt_free(a);
         return;
-    }
-    if (res->error) {
-        snprintf(msg, sizeof msg, "Unable to invoke ApiDestination endpoint: %s",
-                 res->error_message);
-        failed(a, 1, "SDK_CLIENT_ERROR", msg);
-        return;
-    }
-    if (res->status >= 200 && res->status < 300) {
+    case HTTP_OUTCOME_DELIVERED:
         delivery_job_done(a->job);
         attempt_free(a);
         return;
+    case HTTP_OUTCOME_RETRYABLE:
+    case HTTP_OUTCOME_REFUSED:
+        break;
     }
-    snprintf(msg, sizeof msg,
-             "Unable to invoke ApiDestination endpoint: The endpoint responded with %d.",
-             res->status);
-    failed(a, res->status == 429 || res->status >= 500, "SDK_CLIENT_ERROR", msg);
+    if (res->error)
+        snprintf(msg, sizeof msg, "Unable to invoke ApiDestination endpoint: %s",
+                 res->error_message);
+    else
+        snprintf(msg, sizeof msg,
+                 "Unable to invoke ApiDestination endpoint: The endpoint responded with %d.",
+                 res->status);
+    failed(a, http_client_outcome(res) == HTTP_OUTCOME_RETRYABLE, "SDK_CLIENT_ERROR", msg);
 }
 
 static void send_request(attempt *a, const char *bearer)

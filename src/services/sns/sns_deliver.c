@@ -179,23 +179,25 @@ static void on_response(const http_client_response *res, void *arg)
 {
     attempt *a = arg;
     char msg[512];
-    if (res->error == HTTP_CLIENT_ECANCELLED) { /* shutting down: due again at the next start */
+    switch (http_client_outcome(res)) {
+    case HTTP_OUTCOME_CANCELLED: /* shutting down: due again at the next start */
         delivery_job_release(a->job);
         attempt_free(a);
         return;
-    }
-    if (res->error) {
-        snprintf(msg, sizeof msg, "%s", res->error_message);
-        failed(a, 1, "EndpointUnavailable", msg);
-        return;
-    }
-    if (res->status >= 200 && res->status < 300) {
+    case HTTP_OUTCOME_DELIVERED:
         delivery_job_done(a->job);
         attempt_free(a);
         return;
+    case HTTP_OUTCOME_RETRYABLE:
+    case HTTP_OUTCOME_REFUSED:
+        break;
     }
-    snprintf(msg, sizeof msg, "The endpoint responded with HTTP %d.", res->status);
-    failed(a, res->status == 429 || res->status >= 500, "EndpointError", msg);
+    if (res->error)
+        snprintf(msg, sizeof msg, "%s", res->error_message);
+    else
+        snprintf(msg, sizeof msg, "The endpoint responded with HTTP %d.", res->status);
+    failed(a, http_client_outcome(res) == HTTP_OUTCOME_RETRYABLE,
+           res->error ? "EndpointUnavailable" : "EndpointError", msg);
 }
 
 static void attempt_delivery(delivery_job *job, void *arg)
