@@ -22,6 +22,8 @@
  *               queues; messages/s counts events accepted (entries minus FailedEntryCount)
  *   events-latency  open-loop PutEvents of 1 entry at --rate, consumers long-poll one of the
  *               3 target queues; end-to-end percentiles as `latency`
+ *   sns-publish, sns-publish-batch, sns-latency, sns-http-fanout, ses-send
+ *               SNS and SES (AWS Query): see bench/loadgen_sns.c
  *
  * The EventBridge workloads set up their own rules on the default bus: besides the rule that
  * routes to the 3 queues (pattern {"source":["bench"]}), --rules (default 100) rules that never
@@ -31,11 +33,13 @@
  *
  * Output: one JSON line per run on stdout, one human line on stderr. Any non-2xx response,
  * failed batch entry, or connection lost with a request in flight counts as an error; the
- * first error body is printed once on stderr. */
+ * first error body is printed once on stderr. Exit status 3: the run's verification found
+ * messages lost (the JSON line is printed all the same, with its "verify"). */
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "hist.h"
+#include "loadgen.h"
 #include "procstat.h"
 
 #include <errno.h>
@@ -59,44 +63,28 @@
 
 /* ---------------------------------------------------------------- types */
 
-typedef enum {
-    W_POST,
-    W_SEND,
-    W_SEND_BATCH,
-    W_CYCLE,
-    W_LATENCY,
-    W_FILL,
-    W_FSYNC,
-    W_PUT_EVENTS,
-    W_EVENTS_LATENCY
-} workload;
-typedef enum { PH_WARMUP, PH_MEASURE, PH_DRAIN, PH_DONE } phase;
-typedef enum { ROLE_POST, ROLE_SEND, ROLE_BATCH, ROLE_RECV, ROLE_LAT_SEND, ROLE_PUT_EVENTS } role;
-typedef enum {
-    REQ_NONE,
-    REQ_POST,
-    REQ_SEND,
-    REQ_BATCH,
-    REQ_RECV,
-    REQ_DELETE,
-    REQ_PUT_EVENTS
-} req_kind;
+static const char *const workload_names[] = {"post",
+                                             "send",
+                                             "send-batch",
+                                             "cycle",
+                                             "latency",
+                                             "fill",
+                                             "fsync",
+                                             "put-events",
+                                             "events-latency",
+                                             "sns-publish",
+                                             "sns-publish-batch",
+                                             "sns-latency",
+                                             "sns-http-fanout",
+                                             "ses-send"};
+static const char *const req_names[] = {"none",           "post",
+                                        "SendMessage",    "SendMessageBatch",
+                                        "ReceiveMessage", "DeleteMessageBatch",
+                                        "PutEvents",      "Publish",
+                                        "SendEmail"};
 
-static const char *const workload_names[] = {"post",  "send",       "send-batch",
-                                             "cycle", "latency",    "fill",
-                                             "fsync", "put-events", "events-latency"};
-static const char *const req_names[] = {
-    "none",     "post", "SendMessage", "SendMessageBatch", "ReceiveMessage", "DeleteMessageBatch",
-    "PutEvents"};
-
-/* The two AWS JSON protocols spoken here: target prefix and content type. */
-typedef struct api {
-    const char *prefix;
-    const char *content_type;
-} api;
-
-static const api API_SQS = {"AmazonSQS", "application/x-amz-json-1.0"};
-static const api API_EVENTS = {"AWSEvents", "application/x-amz-json-1.1"};
+const api API_SQS = {"AmazonSQS", "application/x-amz-json-1.0"};
+const api API_EVENTS = {"AWSEvents", "application/x-amz-json-1.1"};
 
 /* EventBridge workloads: the one matching rule routes every event to this many queues. */
 #define EVENTS_QUEUES 3
@@ -104,103 +92,12 @@ static const api API_EVENTS = {"AWSEvents", "application/x-amz-json-1.1"};
  * EventBridge envelope (JSON) around the Detail that carries it. */
 #define EVENTS_MARKER "lat~"
 
-typedef struct bench bench;
-
-typedef struct conn {
-    uv_tcp_t tcp;
-    uv_connect_t creq;
-    uv_write_t wreq;
-    http_parser parser;
-    bench *b;
-    role role;
-    req_kind kind; /* the request in flight, REQ_NONE when idle */
-    uint64_t sent_ns;
-    uint64_t lat_seq; /* latency: the sequence number of the message in flight */
-    int ever_connected;
-    int connected;
-    int write_pending;    /* part of the request still queued in libuv */
-    int next_after_write; /* response came before the write callback: continue there */
-    int got_response;
-    int keep_alive;
-    int pending_delete; /* consumer: `out` holds a DeleteMessageBatch to send */
-    buf out;            /* per-connection request bytes (latency sends, deletes) */
-    buf resp;           /* body of the response being read */
-    int status;
-    char rbuf[65536];
-} conn;
-
-typedef struct window {
-    uint64_t requests;
-    uint64_t messages; /* per workload: sent, or deleted (cycle), or received (latency) */
-    uint64_t produced; /* cycle: messages sent */
-    hist lat;          /* request latency, or end-to-end latency (latency workload) */
-} window;
-
-struct bench {
-    /* configuration */
-    workload w;
-    const char *system;
-    char host[128];
-    int port;
-    char path[512];
-    const char *queue;
-    char *queue_url_json; /* JSON-escaped, without quotes */
-    int producers, consumers;
-    double duration, warmup;
-    size_t size;
-    int batch;
-    double rate;
-    uint64_t count;
-    int wait_s;
-    int server_pid;
-    const char *dir;
-    int purge;
-    double timeout;
-    int rules; /* EventBridge: non-matching rules added besides the routing one */
-
-    /* run state */
-    uv_loop_t *loop;
-    conn *cs;
-    int ncs;
-    phase ph;
-    uint64_t start_ns, t0_ns, t1_ns;
-    window win;
-    uint64_t errors;
-    int error_printed;
-    int connect_failures; /* in a row: the server is gone */
-    uv_timer_t phase_timer, hard_timer;
-    buf req_fixed; /* shared request: post / send / send-batch */
-    buf req_recv;  /* shared request: ReceiveMessage */
-    double srv_cpu0, srv_cpu1, cli_cpu0, cli_cpu1;
-
-    /* latency */
-    int tfd;
-    uv_poll_t tpoll;
-    uint64_t lat_sched;    /* messages scheduled so far (seq 0 .. lat_sched-1) */
-    uint64_t lat_next;     /* next seq to hand to a producer connection */
-    uint64_t lat_first;    /* first measured seq */
-    uint64_t lat_end;      /* one past the last seq ever scheduled (= last measured) */
-    uint8_t *lat_seen;     /* received-once flags, for duplicates */
-    hist e2e;              /* end-to-end latency of measured messages */
-    uint64_t lat_received; /* measured messages received */
-    uint64_t lat_dups;
-    uint64_t lat_sent; /* measured messages whose send was acknowledged */
-    conn **idle;
-    int nidle;
-
-    /* fill */
-    uint64_t fill_issued;
-    uint64_t fill_done;
-};
-
 static void conn_next(conn *c);
 static void conn_close(conn *c);
-static void finish(bench *b);
 
 /* ---------------------------------------------------------------- small helpers */
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
+void die(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -211,7 +108,7 @@ static void die(const char *fmt, ...)
     exit(2);
 }
 
-static void json_escape(buf *out, const char *s, size_t n)
+void json_escape(buf *out, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
@@ -227,7 +124,7 @@ static void json_escape(buf *out, const char *s, size_t n)
 }
 
 /* A body of exactly n bytes of [a-z0-9], safe inside a JSON string unescaped. */
-static void put_payload(buf *out, size_t n)
+void put_payload(buf *out, size_t n)
 {
     static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
     for (size_t i = 0; i < n; i++)
@@ -266,7 +163,7 @@ static void parse_url(bench *b, const char *url)
 
 /* ---------------------------------------------------------------- errors */
 
-static void count_error(bench *b, const char *what, int status, const char *body, size_t len)
+void count_error(bench *b, const char *what, int status, const char *body, size_t len)
 {
     b->errors++;
     if (b->error_printed)
@@ -308,7 +205,7 @@ static void build_call(bench *b, buf *out, const api *a, const char *target, con
     buf_append(out, body->data, body->len);
 }
 
-static void build_sqs(bench *b, buf *out, const char *target, const buf *body)
+void build_sqs(bench *b, buf *out, const char *target, const buf *body)
 {
     build_call(b, out, &API_SQS, target, body);
 }
@@ -395,14 +292,22 @@ static int sync_on_complete(http_parser *p)
     return 0;
 }
 
-/* One request on a fresh connection, for setup (CreateQueue, PurgeQueue, PutRule...).
- * Returns the HTTP status (or -1) and the body in `out`. */
-static int sync_call(bench *b, const api *a, const char *target, const char *json, buf *out)
+/* One request on a fresh connection, for setup (CreateQueue, PurgeQueue, PutRule...). */
+int sync_call(bench *b, const api *a, const char *target, const char *json, buf *out)
 {
-    buf req = BUF_INIT, body = BUF_INIT;
-    buf_puts(&body, json);
-    build_call(b, &req, a, target, &body);
-    buf_free(&body);
+    char headers[256];
+    snprintf(headers, sizeof headers, "Content-Type: %s\r\nX-Amz-Target: %s.%s\r\n",
+             a->content_type, a->prefix, target);
+    return sync_http(b, "POST", "/", headers, json, strlen(json), out);
+}
+
+int sync_http(bench *b, const char *method, const char *path, const char *headers, const char *body,
+              size_t body_len, buf *out)
+{
+    buf req = BUF_INIT;
+    buf_printf(&req, "%s %s HTTP/1.1\r\nHost: %s:%d\r\n%sContent-Length: %zu\r\n\r\n", method, path,
+               b->host, b->port, headers ? headers : "", body_len);
+    buf_append(&req, body, body_len);
 
     int status = -1;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -451,7 +356,7 @@ out:
  * quotes (caller frees with xfree). A failed purge ends the run if purge_fatal, else warns:
  * AWS allows one purge a minute, so a second run within the minute on the same server may
  * be refused one it does not need on an idle queue. */
-static char *create_queue(bench *b, const char *name, int purge, int purge_fatal)
+char *create_queue(bench *b, const char *name, int purge, int purge_fatal)
 {
     buf resp = BUF_INIT, in = BUF_INIT;
     buf_puts(&in, "{\"QueueName\":\"");
@@ -489,6 +394,24 @@ static void setup_queue(bench *b)
     b->queue_url_json = create_queue(b, b->queue, b->purge, 1);
 }
 
+char *queue_arn(bench *b, const char *url_json)
+{
+    buf in = BUF_INIT, resp = BUF_INIT;
+    buf_printf(&in, "{\"QueueUrl\":\"%s\",\"AttributeNames\":[\"QueueArn\"]}", url_json);
+    int st = sync_call(b, &API_SQS, "GetQueueAttributes", in.data, &resp);
+    json_t *j = st == 200 ? json_loadb(resp.data, resp.len, 0, NULL) : NULL;
+    const char *arn =
+        json_string_value(json_object_get(json_object_get(j, "Attributes"), "QueueArn"));
+    if (!arn)
+        die("GetQueueAttributes %s: no QueueArn: HTTP %d %s", url_json, st,
+            resp.data ? resp.data : "");
+    char *out = xstrdup(arn);
+    json_decref(j);
+    buf_free(&in);
+    buf_free(&resp);
+    return out;
+}
+
 /* An EventBridge setup call that must succeed, entries and all. */
 static void events_call(bench *b, const char *target, const buf *in)
 {
@@ -513,19 +436,11 @@ static void setup_events(bench *b)
     for (int k = 1; k <= EVENTS_QUEUES; k++) {
         snprintf(name, sizeof name, "%s-%d", b->queue, k);
         char *url = create_queue(b, name, 1, 0);
-        buf_reset(&in);
-        buf_printf(&in, "{\"QueueUrl\":\"%s\",\"AttributeNames\":[\"QueueArn\"]}", url);
-        int st = sync_call(b, &API_SQS, "GetQueueAttributes", in.data, &resp);
-        json_t *j = st == 200 ? json_loadb(resp.data, resp.len, 0, NULL) : NULL;
-        const char *arn =
-            json_string_value(json_object_get(json_object_get(j, "Attributes"), "QueueArn"));
-        if (!arn)
-            die("GetQueueAttributes %s: no QueueArn: HTTP %d %s", name, st,
-                resp.data ? resp.data : "");
+        char *arn = queue_arn(b, url);
         buf_printf(&targets, "%s{\"Id\":\"q%d\",\"Arn\":\"", k > 1 ? "," : "", k);
         json_escape(&targets, arn, strlen(arn));
         buf_puts(&targets, "\"}");
-        json_decref(j);
+        xfree(arn);
         if (k == 1)
             b->queue_url_json = url;
         else
@@ -564,7 +479,7 @@ static void setup_events(bench *b)
 
 /* ---------------------------------------------------------------- responses */
 
-static int measuring(const bench *b)
+int measuring(const bench *b)
 {
     return b->ph == PH_MEASURE;
 }
@@ -604,10 +519,25 @@ static int failed_entry_count(const conn *c)
 /* Whether the workload schedules its own sends (latency, events-latency). */
 static int open_loop(const bench *b)
 {
-    return b->w == W_LATENCY || b->w == W_EVENTS_LATENCY;
+    return b->w == W_LATENCY || b->w == W_EVENTS_LATENCY || b->w == W_SNS_LATENCY;
 }
 
-static void on_latency_message(bench *b, const char *body, uint64_t recv_ns)
+/* Whether the run ends only once everything accepted was delivered (sns-http-fanout,
+ * ses-send), rather than when the last request of the window is answered. Their rate is
+ * still the window's: deliveries between its start and its end, when the publishers keep
+ * the backlog full (see loadgen_sns.c). */
+static int waits_for_delivery(const bench *b)
+{
+    return b->w == W_SNS_HTTP_FANOUT || b->w == W_SES_SEND;
+}
+
+/* Whether the queue consumers keep polling after the window (to collect the tail). */
+static int consumes_after_window(const bench *b)
+{
+    return open_loop(b) || b->w == W_SNS_HTTP_FANOUT;
+}
+
+void on_latency_message(bench *b, const char *body, uint64_t recv_ns)
 {
     char *end;
     uint64_t seq = strtoull(body, &end, 10);
@@ -648,8 +578,10 @@ static void handle_receive(conn *c, uint64_t now)
                 count_error(b, "message without ReceiptHandle or Body", 0, NULL, 0);
                 continue;
             }
-            if (b->w == W_LATENCY) {
+            if (b->w == W_LATENCY || b->w == W_SNS_LATENCY) {
                 on_latency_message(b, mb, now);
+            } else if (b->w == W_SNS_HTTP_FANOUT) {
+                sns_on_queue_message(b, mb, now);
             } else if (b->w == W_EVENTS_LATENCY) {
                 const char *mark = strstr(mb, EVENTS_MARKER);
                 if (mark)
@@ -699,13 +631,15 @@ static void handle_response(conn *c)
         count_error(b, req_names[k], c->status, c->resp.data, c->resp.len);
         if (k == REQ_BATCH && b->w == W_FILL)
             b->fill_done++;
+        if (k == REQ_PUBLISH || k == REQ_SEND_EMAIL)
+            sns_on_failure(c);
         return;
     }
     int m = measuring(b);
     if (m)
         b->win.requests++;
     if (c->role == ROLE_LAT_SEND && c->lat_seq >= b->lat_first && c->lat_seq < b->lat_end &&
-        (k == REQ_SEND || (k == REQ_PUT_EVENTS && failed_entry_count(c) == 0)))
+        (k == REQ_SEND || k == REQ_PUBLISH || (k == REQ_PUT_EVENTS && failed_entry_count(c) == 0)))
         b->lat_sent++;
     switch (k) {
     case REQ_POST:
@@ -750,6 +684,10 @@ static void handle_response(conn *c)
         }
         break;
     }
+    case REQ_PUBLISH:
+    case REQ_SEND_EMAIL:
+        sns_on_response(c, k, now);
+        break;
     case REQ_RECV:
         handle_receive(c, now);
         break;
@@ -778,7 +716,7 @@ static void on_write(uv_write_t *wr, int status)
     }
 }
 
-static void issue(conn *c, req_kind kind, const char *p, size_t len)
+void issue(conn *c, req_kind kind, const char *p, size_t len)
 {
     c->kind = kind;
     c->sent_ns = clock_mono_ns();
@@ -808,6 +746,10 @@ static void latency_send(conn *c, uint64_t seq)
 {
     bench *b = c->b;
     c->lat_seq = seq;
+    if (b->w == W_SNS_LATENCY) {
+        sns_latency_send(c, seq);
+        return;
+    }
     uint64_t sched = b->start_ns + (uint64_t)((double)seq * 1e9 / b->rate);
     buf body = BUF_INIT;
     if (b->w == W_EVENTS_LATENCY) {
@@ -840,6 +782,17 @@ static int all_idle(const bench *b)
     return 1;
 }
 
+void resume_publishers(bench *b)
+{
+    while (b->nidle > 0 && b->ph < PH_DRAIN) {
+        conn *c = b->idle[--b->nidle];
+        if (!sns_next(c)) {
+            b->idle[b->nidle++] = c;
+            break;
+        }
+    }
+}
+
 /* Decides what an idle, connected connection does next. */
 static void conn_next(conn *c)
 {
@@ -860,6 +813,10 @@ static void conn_next(conn *c)
         if (running)
             issue(c, REQ_PUT_EVENTS, b->req_fixed.data, b->req_fixed.len);
         break;
+    case ROLE_PUBLISH:
+        if (running && !sns_next(c))
+            b->idle[b->nidle++] = c; /* held back: resume_publishers */
+        break;
     case ROLE_BATCH:
         if (b->w == W_FILL) {
             if (b->fill_issued * (uint64_t)b->batch < b->count) {
@@ -872,7 +829,7 @@ static void conn_next(conn *c)
         break;
     case ROLE_RECV:
         /* Latency consumers keep going through the drain to collect the tail. */
-        if (!running && !open_loop(b))
+        if (!running && !consumes_after_window(b))
             break;
         if (c->pending_delete) {
             c->pending_delete = 0;
@@ -891,7 +848,7 @@ static void conn_next(conn *c)
     if (c->kind == REQ_NONE) {
         if (b->w == W_FILL && b->fill_done * (uint64_t)b->batch >= b->count && all_idle(b)) {
             finish(b);
-        } else if (b->ph == PH_DRAIN && !open_loop(b) && all_idle(b)) {
+        } else if (b->ph == PH_DRAIN && !open_loop(b) && !waits_for_delivery(b) && all_idle(b)) {
             finish(b);
         }
     }
@@ -914,12 +871,14 @@ static void conn_close(conn *c)
         count_error(c->b, "connection lost with a request in flight", 0, NULL, 0);
         if (c->kind == REQ_BATCH && c->b->w == W_FILL)
             c->b->fill_issued--; /* enqueue those again */
+        if (c->kind == REQ_PUBLISH || c->kind == REQ_SEND_EMAIL)
+            sns_in_doubt(c);
     }
     c->kind = REQ_NONE;
     c->connected = 0;
     c->pending_delete = 0;
     c->next_after_write = 0;
-    if (c->role == ROLE_LAT_SEND) {
+    if (c->role == ROLE_LAT_SEND || c->role == ROLE_PUBLISH) {
         bench *b = c->b;
         for (int i = 0; i < b->nidle; i++)
             if (b->idle[i] == c)
@@ -1069,7 +1028,7 @@ static void on_tfd(uv_poll_t *p, int status, int events)
 
 static void on_handle_closed(uv_handle_t *h) {}
 
-static void finish(bench *b)
+void finish(bench *b)
 {
     if (b->ph == PH_DONE)
         return;
@@ -1087,6 +1046,8 @@ static void finish(bench *b)
     uv_close((uv_handle_t *)&b->hard_timer, on_handle_closed);
     if (open_loop(b))
         uv_close((uv_handle_t *)&b->tpoll, on_handle_closed);
+    if (sns_workload(b))
+        sns_on_finish(b);
 }
 
 static void on_drain_timeout(uv_timer_t *t)
@@ -1107,12 +1068,20 @@ static void on_phase(uv_timer_t *t)
             b->srv_cpu0 = proc_cpu_s(b->server_pid);
         uint64_t end_ns = b->start_ns + (uint64_t)((b->warmup + b->duration) * 1e9);
         uv_timer_start(t, on_phase, end_ns > now ? (end_ns - now) / 1000000 : 0, 0);
+        if (sns_workload(b))
+            sns_on_measure_start(b);
     } else if (b->ph == PH_MEASURE) {
         b->ph = PH_DRAIN;
         b->t1_ns = now;
         b->cli_cpu1 = self_cpu_s();
         if (b->server_pid)
             b->srv_cpu1 = proc_cpu_s(b->server_pid);
+        if (waits_for_delivery(b)) {
+            /* Publishing stops; the run ends once everything accepted was delivered. */
+            sns_on_measure_end(b);
+            uv_timer_start(t, on_drain_timeout, (uint64_t)(b->drain_timeout * 1000), 0);
+            return;
+        }
         if (open_loop(b)) {
             /* Wait for the tail: every measured message received, or 10 s. */
             if (b->lat_received >= b->lat_end - b->lat_first) {
@@ -1139,11 +1108,14 @@ static void on_hard_timeout(uv_timer_t *t)
     finish(b);
 }
 
-/* Called from the consumers' path: latency runs end early once the tail is in. */
-static void on_check_latency_done(uv_check_t *chk)
+/* After every loop iteration: latency runs end early once the tail is in, delivery runs
+ * once everything accepted was delivered. */
+static void on_check_drained(uv_check_t *chk)
 {
     bench *b = chk->data;
-    if (b->ph == PH_DRAIN && b->lat_received >= b->lat_end - b->lat_first)
+    if (b->ph == PH_DRAIN && open_loop(b) && b->lat_received >= b->lat_end - b->lat_first)
+        finish(b);
+    if (b->ph == PH_DRAIN && waits_for_delivery(b) && sns_drained(b))
         finish(b);
     if (b->ph == PH_DONE && !uv_is_closing((uv_handle_t *)chk))
         uv_close((uv_handle_t *)chk, on_handle_closed);
@@ -1151,7 +1123,9 @@ static void on_check_latency_done(uv_check_t *chk)
 
 /* ---------------------------------------------------------------- report */
 
-static void report(bench *b)
+/* Prints the run's JSON line (stdout) and human line (stderr). Returns nonzero when the
+ * run's verification failed (the SNS and SES workloads verify their deliveries). */
+static int report(bench *b)
 {
     double secs = b->w == W_FILL ? now_s(b->t1_ns - b->start_ns) : now_s(b->t1_ns - b->t0_ns);
     if (open_loop(b)) {
@@ -1159,6 +1133,8 @@ static void report(bench *b)
         b->win.lat = b->e2e;
         b->win.messages = b->lat_received;
     }
+    if (sns_workload(b))
+        sns_adjust(b, &secs);
     if (secs <= 0)
         secs = 1e-9;
     double rps = (double)b->win.requests / secs;
@@ -1178,7 +1154,8 @@ static void report(bench *b)
                ",\"size\":%zu",
                b->system, workload_names[b->w], conns, secs, rps, mps, p50, p99, p999, pmax,
                b->errors, b->size);
-    if (b->w == W_SEND_BATCH || b->w == W_CYCLE || b->w == W_FILL || b->w == W_PUT_EVENTS)
+    if (b->w == W_SEND_BATCH || b->w == W_CYCLE || b->w == W_FILL || b->w == W_PUT_EVENTS ||
+        b->w == W_SNS_PUBLISH_BATCH)
         buf_printf(&o, ",\"batch\":%d", b->batch);
     if (b->w == W_PUT_EVENTS || b->w == W_EVENTS_LATENCY)
         buf_printf(&o, ",\"targets\":%d,\"rules\":%d", EVENTS_QUEUES, b->rules + 1);
@@ -1207,6 +1184,7 @@ static void report(bench *b)
         long hwm = proc_status_kib(b->server_pid, "VmHWM");
         buf_printf(&o, ",\"server_rss_kib\":%ld,\"server_hwm_kib\":%ld", rss, hwm);
     }
+    int failed = sns_workload(b) ? sns_report(b, &o) : 0;
     buf_puts(&o, "}\n");
     fputs(o.data, stdout);
     fflush(stdout);
@@ -1220,6 +1198,7 @@ static void report(bench *b)
     if (open_loop(b) && b->lat_received < b->lat_end - b->lat_first)
         fprintf(stderr, "sluice-loadgen: %" PRIu64 " measured messages never received\n",
                 b->lat_end - b->lat_first - b->lat_received);
+    return failed;
 }
 
 /* ---------------------------------------------------------------- fsync probe */
@@ -1278,11 +1257,13 @@ static void usage(void)
 {
     fputs("usage: sluice-loadgen WORKLOAD [options]\n"
           "workloads: post send send-batch cycle latency fill fsync put-events events-latency\n"
+          "           sns-publish sns-publish-batch sns-latency sns-http-fanout ses-send\n"
           "  --url URL         post: target (http://127.0.0.1:8080/)\n"
           "  --endpoint URL    SQS endpoint (default http://127.0.0.1:4566)\n"
           "  --queue NAME      queue name (default bench-WORKLOAD); put-events, events-latency:\n"
           "                    the rule's name and its queues' NAME-1..3 (bench-events,\n"
-          "                    bench-events-lat)\n"
+          "                    bench-events-lat); SNS: the topic and its queues' base name\n"
+          "                    (bench-WORKLOAD; sns-publish*: queues NAME-1..10)\n"
           "  --purge           PurgeQueue before the run\n"
           "  --system NAME     label of the JSON line (default nginx for post, else sluiced)\n"
           "  --conns N         connections (default 32); cycle: half producers, half consumers;\n"
@@ -1297,6 +1278,12 @@ static void usage(void)
           "                    besides the one routing to the queues (default 100)\n"
           "  --count N         fill: messages to enqueue (default 1000000); fsync: syncs (500)\n"
           "  --wait S          ReceiveMessage WaitTimeSeconds (cycle 1, latencies 20)\n"
+          "  --subs N          sns-http-fanout: HTTP subscriptions (default 100, at most 128)\n"
+          "  --max-backlog N   sns-http-fanout: deliveries, ses-send: mails accepted but not\n"
+          "                    yet received before publishers wait (5000, 2000)\n"
+          "  --drain-timeout S sns-http-fanout, ses-send: wait for the deliveries (120)\n"
+          "  --smtp-sink H:P   ses-send: the sluice-smtp-sink the server sends to\n"
+          "  --raw             sns-publish*: raw delivery to the queues (default: envelope)\n"
           "  --server-pid PID  report the server's CPU time and RSS\n"
           "  --dir DIR         fsync: directory to probe (default .)\n"
           "  --timeout S       hard limit of the whole run (default 900)\n",
@@ -1327,6 +1314,9 @@ int main(int argc, char **argv)
     b->dir = ".";
     b->timeout = 900;
     b->rules = 100;
+    b->subs = 100;
+    b->max_backlog = 0;
+    b->drain_timeout = 120;
     int conns = -1, consumers = -1;
     const char *url = NULL, *endpoint = "http://127.0.0.1:4566";
 
@@ -1348,6 +1338,11 @@ int main(int argc, char **argv)
                                          {"dir", required_argument, 0, 'D'},
                                          {"timeout", required_argument, 0, 'T'},
                                          {"rules", required_argument, 0, 'R'},
+                                         {"subs", required_argument, 0, 'N'},
+                                         {"max-backlog", required_argument, 0, 'B'},
+                                         {"drain-timeout", required_argument, 0, 'X'},
+                                         {"smtp-sink", required_argument, 0, 'M'},
+                                         {"raw", no_argument, 0, 'A'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int o;
@@ -1407,6 +1402,21 @@ int main(int argc, char **argv)
         case 'R':
             b->rules = atoi(optarg);
             break;
+        case 'N':
+            b->subs = atoi(optarg);
+            break;
+        case 'B':
+            b->max_backlog = strtoull(optarg, NULL, 10);
+            break;
+        case 'X':
+            b->drain_timeout = atof(optarg);
+            break;
+        case 'M':
+            b->smtp_sink = optarg;
+            break;
+        case 'A':
+            b->raw = 1;
+            break;
         default:
             usage();
         }
@@ -1442,8 +1452,10 @@ int main(int argc, char **argv)
     }
     if (b->w == W_FILL && !b->count)
         b->count = 1000000;
+    if (!b->max_backlog)
+        b->max_backlog = b->w == W_SES_SEND ? 2000 : 5000;
     if (b->wait_s < 0)
-        b->wait_s = open_loop(b) ? 20 : 1;
+        b->wait_s = consumes_after_window(b) ? 20 : 1;
 
     switch (b->w) {
     case W_CYCLE:
@@ -1454,6 +1466,8 @@ int main(int argc, char **argv)
         break;
     case W_LATENCY:
     case W_EVENTS_LATENCY:
+    case W_SNS_LATENCY:
+    case W_SNS_HTTP_FANOUT:
         b->producers = conns > 0 ? conns : 32;
         b->consumers = consumers > 0 ? consumers : 4;
         break;
@@ -1465,7 +1479,10 @@ int main(int argc, char **argv)
         die("need at least one producer (and one consumer for cycle)");
 
     signal(SIGPIPE, SIG_IGN);
-    if (b->w == W_PUT_EVENTS || b->w == W_EVENTS_LATENCY)
+    b->loop = uv_default_loop();
+    if (sns_workload(b))
+        sns_setup(b);
+    else if (b->w == W_PUT_EVENTS || b->w == W_EVENTS_LATENCY)
         setup_events(b);
     else if (b->w != W_POST)
         setup_queue(b);
@@ -1476,7 +1493,6 @@ int main(int argc, char **argv)
     parser_settings.on_body = on_body;
     parser_settings.on_message_complete = on_message_complete;
 
-    b->loop = uv_default_loop();
     b->ncs = b->producers + b->consumers;
     b->cs = calloc((size_t)b->ncs, sizeof *b->cs);
     b->idle = calloc((size_t)b->ncs, sizeof *b->idle);
@@ -1493,6 +1509,8 @@ int main(int argc, char **argv)
             c->role = ROLE_SEND;
         else if (open_loop(b))
             c->role = ROLE_LAT_SEND;
+        else if (sns_workload(b))
+            c->role = ROLE_PUBLISH;
         else if (b->w == W_PUT_EVENTS)
             c->role = ROLE_PUT_EVENTS;
         else
@@ -1533,15 +1551,17 @@ int main(int argc, char **argv)
         b->tpoll.data = b;
         uv_poll_start(&b->tpoll, UV_READABLE, on_tfd);
         arm_tfd(b);
+    }
+    if (open_loop(b) || waits_for_delivery(b)) {
         uv_check_init(b->loop, &chk);
         chk.data = b;
-        uv_check_start(&chk, on_check_latency_done);
+        uv_check_start(&chk, on_check_drained);
     }
     for (int i = 0; i < b->ncs; i++)
         conn_start(&b->cs[i]);
 
     uv_run(b->loop, UV_RUN_DEFAULT);
-    report(b);
+    int failed = report(b);
 
     for (int i = 0; i < b->ncs; i++) {
         buf_free(&b->cs[i].out);
@@ -1555,6 +1575,7 @@ int main(int argc, char **argv)
     xfree(b->queue_url_json);
     if (open_loop(b))
         close(b->tfd);
+    sns_free(b);
     uv_loop_close(b->loop);
-    return 0;
+    return failed ? 3 : 0; /* 3: the run lost messages (as the peer clients exit) */
 }

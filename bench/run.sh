@@ -10,9 +10,10 @@
 # Builds nothing (make did), except the peer clients (bench/peers) when their client
 # libraries were installed after the last configure. Environment overrides: BUILD (build
 # dir), SLUICED, LOADGEN, NGINX, PATTERN_BENCH (sluice-bench-pattern; skipped if absent),
-# PEER_RABBITMQ, PEER_NATS (the peer clients), RUNS (runs per row), BENCH_PEERS (the systems
-# to run, e.g. "nginx nats"), BENCH_TMPDIR (where data dirs go: keep it on the disk you want
-# to measure, not tmpfs).
+# PEER_RABBITMQ, PEER_NATS (the peer clients), SMTP_SINK (sluice-smtp-sink), RUNS (runs per
+# row), BENCH_PEERS (the systems to run, e.g. "nginx nats"), BENCH_ROWS (sluiced's rows to
+# run, e.g. "send sns-publish-batch ses-send"; default all; see SLUICED_ROWS), BENCH_TMPDIR
+# (where data dirs go: keep it on the disk you want to measure, not tmpfs).
 #
 # Every system is one function (bench_nginx, bench_sluiced, bench_rabbitmq, ...): a peer is
 # added by writing bench_<peer> (start it on a free loopback port with a data dir under $tmp,
@@ -34,6 +35,7 @@ LOADGEN=${LOADGEN:-$BUILD/sluice-loadgen}
 SLUICED=${SLUICED:-$BUILD/sluiced}
 NGINX=${NGINX:-/usr/sbin/nginx}
 PATTERN_BENCH=${PATTERN_BENCH:-$BUILD/sluice-bench-pattern}
+SMTP_SINK=${SMTP_SINK:-$BUILD/sluice-smtp-sink}
 
 # EV_*: the EventBridge runs, shorter in quick mode so that it stays about a minute.
 # PEER_WORKLOADS: the rows run against each peer (quick mode keeps it to a smoke test).
@@ -48,6 +50,15 @@ case "$mode" in
 esac
 CONNS=${CONNS:-32}
 read -r -a PEERS <<<"${BENCH_PEERS:-nginx sluiced rabbitmq nats fauxqs}"
+# sluiced's rows: the SQS and EventBridge ones (per durability), memory, then SNS and SES.
+SLUICED_ROWS="send send-batch cycle put-events latency1000 latency10000 events-latency memory
+  sns-publish sns-publish-batch sns-publish-batch-raw sns-latency sns-http-fanout ses-send"
+ROWS_SUBSET=${BENCH_ROWS:+1}   # a subset of the rows: the committed plots are left alone
+BENCH_ROWS=${BENCH_ROWS:-$SLUICED_ROWS}
+for r in $BENCH_ROWS; do
+  case " $(echo $SLUICED_ROWS) " in *" $r "*) ;; *) echo "bench: unknown row '$r' in BENCH_ROWS (rows: $(echo $SLUICED_ROWS))" >&2; exit 2 ;; esac
+done
+want() { case " $(echo $BENCH_ROWS) " in *" $1 "*) return 0 ;; esac; return 1; }   # want ROW
 PEER_RABBITMQ=${PEER_RABBITMQ:-$BUILD/sluice-peer-rabbitmq}
 PEER_NATS=${PEER_NATS:-$BUILD/sluice-peer-nats}
 RUN=1            # the run in progress (1..RUNS), recorded in every result line
@@ -127,11 +138,15 @@ loadgen() {
   lg=$!; pids+=("$lg")
   wait "$lg" || rc=$?
   forget_pid "$lg"
-  if [ "$rc" -ne 0 ] || [ ! -s "$out" ]; then
+  if { [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; } || [ ! -s "$out" ]; then
     echo "bench: sluice-loadgen $* failed (exit $rc)" >&2
     return 0
   fi
   if grep -q '"missing":[1-9]' "$out"; then latency_verdict "$out" "$@"; fi
+  if [ "$rc" -eq 3 ]; then   # its own verification failed (the SNS and SES rows)
+    echo "bench: LOST MESSAGES: sluice-loadgen $1: $(grep -o '"verify":"[^"]*"' "$out")" >&2
+    LOST=$((LOST + 1))
+  fi
   tag_run < "$out" >> "$results"
 }
 
@@ -266,13 +281,14 @@ bench_nginx() {
 # ------------------------------------------------------------------ sluiced
 SLUICED_PID=
 SLUICED_PORT=
-start_sluiced() {   # start_sluiced DURABILITY NAME
-  local dir=$tmp/sluiced-$2
+start_sluiced() {   # start_sluiced DURABILITY NAME [MORE SLUICED ARGS...]
+  local dir=$tmp/sluiced-$2 d=$1
+  shift 2
   SLUICED_PORT=$(free_port)
   mkdir -p "$dir/data"
-  echo "== sluiced --durability $1 on 127.0.0.1:$SLUICED_PORT ($2)" >&2
-  "$SLUICED" --bind 127.0.0.1 --port "$SLUICED_PORT" --data-dir "$dir/data" --durability "$1" \
-    2> "$dir/sluiced.log" &
+  echo "== sluiced --durability $d${*:+ $*} on 127.0.0.1:$SLUICED_PORT ($(basename "$dir"))" >&2
+  "$SLUICED" --bind 127.0.0.1 --port "$SLUICED_PORT" --data-dir "$dir/data" --durability "$d" \
+    "$@" 2> "$dir/sluiced.log" &
   SLUICED_PID=$!; pids+=("$SLUICED_PID")
   if ! wait_http "$SLUICED_PID" "http://127.0.0.1:$SLUICED_PORT/_sluice/health"; then
     echo "bench: sluiced did not start; its log:" >&2; tail -20 "$dir/sluiced.log" >&2
@@ -313,24 +329,24 @@ bench_sluiced_memory() {
 bench_sluiced_mode() {
   local d=$1 sys=sluiced-$1
   fresh() { start_sluiced "$d" "$d"; }
-  fresh && { sqs send "$sys" --conns "$CONNS" --duration "$DUR" --warmup "$WARM"; stop_sluiced; }
-  fresh && { sqs send-batch "$sys" --conns "$CONNS" --duration "$DUR" --warmup "$WARM"; stop_sluiced; }
-  fresh && { sqs cycle "$sys" --conns "$CONNS" --duration "$DUR" --warmup "$WARM"; stop_sluiced; }
+  want send && fresh && { sqs send "$sys" --conns "$CONNS" --duration "$DUR" --warmup "$WARM"; stop_sluiced; }
+  want send-batch && fresh && { sqs send-batch "$sys" --conns "$CONNS" --duration "$DUR" --warmup "$WARM"; stop_sluiced; }
+  want cycle && fresh && { sqs cycle "$sys" --conns "$CONNS" --duration "$DUR" --warmup "$WARM"; stop_sluiced; }
   # EventBridge: PutEvents of 10 ~1 KiB entries, one rule routing each to 3 queues, beside
   # 100 rules that never match (see bench/loadgen.c).
-  fresh && { sqs put-events "$sys" --conns "$CONNS" --duration "$EV_DUR" --warmup "$EV_WARM"; stop_sluiced; }
+  want put-events && fresh && { sqs put-events "$sys" --conns "$CONNS" --duration "$EV_DUR" --warmup "$EV_WARM"; stop_sluiced; }
   if [ "$d" = full ]; then
-    fresh && {
+    want latency1000 && fresh && {
       sqs latency "$sys" --rate 1000 --conns "$CONNS" --consumers 4 --queue bench-latency-1000 \
         --duration "$LAT_DUR" --warmup "$LAT_WARM"
       stop_sluiced
     }
-    fresh && {
+    want latency10000 && fresh && {
       sqs latency "$sys" --rate 10000 --conns "$CONNS" --consumers 4 --queue bench-latency-10000 \
         --duration "$LAT_DUR" --warmup "$LAT_WARM"
       stop_sluiced
     }
-    fresh && {
+    want events-latency && fresh && {
       sqs events-latency "$sys" --rate 1000 --conns "$CONNS" --consumers 4 \
         --duration "$EV_LAT_DUR" --warmup "$EV_LAT_WARM"
       stop_sluiced
@@ -339,10 +355,71 @@ bench_sluiced_mode() {
   return 0
 }
 
+# SNS and SES (issue 5), on the default durability (full), a fresh server per row:
+#   sns-publish, sns-publish-batch: a topic with 10 SQS subscriptions, 5 of them with a
+#     filter policy each message matches 2 of (bench/loadgen_sns.c); the queues are counted
+#     afterwards. -raw: the same with RawMessageDelivery (no signed envelope per message).
+#   sns-latency: open-loop Publish at 1000/s -> raw SQS subscription -> long-polling consumers.
+#   sns-http-fanout: 100 HTTP subscriptions served by the load generator (confirmed through
+#     their SubscribeURL) + one SQS subscription whose consumer's latency is reported.
+#   ses-send: SendEmail to sluice-smtp-sink through --smtp-url, counted by the sink; skipped
+#     while the server has no SES.
+bench_sluiced_sns() {
+  local sys=sluiced-full
+  fresh() { start_sluiced full sns "$@"; }
+  want sns-publish && fresh && {
+    sqs sns-publish "$sys" --conns "$CONNS" --duration "$DUR" --warmup "$WARM"; stop_sluiced; }
+  want sns-publish-batch && fresh && {
+    sqs sns-publish-batch "$sys" --conns "$CONNS" --duration "$DUR" --warmup "$WARM"; stop_sluiced; }
+  want sns-publish-batch-raw && fresh && {
+    sqs sns-publish-batch "$sys" --raw --conns "$CONNS" --duration "$DUR" --warmup "$WARM"; stop_sluiced; }
+  want sns-latency && fresh && {
+    sqs sns-latency "$sys" --rate 1000 --conns "$CONNS" --consumers 4 --queue bench-sns-latency \
+      --duration "$LAT_DUR" --warmup "$LAT_WARM"
+    stop_sluiced
+  }
+  want sns-http-fanout && fresh && {
+    sqs sns-http-fanout "$sys" --subs 100 --conns "$CONNS" --consumers 4 --duration "$DUR" \
+      --warmup "$WARM"
+    stop_sluiced
+  }
+  want ses-send && bench_ses "$sys"
+  return 0
+}
+
+# ses-send: a fresh sluice-smtp-sink and a fresh sluiced sending to it.
+bench_ses() {
+  local sys=$1 port sink
+  if [ ! -x "$SMTP_SINK" ]; then
+    note "{\"system\":\"$sys\",\"workload\":\"skipped\",\"reason\":\"ses-send: $SMTP_SINK not built\"}"
+    return 0
+  fi
+  if ! "$SLUICED" --help 2>&1 | grep -q -- '--ses-verify'; then
+    note "{\"system\":\"$sys\",\"workload\":\"skipped\",\"reason\":\"ses-send: SES not available (sluiced has no --smtp-url/--ses-verify)\"}"
+    return 0
+  fi
+  port=$(free_port)
+  "$SMTP_SINK" --port "$port" > "$tmp/smtp-sink.out" 2> "$tmp/smtp-sink.log" &
+  sink=$!; pids+=("$sink")
+  if ! wait_port "$sink" "$port" 10; then
+    echo "bench: sluice-smtp-sink did not start" >&2; cat "$tmp/smtp-sink.log" >&2
+    stop_pid "$sink"; forget_pid "$sink"
+    return 0
+  fi
+  start_sluiced full ses --smtp-url "smtp://127.0.0.1:$port" --ses-verify off && {
+    sqs ses-send "$sys" --smtp-sink "127.0.0.1:$port" --conns "$CONNS" --duration "$DUR" \
+      --warmup "$WARM"
+    stop_sluiced
+  }
+  stop_pid "$sink"; forget_pid "$sink"
+  echo "   sink: $(cat "$tmp/smtp-sink.out")" >&2
+}
+
 bench_sluiced() {
   bench_sluiced_mode full
   bench_sluiced_mode normal
-  if [ "$RUN" = 1 ]; then bench_sluiced_memory; fi
+  if [ "$RUN" = 1 ] && want memory; then bench_sluiced_memory; fi
+  bench_sluiced_sns
 }
 
 # ------------------------------------------------------------------ peer clients
@@ -584,6 +661,10 @@ aggregate() {
       else if (w == "latency") label = "latency @" jv($0, "rate") "/s"
       else if (w == "events-latency") label = "events-lat @" jv($0, "rate") "/s"
       else if (w == "fill") label = "fill " jv($0, "count")
+      else if (w == "sns-publish-batch") label = w " x" jv($0, "batch") (jv($0, "raw") == "true" ? " raw" : "")
+      else if (w == "sns-publish") label = w (jv($0, "raw") == "true" ? " raw" : "")
+      else if (w == "sns-latency") label = "sns-lat @" jv($0, "rate") "/s"
+      else if (w == "sns-http-fanout") label = "sns-http x" jv($0, "subs")
       k = sys SUBSEP label
       if (!(k in runs)) { order[++nk] = k; lmin[k] = ""; lmax[k] = "" }
       runs[k]++
@@ -628,19 +709,24 @@ report() {
   base=$(agg nginx "post 1KiB" mps)
   echo
   echo "Sluice benchmarks ($mode, $(date -u +%Y-%m-%d), $(nproc) CPUs, $RUNS run(s) per row: median [min-max], results: ${results#"$root"/})"
-  printf '%-16s %-18s %4s %10s %-19s %9s %9s %9s %8s %8s %7s %7s\n' system workload runs msgs/s \
+  printf '%-16s %-25s %4s %10s %-19s %9s %9s %9s %8s %8s %7s %7s\n' system workload runs msgs/s \
     "[min-max]" p50_ms p99_ms p99.9_ms cpu/100k rss_MiB x_nginx errors
   awk -F'\t' -v base="$base" '{
       x = (base > 0 && $2 !~ /^(fsync|fill)/ && $2 !~ /lat(ency)? @/) ? sprintf("%.2f", $5 / base) : "-"
       spread = $3 > 1 ? sprintf("[%.0f-%.0f]", $11, $12) : ""
       p50 = $6 == "" ? "-" : $6; p99 = $7 == "" ? "-" : $7; p999 = $8 == "" ? "-" : $8
       cpu = $10 == "" ? "-" : $10; rss = $14 > 0 ? sprintf("%.0f", $14 / 1024) : "-"
-      printf "%-16s %-18s %4d %10.0f %-19s %9s %9s %9s %8s %8s %7s %7s%s\n", $1, $2, $3, $5, spread,
+      printf "%-16s %-25s %4d %10.0f %-19s %9s %9s %9s %8s %8s %7s %7s%s\n", $1, $2, $3, $5, spread,
         p50, p99, p999, cpu, rss, x, $13, ($15 > 0 ? "  LOST MESSAGES" : $16 != "" ? "  " $16 : "")
     }' "$tmp/agg.tsv"
+  if grep -q '"workload":"sns-http-fanout"' "$results"; then
+    echo "(sns-http x100: msgs/s = HTTP deliveries/s in the window, every delivery then awaited and"
+    echo " checked; p50-p99.9 = the SQS subscription's publish -> receive during the fan-out;"
+    echo " ses-send: mails/s received by the SMTP sink in the window)"
+  fi
   l=$(find_line sluiced-full idle-rss); [ -n "$l" ] && echo "sluiced idle RSS: $(jget "$l" rss_kib) KiB"
   l=$(find_line sluiced-full backlog-rss); [ -n "$l" ] && echo "sluiced RSS with $(jget "$l" backlog) messages backlogged: $(jget "$l" rss_kib) KiB (peak $(jget "$l" hwm_kib) KiB)"
-  grep '"workload":"skipped"' "$results" | sort -u | while IFS= read -r l; do
+  { grep '"workload":"skipped"' "$results" || true; } | sort -u | while IFS= read -r l; do
     echo "skipped: $(jget "$l" system): $(jget "$l" reason)"
   done
   if grep -q '"system":"sluice-pattern"' "$results"; then
@@ -669,7 +755,7 @@ report() {
     [ -n "$a" ] && [ -n "$b" ] && awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2f", a / b }'
     return 0
   }
-  local send batch cycle p99 idle rss backlog events ep99 peer_ p
+  local send batch cycle p99 idle rss backlog events ep99 peer_ p snsb snsp99 snsh snshp99 ses
   send=$(ratio "$(agg sluiced-full send mps)" || true)
   batch=$(ratio "$(agg sluiced-full "send-batch x10" mps)" || true)
   cycle=$(ratio "$(agg sluiced-full cycle mps)" || true)
@@ -684,6 +770,17 @@ report() {
   target "p99 send -> waiting receiver @1000/s" "$p99" "<=" 5 " ms"
   target "PutEvents(10) -> 3 queues events/s vs nginx" "$events" ">=" 2 x
   target "p99 PutEvents -> waiting queue receiver @1000/s" "$ep99" "<=" 5 " ms"
+  # SNS and SES (issue 5).
+  snsb=$(ratio "$(agg sluiced-full "sns-publish-batch x10" mps)" || true)
+  snsp99=$(agg sluiced-full "sns-lat @1000/s" p99)
+  snsh=$(ratio "$(agg sluiced-full "sns-http x100" mps)" || true)
+  snshp99=$(agg sluiced-full "sns-http x100" p99)
+  ses=$(agg sluiced-full ses-send mps)
+  target "SNS PublishBatch(10) -> 10 queues msgs/s vs nginx" "$snsb" ">=" 1 x
+  target "p99 SNS Publish -> SQS receiver @1000/s" "$snsp99" "<=" 5 " ms"
+  target "SNS -> 100 HTTP endpoints deliveries/s vs nginx" "$snsh" ">=" 0.7 x
+  target "p99 Publish -> SQS during it (sns-lat: ${snsp99:-?} ms)" "$snshp99" "<=" 5 " ms"
+  target "SES SendEmail mails/s received by the SMTP sink" "${ses:+$(printf '%.0f' "$ses")}" ">=" 2000 " /s"
   # Issue 6's goals against the peers (medians of the runs).
   for l in send "send-batch x10" cycle; do
     target "$l msgs/s vs RabbitMQ quorum" "$(vs rabbitmq-quorum "$l")" ">=" 2 x
@@ -775,12 +872,16 @@ pattern_targets() {
 PLOTTED=(sluiced-full sluiced-normal "${COMPARED[@]}")
 plots() {
   command -v gnuplot >/dev/null || { echo "bench: gnuplot not installed, no plots" >&2; return 0; }
+  if [ -n "$ROWS_SUBSET" ]; then
+    echo "bench: BENCH_ROWS picked a subset of the rows: docs/bench/*.png left as they are" >&2
+    return 0
+  fi
   local out=$root/docs/bench sub w s rate v
   mkdir -p "$out"
   sub="$mode, $RUNS run(s) per row, $(nproc) CPUs, $(date -u +%Y-%m-%d), commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo ?)"
   {
     printf '# row'; for s in "${PLOTTED[@]}"; do printf ' %s' "$s"; done; echo
-    for w in send "send-batch x10" cycle; do
+    for w in send "send-batch x10" cycle "sns-publish-batch x10" "sns-http x100" ses-send; do
       local line="\"$w\"" any=
       for s in "${PLOTTED[@]}"; do
         v=$(agg "$s" "$w" mps)

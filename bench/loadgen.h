@@ -1,0 +1,219 @@
+/* sluice-loadgen's shared types: the run (bench), its connections and workloads, and the
+ * helpers that bench/loadgen.c (the engine and the SQS/EventBridge workloads) offers to
+ * bench/loadgen_sns.c (the SNS and SES workloads). Private to the load generator. */
+#ifndef SLUICE_BENCH_LOADGEN_H
+#define SLUICE_BENCH_LOADGEN_H
+
+#include "common/buf.h"
+#include "hist.h"
+
+#include <http_parser.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef enum {
+    W_POST,
+    W_SEND,
+    W_SEND_BATCH,
+    W_CYCLE,
+    W_LATENCY,
+    W_FILL,
+    W_FSYNC,
+    W_PUT_EVENTS,
+    W_EVENTS_LATENCY,
+    W_SNS_PUBLISH,
+    W_SNS_PUBLISH_BATCH,
+    W_SNS_LATENCY,
+    W_SNS_HTTP_FANOUT,
+    W_SES_SEND
+} workload;
+typedef enum { PH_WARMUP, PH_MEASURE, PH_DRAIN, PH_DONE } phase;
+typedef enum {
+    ROLE_POST,
+    ROLE_SEND,
+    ROLE_BATCH,
+    ROLE_RECV,
+    ROLE_LAT_SEND,
+    ROLE_PUT_EVENTS,
+    ROLE_PUBLISH /* SNS Publish/PublishBatch, SES SendEmail: built per request */
+} role;
+typedef enum {
+    REQ_NONE,
+    REQ_POST,
+    REQ_SEND,
+    REQ_BATCH,
+    REQ_RECV,
+    REQ_DELETE,
+    REQ_PUT_EVENTS,
+    REQ_PUBLISH,
+    REQ_SEND_EMAIL
+} req_kind;
+
+/* The two AWS JSON protocols spoken here: target prefix and content type. */
+typedef struct api {
+    const char *prefix;
+    const char *content_type;
+} api;
+
+extern const api API_SQS;
+extern const api API_EVENTS;
+
+typedef struct bench bench;
+typedef struct sns_run sns_run; /* loadgen_sns.c's state */
+
+typedef struct conn {
+    uv_tcp_t tcp;
+    uv_connect_t creq;
+    uv_write_t wreq;
+    http_parser parser;
+    bench *b;
+    role role;
+    req_kind kind; /* the request in flight, REQ_NONE when idle */
+    uint64_t sent_ns;
+    uint64_t lat_seq; /* latency: the sequence number of the message in flight */
+    uint64_t seq;     /* SNS/SES: first sequence number of the request in flight */
+    int variant;      /* sns-publish: which attribute value the request in flight carries */
+    int ever_connected;
+    int connected;
+    int write_pending;    /* part of the request still queued in libuv */
+    int next_after_write; /* response came before the write callback: continue there */
+    int got_response;
+    int keep_alive;
+    int pending_delete; /* consumer: `out` holds a DeleteMessageBatch to send */
+    buf out;            /* per-connection request bytes (latency sends, deletes) */
+    buf resp;           /* body of the response being read */
+    int status;
+    char rbuf[65536];
+} conn;
+
+typedef struct window {
+    uint64_t requests;
+    uint64_t messages; /* per workload: sent, or deleted (cycle), or received (latency) */
+    uint64_t produced; /* cycle: messages sent */
+    hist lat;          /* request latency, or end-to-end latency (latency workload) */
+} window;
+
+struct bench {
+    /* configuration */
+    workload w;
+    const char *system;
+    char host[128];
+    int port;
+    char path[512];
+    const char *queue;
+    char *queue_url_json; /* JSON-escaped, without quotes */
+    int producers, consumers;
+    double duration, warmup;
+    size_t size;
+    int batch;
+    double rate;
+    uint64_t count;
+    int wait_s;
+    int server_pid;
+    const char *dir;
+    int purge;
+    double timeout;
+    int rules;             /* EventBridge: non-matching rules added besides the routing one */
+    int subs;              /* sns-http-fanout: HTTP subscriptions */
+    uint64_t max_backlog;  /* sns-http-fanout, ses-send: accepted but not yet delivered */
+    double drain_timeout;  /* sns-http-fanout, ses-send: seconds to wait for the deliveries */
+    const char *smtp_sink; /* ses-send: HOST:PORT of sluice-smtp-sink */
+    int raw;               /* sns-publish(-batch): raw delivery to the queues */
+
+    /* run state */
+    uv_loop_t *loop;
+    conn *cs;
+    int ncs;
+    phase ph;
+    uint64_t start_ns, t0_ns, t1_ns;
+    window win;
+    uint64_t errors;
+    int error_printed;
+    int connect_failures; /* in a row: the server is gone */
+    uv_timer_t phase_timer, hard_timer;
+    buf req_fixed; /* shared request: post / send / send-batch */
+    buf req_recv;  /* shared request: ReceiveMessage */
+    double srv_cpu0, srv_cpu1, cli_cpu0, cli_cpu1;
+
+    /* latency */
+    int tfd;
+    uv_poll_t tpoll;
+    uint64_t lat_sched;    /* messages scheduled so far (seq 0 .. lat_sched-1) */
+    uint64_t lat_next;     /* next seq to hand to a producer connection */
+    uint64_t lat_first;    /* first measured seq */
+    uint64_t lat_end;      /* one past the last seq ever scheduled (= last measured) */
+    uint8_t *lat_seen;     /* received-once flags, for duplicates */
+    hist e2e;              /* end-to-end latency of measured messages */
+    uint64_t lat_received; /* measured messages received */
+    uint64_t lat_dups;
+    uint64_t lat_sent; /* measured messages whose send was acknowledged */
+    conn **idle;
+    int nidle;
+
+    /* fill */
+    uint64_t fill_issued;
+    uint64_t fill_done;
+
+    sns_run *sns; /* the SNS and SES workloads */
+};
+
+/* ---- loadgen.c ------------------------------------------------------------------------ */
+
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void json_escape(buf *out, const char *s, size_t n);
+/* A body of exactly n bytes of [a-z0-9]. */
+void put_payload(buf *out, size_t n);
+void count_error(bench *b, const char *what, int status, const char *body, size_t len);
+/* One request on a fresh connection, blocking, for setup and verification: METHOD PATH
+ * with the given extra header lines (each ending in \r\n; may be NULL) and body. Returns
+ * the HTTP status (or -1) and the response body in `out`. */
+int sync_http(bench *b, const char *method, const char *path, const char *headers, const char *body,
+              size_t body_len, buf *out);
+/* An AWS JSON call (of protocol a) through sync_http. */
+int sync_call(bench *b, const api *a, const char *target, const char *json, buf *out);
+/* CreateQueue (PurgeQueue if purge); returns its URL JSON-escaped (caller frees). */
+char *create_queue(bench *b, const char *name, int purge, int purge_fatal);
+/* The QueueArn of a queue (URL JSON-escaped, as create_queue returns it); caller frees. */
+char *queue_arn(bench *b, const char *url_json);
+void build_sqs(bench *b, buf *out, const char *target, const buf *body);
+void issue(conn *c, req_kind kind, const char *p, size_t len);
+int measuring(const bench *b);
+/* A latency message "seq:sched_ns:..." received at recv_ns by a consumer. */
+void on_latency_message(bench *b, const char *body, uint64_t recv_ns);
+/* Hands idle closed-loop publishers (parked by sns_next) their next request. */
+void resume_publishers(bench *b);
+void finish(bench *b);
+
+/* ---- loadgen_sns.c -------------------------------------------------------------------- */
+
+int sns_workload(const bench *b);
+/* Topics, queues, subscriptions (and their confirmation), the SES probe. Runs the loop
+ * for the HTTP receivers' confirmations. May print a "skipped" line and exit(0). */
+void sns_setup(bench *b);
+/* The next request of a ROLE_PUBLISH connection, or 0 when it must wait (backlog). */
+int sns_next(conn *c);
+/* The open-loop Publish of sns-latency. */
+void sns_latency_send(conn *c, uint64_t seq);
+/* A 2xx response to REQ_PUBLISH or REQ_SEND_EMAIL. */
+void sns_on_response(conn *c, req_kind k, uint64_t now);
+/* A message body received by a queue consumer of sns-http-fanout. */
+void sns_on_queue_message(bench *b, const char *body, uint64_t now);
+/* The measured window begins / ends. */
+void sns_on_measure_start(bench *b);
+void sns_on_measure_end(bench *b);
+/* A request answered with an error (nothing accepted) / never answered (in doubt). */
+void sns_on_failure(conn *c);
+void sns_in_doubt(conn *c);
+/* sns-http-fanout, ses-send: whether the drain is over (everything accepted delivered). */
+int sns_drained(bench *b);
+/* The run ends: requests in flight are in doubt; the receivers and the sink poll stop. */
+void sns_on_finish(bench *b);
+/* Before the report: what the window's messages and latencies are for this workload. */
+void sns_adjust(bench *b, double *secs);
+/* Appends the workload's fields and its verification to the JSON line; nonzero when the
+ * verification failed. */
+int sns_report(bench *b, buf *o);
+void sns_free(bench *b);
+
+#endif
