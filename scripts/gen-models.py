@@ -15,6 +15,13 @@ codecs need no defaults of their own:
   - a member is flattened if the member or its shape says so;
   - a list's member_location_name is its member's locationName (or the target shape's), else
     "member"; a map's key/value names likewise, else "key"/"value".
+For the REST protocols (rest-json), the HTTP binding is emitted too (src/protocol/rest_json.c
+reads it), in tables parallel to the ones above: `http[]` beside `ops[]` (each operation's
+method, requestUri template and success status: responseCode, default 200) and `b_<Shape>[]`
+beside each structure's members (the member's location: uri, querystring, header, headers,
+statusCode, or the body when the model gives none; its wire name is the location_name above;
+and whether it is a jsonvalue header), plus each structure's payload member. Models of the
+other protocols carry no binding (NULL), as their wire ignores it.
 Documentation is dropped. The output depends only on the inputs (sorted, no timestamps).
 """
 
@@ -56,7 +63,37 @@ SERVICES = [
         "out": "src/protocol/models/ses.c",
         "symbol": "model_ses",
     },
+    {
+        "service": "sesv2",
+        "api_version": "2019-09-27",
+        "overlay": None,
+        "out": "src/protocol/models/sesv2.c",
+        "symbol": "model_sesv2",
+    },
+    {
+        "service": "lambda",
+        "api_version": "2015-03-31",
+        "overlay": None,
+        "out": "src/protocol/models/lambda.c",
+        "symbol": "model_lambda",
+    },
 ]
+
+PROTOCOLS = {
+    "query": "MODEL_PROTO_QUERY",
+    "json": "MODEL_PROTO_JSON",
+    "rest-json": "MODEL_PROTO_REST_JSON",
+}
+REST_PROTOCOLS = ("rest-json",)
+
+LOCATIONS = {
+    None: "MODEL_LOC_BODY",
+    "uri": "MODEL_LOC_URI",
+    "querystring": "MODEL_LOC_QUERY",
+    "header": "MODEL_LOC_HEADER",
+    "headers": "MODEL_LOC_HEADERS",
+    "statusCode": "MODEL_LOC_STATUS",
+}
 
 SHAPE_TYPES = {
     "string": "SHAPE_STRING",
@@ -124,6 +161,14 @@ def ref_name(ref, shapes, default):
     return ref.get("locationName") or shapes[ref["shape"]].get("locationName") or default
 
 
+def member_location(ref, shapes):
+    """The C location of a member: botocore's "location" of the reference (or its target)."""
+    loc = ref.get("location") or shapes[ref["shape"]].get("location")
+    if loc not in LOCATIONS:
+        sys.exit("gen-models: unsupported member location %r" % loc)
+    return LOCATIONS[loc]
+
+
 def reachable(model):
     shapes = model["shapes"]
     seen = set()
@@ -156,6 +201,10 @@ def generate(row, model, source_desc):
     shapes = model["shapes"]
     meta = model["metadata"]
     names = reachable(model)
+    protocol = meta["protocol"]
+    if protocol not in PROTOCOLS:
+        sys.exit("gen-models: unsupported protocol %r" % protocol)
+    rest = protocol in REST_PROTOCOLS
     sym = lambda n: "s_" + c_ident(n)
     out = []
     w = out.append
@@ -182,6 +231,12 @@ def generate(row, model, source_desc):
             flat = 1 if (ref.get("flattened") or target.get("flattened")) else 0
             w("    {%s, %s, &%s, %d},\n" % (c_string(mname), c_string(loc), sym(ref["shape"]), flat))
         w("};\n\n")
+        if rest:
+            w("static const model_binding b_%s[] = {\n" % c_ident(n))
+            for ref in s["members"].values():
+                jsonvalue = 1 if (ref.get("jsonvalue") or shapes[ref["shape"]].get("jsonvalue")) else 0
+                w("    {%s, %d},\n" % (member_location(ref, shapes), jsonvalue))
+            w("};\n\n")
 
     for n in names:
         s = shapes[n]
@@ -190,6 +245,8 @@ def generate(row, model, source_desc):
         if t == "structure" and s.get("members"):
             fields.append(".members = m_%s" % c_ident(n))
             fields.append(".nmembers = %d" % len(s["members"]))
+            if rest:
+                fields.append(".bindings = b_%s" % c_ident(n))
         elif t == "list":
             fields.append(".member = &%s" % sym(s["member"]["shape"]))
             fields.append(".member_location_name = %s"
@@ -202,6 +259,8 @@ def generate(row, model, source_desc):
                           % c_string(ref_name(s["value"], shapes, "value")))
         if s.get("flattened"):
             fields.append(".flattened = 1")
+        if rest and t == "structure" and s.get("payload"):
+            fields.append(".payload = %s" % c_string(s["payload"]))
         w("static const model_shape %s = {\n" % sym(n))
         for f in fields:
             w("    %s,\n" % f)
@@ -215,14 +274,25 @@ def generate(row, model, source_desc):
         wrapper = op["output"].get("resultWrapper") if "output" in op else None
         w("    {%s, %s, %s, %s},\n" % (c_string(opname), inp, outp, c_string(wrapper)))
     w("};\n\n")
+    if rest:
+        w("/* The HTTP binding of each operation, in the order of ops[]. */\n")
+        w("static const model_http http[] = {\n")
+        for opname in sorted(model["operations"]):
+            http = model["operations"][opname]["http"]
+            w("    {%s, %s, %d},\n" % (c_string(http["method"]), c_string(http["requestUri"]),
+                                      http.get("responseCode", 200)))
+        w("};\n\n")
 
     w("const model_service %s = {\n" % row["symbol"])
-    w("    .name = %s,\n" % c_string(meta.get("endpointPrefix", row["service"])))
+    w("    .name = %s,\n" % c_string(meta.get("signingName", meta.get("endpointPrefix", row["service"]))))
+    w("    .protocol = %s,\n" % PROTOCOLS[protocol])
     w("    .api_version = %s,\n" % c_string(meta["apiVersion"]))
     w("    .xml_namespace = %s,\n" % c_string(meta.get("xmlNamespace")))
     w("    .json_target_prefix = %s,\n" % c_string(meta.get("targetPrefix")))
     w("    .json_type_prefix = %s,\n" % c_string(meta.get("jsonTypePrefix")))
     w("    .ops = ops,\n")
+    if rest:
+        w("    .http = http,\n")
     w("    .nops = sizeof ops / sizeof ops[0],\n")
     w("};\n")
     return "".join(out)

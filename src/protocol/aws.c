@@ -11,6 +11,9 @@
  *   Query  <ErrorResponse><Error><Type/><Code>query code</Code><Message/><Detail/></Error>
  *          <RequestId/></ErrorResponse>, which the Query SDKs map to their error classes by
  *          Code (e.g. AWS.SimpleQueueService.NonExistentQueue -> QueueDoesNotExist).
+ *   REST-JSON  status, headers and body as rest_json.h says: the operation's responseCode,
+ *          header-bound output members as headers, the payload or the JSON body; errors with
+ *          the table's status, X-Amzn-ErrorType and {"__type","message"}.
  * Every answer carries x-amzn-RequestId. Messages may quote client input, so they are escaped
  * for JSON/XML and anything not valid UTF-8 (or not allowed in XML) becomes U+FFFD. */
 #include "protocol/aws.h"
@@ -19,6 +22,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "protocol/json_codec.h"
+#include "protocol/rest_json.h"
 #include "protocol/xml.h"
 
 #include <stdarg.h>
@@ -108,8 +112,40 @@ static const char *json_content_type(const aws_call *call)
                                                 : "application/x-amz-json-1.0";
 }
 
+static const model_service *call_model(const aws_call *call)
+{
+    return call->service ? call->service->model : NULL;
+}
+
+/* Sends a REST-JSON response built by rest_json.c, with the request id. */
+static void respond_rest(aws_call *call, rest_json_response *r)
+{
+    rest_json_response_add_header(r, "x-amzn-RequestId", call->request_id);
+    http_respond(call->http, r->status, r->headers, r->nheaders, &r->body);
+    rest_json_response_free(r);
+}
+
+static void reply_rest(aws_call *call, json_t *output)
+{
+    rest_json_response r = {0};
+    char err[256];
+    int rc = rest_json_encode(call_model(call), call->op, output, &r, err, sizeof err);
+    json_decref(output);
+    if (rc != 0) {
+        rest_json_response_free(&r);
+        aws_reply_error(call, AWS_ERR_INTERNAL_ERROR, "%s", err);
+        return;
+    }
+    respond_rest(call, &r);
+    call_free(call);
+}
+
 void aws_reply(aws_call *call, json_t *output)
 {
+    if (call->protocol == AWS_PROTO_REST_JSON) {
+        reply_rest(call, output);
+        return;
+    }
     buf body = BUF_INIT;
     const char *ctype;
     if (call->protocol == AWS_PROTO_QUERY) {
@@ -141,6 +177,14 @@ void aws_reply_error(aws_call *call, aws_error err, const char *fmt, ...)
     http_header h[3];
     size_t nh = 0;
     char qerr[192];
+    if (call->protocol == AWS_PROTO_REST_JSON) {
+        rest_json_response r = {0};
+        rest_json_encode_error(call_model(call), err, msg.data, &r);
+        respond_rest(call, &r);
+        buf_free(&msg);
+        call_free(call);
+        return;
+    }
     if (call->protocol == AWS_PROTO_QUERY) {
         aws_encode_query_error(&body, call->service, err, msg.data, call->request_id);
         h[nh++] = (http_header){"Content-Type", "text/xml"};

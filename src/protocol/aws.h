@@ -1,12 +1,13 @@
 /* One AWS API call, whatever protocol carried it.
  *
  * The router (src/server/router.c) recognises the protocol of an HTTP request (AWS JSON by
- * X-Amz-Target, AWS Query by its form `Action`), verifies SigV4 when credentials are
- * configured, decodes the input into the JSON shape of the operation (Query input is turned
- * into the same JSON the JSON protocol carries, using the service model), and calls the
- * operation's handler with an aws_call. The handler answers exactly once, now or later,
- * with aws_reply() or aws_reply_error(); the reply is encoded in the caller's protocol
- * (JSON, or XML for Query) with the x-amzn-RequestId header. */
+ * X-Amz-Target, AWS Query by its form `Action`, REST-JSON by method and URI template),
+ * verifies SigV4 when credentials are configured, decodes the input into the JSON shape of
+ * the operation (Query and REST-JSON input is turned into the same JSON the JSON protocol
+ * carries, using the service model), and calls the operation's handler with an aws_call.
+ * The handler answers exactly once, now or later, with aws_reply() or aws_reply_error(); the
+ * reply is encoded in the caller's protocol (JSON, XML for Query, REST-JSON's headers, status
+ * and body: rest_json.h) with the x-amzn-RequestId header. */
 #ifndef SLUICE_PROTOCOL_AWS_H
 #define SLUICE_PROTOCOL_AWS_H
 
@@ -21,6 +22,7 @@ typedef enum {
     AWS_PROTO_JSON_1_0,
     AWS_PROTO_JSON_1_1,
     AWS_PROTO_QUERY,
+    AWS_PROTO_REST_JSON,
 } aws_protocol;
 
 typedef struct aws_call aws_call;
@@ -40,6 +42,11 @@ typedef struct aws_service_def {
     const aws_op_def *ops;
     size_t nops;
     void *ctx; /* the service's state, for handlers (call->service->ctx) */
+    /* REST-JSON models: the error for a request the codec cannot decode (a body that is not
+     * JSON, a member or parameter of the wrong type). 0 (which would be InternalError) means
+     * AWS_ERR_SERIALIZATION_EXCEPTION, what Smithy-built services answer; SES v2 answers
+     * AWS_ERR_SESV2_BAD_REQUEST. */
+    aws_error rest_input_error;
 } aws_service_def;
 
 struct aws_call {

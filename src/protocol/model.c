@@ -45,3 +45,17 @@ const model_member *model_find_member(const model_shape *s, const char *name, si
     }
     return NULL;
 }
+
+const model_http *model_operation_http(const model_service *svc, const model_operation *op)
+{
+    if (!svc || !svc->http || !op || op < svc->ops || op >= svc->ops + svc->nops)
+        return NULL;
+    return &svc->http[op - svc->ops];
+}
+
+model_location model_member_location(const model_shape *s, size_t i)
+{
+    if (!s || !s->bindings || i >= s->nmembers)
+        return MODEL_LOC_BODY;
+    return s->bindings[i].location;
+}

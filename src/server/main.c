@@ -12,6 +12,7 @@
 #include "server/health.h"
 #include "server/router.h"
 #include "services/events/events.h"
+#include "services/ses/ses.h"
 #include "services/sns/sns.h"
 #include "services/sqs/sqs.h"
 #include "store/store.h"
@@ -29,6 +30,7 @@ typedef struct server {
     mailer *mail;
     events *events;
     sns *sns;
+    ses *ses;
     router *router;
     http_server *http;
     health_info health;
@@ -43,6 +45,7 @@ typedef struct server {
 static void services_shutdown(server *s)
 {
     events_shutdown(s->events);
+    ses_shutdown(s->ses);
     sns_shutdown(s->sns);
     mailer_shutdown(s->mail);
     sqs_shutdown(s->sqs);
@@ -53,6 +56,8 @@ static void services_destroy(server *s)
 {
     events_destroy(s->events);
     s->events = NULL;
+    ses_destroy(s->ses);
+    s->ses = NULL;
     sns_destroy(s->sns);
     s->sns = NULL;
     mailer_destroy(s->mail);
@@ -93,6 +98,14 @@ static int services_create(server *s)
         log_error("cannot load the SNS state", NULL);
         return -1;
     }
+    ses_config sec = {.region = s->cfg.region,
+                      .account = s->cfg.account_id,
+                      .verify = strcmp(s->cfg.ses_verify, "off") != 0,
+                      .mail = s->mail};
+    if (ses_create(&s->ses, s->loop, s->store, &sec) != 0) {
+        log_error("cannot load the SES state", NULL);
+        return -1;
+    }
     if (events_create(&s->events, s->loop, s->store, s->sqs, s->sns, s->cfg.region,
                       s->cfg.account_id) != 0) {
         log_error("cannot load the EventBridge state", NULL);
@@ -107,6 +120,8 @@ static void routes_add(server *s)
     router_add_service(s->router, events_service_def(s->events));
     router_add_service(s->router, sns_service_def(s->sns));
     router_add_get(s->router, SNS_GET_PREFIX, sns_handle_get, s->sns);
+    router_add_service(s->router, ses_service_def(s->ses));
+    router_add_service(s->router, sesv2_service_def(s->ses));
     router_add_get(s->router, MAIL_LOG_PATH, mailer_handle_get, s->mail);
 }
 

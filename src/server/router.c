@@ -6,6 +6,7 @@
 #include "protocol/form.h"
 #include "protocol/json_codec.h"
 #include "protocol/query.h"
+#include "protocol/rest_json.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -108,10 +109,9 @@ static int authenticate(router *r, aws_call *call)
     return 0;
 }
 
-static void dispatch(router *r, aws_call *call, const char *op_name)
+/* Calls the operation's handler, or answers that there is none. */
+static void invoke(aws_call *call, const char *op_name)
 {
-    if (authenticate(r, call) != 0)
-        return;
     const aws_op_def *def = find_handler(call->service, op_name);
     if (!def || !call->op) {
         if (call->protocol == AWS_PROTO_QUERY)
@@ -122,6 +122,13 @@ static void dispatch(router *r, aws_call *call, const char *op_name)
         return;
     }
     def->fn(call);
+}
+
+static void dispatch(router *r, aws_call *call, const char *op_name)
+{
+    if (authenticate(r, call) != 0)
+        return;
+    invoke(call, op_name);
 }
 
 static void handle_json(router *r, http_request *req, const char *target)
@@ -165,34 +172,92 @@ static void handle_json(router *r, http_request *req, const char *target)
     dispatch(r, call, op_name);
 }
 
+static int is_rest(const aws_service_def *svc)
+{
+    return svc->model->protocol == MODEL_PROTO_REST_JSON;
+}
+
+/* The REST operation whose method and URI template match the request, the most specific
+ * over all REST services (the first registered wins a tie); NULL if none. */
+static const model_operation *rest_route(router *r, const http_request *req,
+                                         const aws_service_def **svc)
+{
+    const model_operation *best = NULL;
+    rest_json_rank best_rank, rank;
+    if (strncmp(req->path, "/_sluice/", 9) == 0)
+        return NULL;
+    for (size_t i = 0; i < r->nservices; i++) {
+        if (!is_rest(r->services[i]))
+            continue;
+        const model_operation *op = rest_json_match(r->services[i]->model, req, &rank);
+        if (op && (!best || rest_json_rank_cmp(&rank, &best_rank) > 0)) {
+            best = op;
+            best_rank = rank;
+            *svc = r->services[i];
+        }
+    }
+    return best;
+}
+
+/* Authenticates before decoding (AWS checks the signature first), then decodes the
+ * request into the operation's input and calls its handler. */
+static void handle_rest(router *r, http_request *req, const aws_service_def *svc,
+                        const model_operation *op)
+{
+    aws_call *call = aws_call_create(req, svc, op, AWS_PROTO_REST_JSON, NULL);
+    if (authenticate(r, call) != 0)
+        return;
+    char err[512];
+    call->input = rest_json_decode(svc->model, op, req, err, sizeof err);
+    if (!call->input) {
+        call->input = json_object();
+        aws_reply_error(
+            call, svc->rest_input_error ? svc->rest_input_error : AWS_ERR_SERIALIZATION_EXCEPTION,
+            "%s", err);
+        return;
+    }
+    invoke(call, op->name);
+}
+
+/* The service that answers Query requests no other rule places (SQS). */
+static const aws_service_def *first_query_service(router *r)
+{
+    for (size_t i = 0; i < r->nservices; i++)
+        if (!is_rest(r->services[i]))
+            return r->services[i];
+    return NULL;
+}
+
 static const aws_service_def *query_service(router *r, http_request *req, const form *f)
 {
     sigv4_scope scope;
     if (sigv4_parse_scope(req, &scope) == 0) {
         for (size_t i = 0; i < r->nservices; i++)
-            if (strcmp(r->services[i]->model->name, scope.service) == 0)
+            if (!is_rest(r->services[i]) && strcmp(r->services[i]->model->name, scope.service) == 0)
                 return r->services[i];
     }
     const form_pair *v = form_get(f, "Version");
     if (v) {
         for (size_t i = 0; i < r->nservices; i++)
-            if (strcmp(r->services[i]->model->api_version, v->value) == 0)
+            if (!is_rest(r->services[i]) &&
+                strcmp(r->services[i]->model->api_version, v->value) == 0)
                 return r->services[i];
     }
     /* Unsigned links without a Version (SNS's SubscribeURL and UnsubscribeURL): the first
      * service that has the action. */
     const form_pair *action = form_get(f, "Action");
     for (size_t i = 0; action && i < r->nservices; i++)
-        if (model_find_operation(r->services[i]->model, action->value, action->value_len))
+        if (!is_rest(r->services[i]) &&
+            model_find_operation(r->services[i]->model, action->value, action->value_len))
             return r->services[i];
-    return r->nservices ? r->services[0] : NULL;
+    return first_query_service(r);
 }
 
 static void handle_query(router *r, http_request *req, const char *text, size_t len)
 {
     form f;
     if (form_parse(&f, text, len, MAX_FORM_PAIRS) != 0) {
-        const aws_service_def *svc = r->nservices ? r->services[0] : NULL;
+        const aws_service_def *svc = first_query_service(r);
         if (!svc) {
             respond_text(req, 400, "Malformed form body.\n");
             return;
@@ -256,9 +321,21 @@ void router_handle(http_request *req, void *ctx)
         return;
     }
     const char *ctype = http_request_header(req, "content-type");
-    if (strcmp(req->method, "POST") == 0 &&
-        ((ctype && strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0) ||
-         (req->body_len > 7 && strstr(req->body, "Action=")))) {
+    int form_body = ctype && strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0;
+    if (strcmp(req->method, "POST") == 0 && form_body) {
+        handle_query(r, req, req->body, req->body_len);
+        return;
+    }
+    /* A REST request's body or query may well contain "Action=" (an email's text): the
+     * sniffing below is for Query requests sent without their content type, and a REST
+     * template that matches comes first. */
+    const aws_service_def *rest_svc = NULL;
+    const model_operation *rest_op = rest_route(r, req, &rest_svc);
+    if (rest_op) {
+        handle_rest(r, req, rest_svc, rest_op);
+        return;
+    }
+    if (strcmp(req->method, "POST") == 0 && req->body_len > 7 && strstr(req->body, "Action=")) {
         handle_query(r, req, req->body, req->body_len);
         return;
     }

@@ -1,10 +1,14 @@
 /* Routes each HTTP request to a service operation (or to an operational endpoint).
  *
- * Recognition, in order: `GET /_sluice/health`; `X-Amz-Target: <prefix>.<Op>` (AWS JSON
- * protocols; the prefix picks the service); an AWS Query form (`Action=...` in the body or
- * the query string; the service is the one of the SigV4 credential scope, else the one
- * whose API version is the `Version` parameter, else SQS). Services are rows of a table:
- * a new service registers its aws_service_def, and nothing here changes. */
+ * Recognition, in order: `GET /_sluice/health` and the plain GET endpoints; `X-Amz-Target:
+ * <prefix>.<Op>` (AWS JSON protocols; the prefix picks the service); a POST with a form
+ * content type (AWS Query); a REST-JSON operation whose method and URI template match
+ * (rest_json.h; the most specific template over every REST service; never for paths under
+ * /_sluice/); an AWS Query form found by sniffing (`Action=` in the body or the query
+ * string). A Query request's service is the one of the SigV4 credential scope, else the one
+ * whose API version is the `Version` parameter, else the first with the action (REST
+ * services never answer Query). Services are rows of a table: a new service registers its
+ * aws_service_def, whatever its protocol, and nothing here changes. */
 #ifndef SLUICE_SERVER_ROUTER_H
 #define SLUICE_SERVER_ROUTER_H
 

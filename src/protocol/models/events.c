@@ -3503,6 +3503,7 @@ static const model_operation ops[] = {
 
 const model_service model_events = {
     .name = "events",
+    .protocol = MODEL_PROTO_JSON,
     .api_version = "2015-10-07",
     .xml_namespace = NULL,
     .json_target_prefix = "AWSEvents",

@@ -2826,7 +2826,8 @@ static const model_operation ops[] = {
 };
 
 const model_service model_ses = {
-    .name = "email",
+    .name = "ses",
+    .protocol = MODEL_PROTO_QUERY,
     .api_version = "2010-12-01",
     .xml_namespace = "http://ses.amazonaws.com/doc/2010-12-01/",
     .json_target_prefix = NULL,

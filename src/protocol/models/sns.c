@@ -1476,6 +1476,7 @@ static const model_operation ops[] = {
 
 const model_service model_sns = {
     .name = "sns",
+    .protocol = MODEL_PROTO_QUERY,
     .api_version = "2010-03-31",
     .xml_namespace = "http://sns.amazonaws.com/doc/2010-03-31/",
     .json_target_prefix = NULL,

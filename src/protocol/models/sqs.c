@@ -995,6 +995,7 @@ static const model_operation ops[] = {
 
 const model_service model_sqs = {
     .name = "sqs",
+    .protocol = MODEL_PROTO_QUERY,
     .api_version = "2012-11-05",
     .xml_namespace = "http://queue.amazonaws.com/doc/2012-11-05/",
     .json_target_prefix = "AmazonSQS",
