@@ -125,10 +125,17 @@ static int start_server(void **state)
         _exit(127);
     }
     close(fds[1]);
+    /* The port, one line; it may come in more than one write. */
     char line[32] = {0};
-    ssize_t n = read(fds[0], line, sizeof line - 1); /* one short line, one write */
+    size_t got = 0;
+    while (got < sizeof line - 1 && !strchr(line, '\n')) {
+        ssize_t n = read(fds[0], line + got, sizeof line - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
     close(fds[0]);
-    smtp_port = n > 0 ? atoi(line) : 0;
+    smtp_port = strchr(line, '\n') ? atoi(line) : 0;
     if (smtp_port <= 0) {
         fprintf(stderr, "the SMTP test server did not start (is python3-aiosmtpd installed?)\n");
         return -1;
