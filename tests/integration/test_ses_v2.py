@@ -137,7 +137,7 @@ def test_email_template_errors(v2):
         v2.test_render_email_template(TemplateName=name, TemplateData="{}")
     assert err(e) == ("BadRequestException", 400)
     with pytest.raises(ClientError) as e:
-        v2.list_email_templates(PageSize=11)
+        v2.list_email_templates(PageSize=101)
     assert err(e) == ("BadRequestException", 400)
 
 

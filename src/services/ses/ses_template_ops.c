@@ -19,6 +19,7 @@
 #include <string.h>
 
 #define LIST_DEFAULT            10
+#define LIST_MAX                100
 #define MAX_TEMPLATE_DATA       262144
 #define RENDER_PLACEHOLDER_FROM "render@test.invalid"
 
@@ -356,8 +357,10 @@ void ses_list_templates_v1(aws_call *call)
     const char *after = ses_str(call, "NextToken");
     json_t *mi = json_object_get(call->input, "MaxItems");
     json_int_t max = json_is_integer(mi) ? json_integer_value(mi) : LIST_DEFAULT;
-    if (max < 1 || max > LIST_DEFAULT) /* as documented: out of range means the default */
+    if (max < 1) /* as documented: at least 1 (else the default), more than 100 is 100 */
         max = LIST_DEFAULT;
+    if (max > LIST_MAX)
+        max = LIST_MAX;
     const ses_tmpl *t = s->templates;
     while (t && after && *after && strcmp(t->name, after) <= 0)
         t = t->next;

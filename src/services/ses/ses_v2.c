@@ -14,7 +14,7 @@
 #include <strings.h>
 
 #define TEMPLATES_PAGE_DEFAULT  10
-#define TEMPLATES_PAGE_MAX      10
+#define TEMPLATES_PAGE_MAX      100
 #define IDENTITIES_PAGE_DEFAULT 100
 #define IDENTITIES_PAGE_MAX     1000
 

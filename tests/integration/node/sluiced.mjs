@@ -31,7 +31,8 @@ function freePort() {
 }
 
 export class Sluiced {
-  constructor() {
+  constructor(extraArgs = []) {
+    this.extraArgs = extraArgs;
     this.dir = mkdtempSync(join(tmpdir(), "sluice-node-"));
     this.dataDir = join(this.dir, "data");
     this.logPath = join(this.dir, "sluiced.log");
@@ -67,6 +68,7 @@ export class Sluiced {
           "--account-id", ACCOUNT,
           "--durability", "full",
           "--log-level", "info",
+          ...this.extraArgs,
         ],
         { stdio: ["ignore", log, log] },
       );
@@ -142,11 +144,12 @@ export class Sluiced {
 }
 
 // Registers before/after hooks on the calling test file and returns a handle whose
-// `server` and `sqs` are set once the server is up.
-export function useSluiced({ before, after }) {
+// `server` and `sqs` are set once the server is up. `args`: more sluiced flags, or a
+// function returning them when the server starts (after the file's earlier hooks ran).
+export function useSluiced({ before, after, args = [] }) {
   const ctx = { server: null, sqs: null };
   before(async () => {
-    ctx.server = await new Sluiced().start();
+    ctx.server = await new Sluiced(typeof args === "function" ? args() : args).start();
     ctx.sqs = ctx.server.client();
   }, { timeout: 60000 * SLOW });
   after(async () => {
