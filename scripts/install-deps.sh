@@ -6,7 +6,7 @@ set -euo pipefail
 what=${1:-build}
 
 pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libjansson-dev
-      libsqlite3-dev libssl-dev libcurl4-openssl-dev libgmp-dev)
+      libsqlite3-dev libssl-dev libcurl4-openssl-dev libgmp-dev libzip-dev)
 case "$what" in
   test)  pkgs+=(libcmocka-dev clang libclang-rt-14-dev python3-boto3 python3-pytest python3-pytest-xdist
                 python3-cryptography python3-aiosmtpd

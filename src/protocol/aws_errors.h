@@ -104,7 +104,17 @@
     X(SESV2_ALREADY_EXISTS, "AlreadyExistsException", "AlreadyExistsException", 400, 1)            \
     X(SESV2_TOO_MANY_REQUESTS, "TooManyRequestsException", "TooManyRequestsException", 429, 1)     \
     X(SESV2_INVALID_NEXT_TOKEN, "InvalidNextTokenException", "InvalidNextTokenException", 400, 1)  \
-    X(SESV2_CONFLICT, "ConflictException", "ConflictException", 409, 1)
+    X(SESV2_CONFLICT, "ConflictException", "ConflictException", 409, 1)                            \
+    /* Lambda (REST-JSON; its 404 ResourceNotFoundException and 429 TooManyRequestsException       \
+     * are the SQS and SES v2 rows) */                                                             \
+    X(LAMBDA_INVALID_PARAMETER_VALUE, "InvalidParameterValueException",                            \
+      "InvalidParameterValueException", 400, 1)                                                    \
+    X(LAMBDA_RESOURCE_CONFLICT, "ResourceConflictException", "ResourceConflictException", 409, 1)  \
+    X(LAMBDA_REQUEST_TOO_LARGE, "RequestEntityTooLargeException",                                  \
+      "RequestEntityTooLargeException", 413, 1)                                                    \
+    X(LAMBDA_INVALID_REQUEST_CONTENT, "InvalidRequestContentException",                            \
+      "InvalidRequestContentException", 400, 1)                                                    \
+    X(LAMBDA_SERVICE, "ServiceException", "ServiceException", 500, 0)
 
 typedef enum {
 #define AWS_ERROR_ENUM(name, shape, query_code, status, sender) AWS_ERR_##name,

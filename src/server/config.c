@@ -70,6 +70,12 @@ static const setting settings[] = {
         "replaced, escaped for the content type (default a JSON object of them)"),
     STR(sms_gateway_content_type, "sms-gateway-content-type", "SLUICE_SMS_GATEWAY_CONTENT_TYPE",
         "content type of the body (default application/json)"),
+    {"lambda-idle-ms", "SLUICE_LAMBDA_IDLE_MS", K_MS, offsetof(config, lambda_idle_ms), 0, 100,
+     86400000, "stop a function's idle worker after this (default 600000)"},
+    {"lambda-concurrency", "SLUICE_LAMBDA_CONCURRENCY", K_INT, offsetof(config, lambda_concurrency),
+     0, 1, 100000, "server-wide cap on concurrently running function workers (default 64)"},
+    STR(lambda_runtimes_dir, "lambda-runtimes-dir", "SLUICE_LAMBDA_RUNTIMES_DIR",
+        "directory of the python/ and nodejs/ bootstraps (default: found next to sluiced)"),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -93,6 +99,8 @@ void config_defaults(config *c)
              "{\"to\":\"{{phone}}\",\"from\":\"{{sender}}\",\"text\":\"{{message}}\","
              "\"type\":\"{{type}}\",\"id\":\"{{id}}\"}");
     snprintf(c->sms_gateway_content_type, sizeof c->sms_gateway_content_type, "application/json");
+    c->lambda_idle_ms = 600000;
+    c->lambda_concurrency = 64;
 }
 
 static int apply(config *c, const setting *s, const char *value, char *err, size_t errlen)

@@ -38,6 +38,10 @@ typedef struct config {
     char sms_gateway_auth[512];         /* a header line sent with each request, or "" */
     char sms_gateway_body[1024];        /* request body template ({{phone}}, {{message}}...) */
     char sms_gateway_content_type[128]; /* of that body */
+    /* Lambda workers */
+    uint64_t lambda_idle_ms;        /* an idle worker is stopped after this */
+    unsigned lambda_concurrency;    /* server-wide cap on running workers */
+    char lambda_runtimes_dir[1024]; /* bootstraps; "" = found next to sluiced */
 } config;
 
 void config_defaults(config *c);

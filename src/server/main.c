@@ -12,6 +12,7 @@
 #include "server/health.h"
 #include "server/router.h"
 #include "services/events/events.h"
+#include "services/lambda/lambda.h"
 #include "services/ses/ses.h"
 #include "services/sns/sns.h"
 #include "services/sqs/sqs.h"
@@ -31,6 +32,7 @@ typedef struct server {
     events *events;
     sns *sns;
     ses *ses;
+    lambda *lambda;
     router *router;
     http_server *http;
     health_info health;
@@ -44,6 +46,7 @@ typedef struct server {
  * dispatchers (what they have in flight stays due in the store). Safe on a partial start. */
 static void services_shutdown(server *s)
 {
+    lambda_shutdown(s->lambda);
     events_shutdown(s->events);
     ses_shutdown(s->ses);
     sns_shutdown(s->sns);
@@ -54,6 +57,8 @@ static void services_shutdown(server *s)
 /* Shutdown, step 2, once the store completed its last op (store_close). */
 static void services_destroy(server *s)
 {
+    lambda_destroy(s->lambda);
+    s->lambda = NULL;
     events_destroy(s->events);
     s->events = NULL;
     ses_destroy(s->ses);
@@ -111,6 +116,19 @@ static int services_create(server *s)
         log_error("cannot load the EventBridge state", NULL);
         return -1;
     }
+    lambda_config lc = {.region = s->cfg.region,
+                        .account = s->cfg.account_id,
+                        .data_dir = s->cfg.data_dir,
+                        .public_url = s->public_url,
+                        .access_key = s->cfg.access_key,
+                        .secret_key = s->cfg.secret_key,
+                        .runtimes_dir = s->cfg.lambda_runtimes_dir,
+                        .idle_ms = s->cfg.lambda_idle_ms,
+                        .concurrency = s->cfg.lambda_concurrency};
+    if (lambda_create(&s->lambda, s->loop, s->store, &lc) != 0) {
+        log_error("cannot load the Lambda state", NULL);
+        return -1;
+    }
     return 0;
 }
 
@@ -123,6 +141,8 @@ static void routes_add(server *s)
     router_add_service(s->router, ses_service_def(s->ses));
     router_add_service(s->router, sesv2_service_def(s->ses));
     router_add_get(s->router, MAIL_LOG_PATH, mailer_handle_get, s->mail);
+    router_add_service(s->router, lambda_service_def(s->lambda));
+    router_add_any(s->router, LAMBDA_HTTP_PREFIX, lambda_handle_http, s->lambda);
 }
 
 /* Stops what a failed start left running, then lets the loop close the handles. */
@@ -210,6 +230,7 @@ int main(int argc, char **argv)
         return start_failed(&s);
     }
     s.health.http = s.http;
+    lambda_set_port(s.lambda, http_server_port(s.http));
     uv_signal_init(s.loop, &s.sigint);
     uv_signal_init(s.loop, &s.sigterm);
     s.sigint.data = s.sigterm.data = &s;

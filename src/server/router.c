@@ -27,6 +27,7 @@ struct router {
         const char *prefix;
         http_handler_fn fn;
         void *arg;
+        int any_method; /* 0: GET only */
     } gets[MAX_GETS];
     size_t ngets;
 };
@@ -48,14 +49,25 @@ void router_add_service(router *r, const aws_service_def *svc)
         r->services[r->nservices++] = svc;
 }
 
-void router_add_get(router *r, const char *prefix, http_handler_fn fn, void *arg)
+static void add_path(router *r, const char *prefix, http_handler_fn fn, void *arg, int any)
 {
     if (r->ngets < MAX_GETS) {
         r->gets[r->ngets].prefix = prefix;
         r->gets[r->ngets].fn = fn;
         r->gets[r->ngets].arg = arg;
+        r->gets[r->ngets].any_method = any;
         r->ngets++;
     }
+}
+
+void router_add_get(router *r, const char *prefix, http_handler_fn fn, void *arg)
+{
+    add_path(r, prefix, fn, arg, 0);
+}
+
+void router_add_any(router *r, const char *prefix, http_handler_fn fn, void *arg)
+{
+    add_path(r, prefix, fn, arg, 1);
 }
 
 void router_destroy(router *r)
@@ -307,12 +319,12 @@ void router_handle(http_request *req, void *ctx)
         r->health(req, r->health_arg);
         return;
     }
-    if (strcmp(req->method, "GET") == 0) {
-        for (size_t i = 0; i < r->ngets; i++) {
-            if (strncmp(req->path, r->gets[i].prefix, strlen(r->gets[i].prefix)) == 0) {
-                r->gets[i].fn(req, r->gets[i].arg);
-                return;
-            }
+    int is_get = strcmp(req->method, "GET") == 0;
+    for (size_t i = 0; i < r->ngets; i++) {
+        if ((is_get || r->gets[i].any_method) &&
+            strncmp(req->path, r->gets[i].prefix, strlen(r->gets[i].prefix)) == 0) {
+            r->gets[i].fn(req, r->gets[i].arg);
+            return;
         }
     }
     const char *target = http_request_header(req, "x-amz-target");

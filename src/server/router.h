@@ -27,6 +27,8 @@ void router_add_service(router *r, const aws_service_def *svc);
 /* Plain HTTP GET endpoints a service serves (a certificate, a page): requests whose path
  * starts with `prefix` (borrowed) go to fn. */
 void router_add_get(router *r, const char *prefix, http_handler_fn fn, void *arg);
+/* The same for any method (GET and POST: the Lambda Runtime API under /_sluice/lambda/). */
+void router_add_any(router *r, const char *prefix, http_handler_fn fn, void *arg);
 void router_destroy(router *r);
 /* The http_handler_fn: ctx is the router. */
 void router_handle(http_request *req, void *ctx);

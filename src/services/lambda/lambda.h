@@ -1,0 +1,44 @@
+/* The Lambda service: functions (REST-JSON, API 2015-03-31, /2015-03-31/functions/...) whose
+ * code runs as local worker processes speaking the Lambda Runtime API, served by sluiced
+ * under LAMBDA_HTTP_PREFIX on its own port. */
+#ifndef SLUICE_LAMBDA_H
+#define SLUICE_LAMBDA_H
+
+#include "net/http_server.h"
+#include "protocol/aws.h"
+#include "store/store.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+/* The plain HTTP endpoints: GET .../code/NAME/SHA.zip (Code.Location) and the per-worker
+ * Runtime API, .../rt/TOKEN/2018-06-01/runtime/... */
+#define LAMBDA_HTTP_PREFIX "/_sluice/lambda/"
+
+typedef struct lambda lambda;
+
+typedef struct lambda_config {
+    const char *region, *account;
+    const char *data_dir;   /* code lives in DATA/lambda/ */
+    const char *public_url; /* base of Code.Location; AWS_ENDPOINT_URL of the workers */
+    const char *access_key; /* handed to workers ("" = "test") */
+    const char *secret_key;
+    const char *runtimes_dir; /* "" = found next to the executable (lambda_worker.c) */
+    uint64_t idle_ms;         /* idle workers stop after this */
+    unsigned concurrency;     /* cap on running workers, per function and server-wide */
+} lambda_config;
+
+/* Loads the functions from the store and starts the asynchronous-invocation dispatcher.
+ * Borrows everything (strings copied). 0, or -1 (logged). */
+int lambda_create(lambda **out, uv_loop_t *loop, store *st, const lambda_config *cfg);
+/* The port the Runtime API is reached on (known once the listener is up). */
+void lambda_set_port(lambda *l, int port);
+const aws_service_def *lambda_service_def(const lambda *l);
+/* The http_handler_fn of LAMBDA_HTTP_PREFIX (ctx: the lambda). */
+void lambda_handle_http(http_request *req, void *ctx);
+/* Stops every worker (pending invocations fail) and the dispatcher. */
+void lambda_shutdown(lambda *l);
+/* After the store closed. Accepts NULL. */
+void lambda_destroy(lambda *l);
+
+#endif

@@ -1,0 +1,124 @@
+/* Lambda service internals shared by its files: lambda_service.c (table, lifecycle,
+ * helpers), lambda_functions.c (the function API), lambda_invoke.c (Invoke, the durable
+ * Event queue), lambda_worker.c (worker processes, the Runtime API, logs), lambda_code.c
+ * (zip safety). */
+#ifndef SLUICE_LAMBDA_INTERNAL_H
+#define SLUICE_LAMBDA_INTERNAL_H
+
+#include "common/buf.h"
+#include "delivery/delivery.h"
+#include "services/lambda/lambda.h"
+
+#include <jansson.h>
+
+#define LAMBDA_NS_FUNCTION       "lambda.function"  /* key: name; doc: see lambda_functions.c */
+#define LAMBDA_PAYLOAD_MAX       (6u * 1024 * 1024) /* synchronous request and response */
+#define LAMBDA_ASYNC_PAYLOAD_MAX (256u * 1024)
+#define LAMBDA_LOG_TAIL_BYTES    4096
+#define LAMBDA_EVENT_RETRIES     2 /* Lambda retries a failed asynchronous invocation twice */
+
+/* Lambda answers these with wire errors that other services' rows already describe. */
+#define LAMBDA_ERR_NOT_FOUND AWS_ERR_SQS_RESOURCE_NOT_FOUND  /* 404 */
+#define LAMBDA_ERR_TOO_MANY  AWS_ERR_SESV2_TOO_MANY_REQUESTS /* 429 */
+#define LAMBDA_ERR_INVALID   AWS_ERR_LAMBDA_INVALID_PARAMETER_VALUE
+
+typedef struct lambda_worker lambda_worker;
+
+/* A function ($LATEST). */
+typedef struct lambda_fn {
+    char *name;
+    json_t *doc;         /* the stored configuration (FunctionConfiguration members, Tags,
+                          * CodeHex: the code directory's name) */
+    unsigned generation; /* bumped by every change: workers of older ones retire */
+    unsigned workers;    /* live workers (the fn is freed when deleted and this is 0) */
+    int deleted;
+} lambda_fn;
+
+struct lambda {
+    aws_service_def def;
+    uv_loop_t *loop;
+    store *store;
+    char region[64], account[32];
+    char data_dir[1024], public_url[600], runtimes_dir[1024];
+    char access_key[128], secret_key[128];
+    uint64_t idle_ms;
+    unsigned concurrency;
+    int port;
+    lambda_fn **fns; /* sorted by name */
+    size_t nfns, cap;
+    lambda_worker *workers; /* every live worker */
+    unsigned nworkers;
+    unsigned allocated_workers; /* not yet freed (their handles may still be closing) */
+    int destroyed;              /* lambda_destroy ran: free when the last worker is freed */
+    delivery *events;           /* asynchronous invocations */
+    delivery_kind event_kind;
+    int stopping;
+};
+
+/* ---- functions (lambda_functions.c, lambda_service.c) --------------------------------- */
+
+lambda_fn *lambda_fn_find(lambda *l, const char *name_or_arn);
+void lambda_fn_arn(const lambda *l, const char *name, char *out, size_t cap);
+/* The Runtime's code directory: DATA/lambda/NAME/HEX/code. */
+void lambda_fn_code_dir(const lambda *l, const lambda_fn *fn, char *out, size_t cap);
+/* Replies ResourceNotFoundException for the function named in the call's input. */
+void lambda_reply_not_found(aws_call *call);
+void lambda_fn_release(lambda *l, lambda_fn *fn); /* frees a deleted fn with no workers */
+
+void lambda_create_function(aws_call *call);
+void lambda_get_function(aws_call *call);
+void lambda_get_function_configuration(aws_call *call);
+void lambda_list_functions(aws_call *call);
+void lambda_update_function_code(aws_call *call);
+void lambda_update_function_configuration(aws_call *call);
+void lambda_delete_function(aws_call *call);
+void lambda_tag_resource(aws_call *call);
+void lambda_untag_resource(aws_call *call);
+void lambda_list_tags(aws_call *call);
+int lambda_functions_load(lambda *l);
+void lambda_functions_free(lambda *l);
+/* GET .../code/NAME/HEX.zip */
+void lambda_serve_code(lambda *l, http_request *req, const char *rest);
+
+/* ---- invocation (lambda_invoke.c) ------------------------------------------------------ */
+
+void lambda_invoke_op(aws_call *call);
+int lambda_events_start(lambda *l);
+
+/* ---- workers (lambda_worker.c) --------------------------------------------------------- */
+
+typedef enum {
+    LAMBDA_RESULT_OK,             /* payload: the handler's response */
+    LAMBDA_RESULT_FUNCTION_ERROR, /* payload: the error JSON (X-Amz-Function-Error) */
+} lambda_result_kind;
+
+typedef struct lambda_result {
+    lambda_result_kind kind;
+    buf payload;
+    buf log; /* START ... REPORT */
+} lambda_result;
+
+/* Called once with the outcome (borrowed for the call). */
+typedef void (*lambda_done_fn)(lambda_result *r, void *arg);
+
+/* Runs payload (copied) on a warm worker of fn, or a new one. Returns 0 (done will be
+ * called), or -1 when fn is at its concurrency cap (done is not called). */
+int lambda_invoke(lambda *l, lambda_fn *fn, const char *request_id, const char *payload, size_t len,
+                  lambda_done_fn done, void *arg);
+/* fn changed or was deleted: idle workers stop now, busy ones after their invocation. */
+void lambda_workers_retire(lambda *l, lambda_fn *fn);
+void lambda_workers_stop_all(lambda *l);
+/* The Runtime API: rest is the path after ".../rt/". */
+void lambda_runtime_api(lambda *l, http_request *req, const char *rest);
+
+/* ---- helpers (lambda_service.c) -------------------------------------------------------- */
+
+const char *lambda_str(const aws_call *call, const char *name);
+/* A worker was freed: after lambda_destroy, the last one frees the service. */
+void lambda_worker_freed(lambda *l);
+/* Base64 (standard) of bytes, appended to out. */
+void lambda_base64(const void *data, size_t len, buf *out);
+/* Decodes base64; 0 or -1. */
+int lambda_unbase64(const char *text, size_t len, buf *out);
+
+#endif

@@ -1,0 +1,225 @@
+/* Invoke: RequestResponse (the caller waits for the worker's answer), DryRun (checks only)
+ * and Event (asynchronous and durable).
+ *
+ * An Event invocation is a pending delivery of kind "lambda-event" (src/delivery/): the
+ * 202 is sent only once it is committed, so an acknowledged event survives kill -9 (a
+ * lease taken before a crash is released at the next start). The dispatcher runs it on a
+ * worker like any invocation; a function error is retried twice, as Lambda does (after
+ * LAMBDA_RETRY_DELAYS_MS, shorter than Lambda's one and two minutes so that tests and
+ * local runs see them), then dropped with a log line; a throttled attempt (the function
+ * at its concurrency cap) is retried without counting. */
+#include "services/lambda/lambda_internal.h"
+
+#include "common/alloc.h"
+#include "common/clock.h"
+#include "common/ids.h"
+#include "common/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const int64_t LAMBDA_RETRY_DELAYS_MS[LAMBDA_EVENT_RETRIES] = {1000, 2000};
+#define THROTTLE_RETRY_MS 200
+
+/* ---- RequestResponse ------------------------------------------------------------------ */
+
+typedef struct sync_invoke {
+    aws_call *call;
+    int tail;
+} sync_invoke;
+
+static void sync_done(lambda_result *r, void *arg)
+{
+    sync_invoke *s = arg;
+    json_t *out = json_pack("{s:i,s:s}", "StatusCode", 200, "ExecutedVersion", "$LATEST");
+    buf b64 = BUF_INIT;
+    lambda_base64(r->payload.data ? r->payload.data : "", r->payload.len, &b64);
+    json_object_set_new(out, "Payload", json_string(b64.data ? b64.data : ""));
+    buf_reset(&b64);
+    if (r->kind == LAMBDA_RESULT_FUNCTION_ERROR)
+        json_object_set_new(out, "FunctionError", json_string("Unhandled"));
+    if (s->tail) {
+        size_t from = r->log.len > LAMBDA_LOG_TAIL_BYTES ? r->log.len - LAMBDA_LOG_TAIL_BYTES : 0;
+        lambda_base64(r->log.data ? r->log.data + from : "", r->log.len - from, &b64);
+        json_object_set_new(out, "LogResult", json_string(b64.data ? b64.data : ""));
+    }
+    buf_free(&b64);
+    aws_reply(s->call, out);
+    xfree(s);
+}
+
+static void throttled(aws_call *call)
+{
+    aws_reply_error(call, LAMBDA_ERR_TOO_MANY, "Rate Exceeded.");
+}
+
+/* The Payload as bytes: the REST codec gives the raw body base64-encoded. */
+static int payload_bytes(aws_call *call, buf *out)
+{
+    const char *p = lambda_str(call, "Payload");
+    if (!p || !p[0]) {
+        buf_puts(out, "{}");
+        return 0;
+    }
+    return lambda_unbase64(p, strlen(p), out);
+}
+
+static int payload_is_json(const buf *b)
+{
+    json_error_t e;
+    json_t *v = json_loadb(b->data, b->len, JSON_DECODE_ANY, &e);
+    json_decref(v);
+    return v != NULL;
+}
+
+/* ---- Event ---------------------------------------------------------------------------- */
+
+typedef struct event_put {
+    store_op op;
+    store_delivery item;
+    aws_call *call;
+    lambda *l;
+} event_put;
+
+static void event_committed(store_op *op)
+{
+    event_put *e = op->ctx;
+    if (op->status != 0) {
+        aws_reply_error(e->call, AWS_ERR_LAMBDA_SERVICE, "The store could not commit the event.");
+    } else {
+        aws_reply(e->call, json_pack("{s:i}", "StatusCode", 202));
+        delivery_poke(e->l->events);
+    }
+    xfree(e->item.kind);
+    xfree(e->item.target_json);
+    xfree(e->item.payload);
+    xfree(e);
+}
+
+static void event_enqueue(aws_call *call, lambda_fn *fn, buf *payload)
+{
+    lambda *l = call->service->ctx;
+    event_put *e = xcalloc(1, sizeof *e);
+    e->call = call;
+    e->l = l;
+    json_t *target =
+        json_pack("{s:s,s:s}", "FunctionName", fn->name, "RequestId", call->request_id);
+    e->item.kind = xstrdup("lambda-event");
+    e->item.target_json = json_dumps(target, JSON_COMPACT);
+    json_decref(target);
+    e->item.payload_len = payload->len;
+    e->item.payload = buf_steal(payload, NULL);
+    e->item.created_ms = clock_now_ms();
+    e->item.due_ms = e->item.created_ms;
+    e->op.kind = STORE_DELIVERY_PUT;
+    e->op.now_ms = e->item.created_ms;
+    e->op.done = event_committed;
+    e->op.ctx = e;
+    e->op.u.deliveries.items = &e->item;
+    e->op.u.deliveries.n = 1;
+    store_submit(l->store, &e->op);
+}
+
+typedef struct event_run {
+    delivery_job *job;
+    char fn_name[128];
+} event_run;
+
+static void event_done(lambda_result *r, void *arg)
+{
+    event_run *run = arg;
+    delivery_job *job = run->job;
+    if (r->kind == LAMBDA_RESULT_OK) {
+        delivery_job_done(job);
+    } else if (job->rec.attempts < LAMBDA_EVENT_RETRIES) {
+        log_info("lambda event failed: retrying", "function=%s attempt=%d", run->fn_name,
+                 job->rec.attempts + 1);
+        delivery_job_retry(job, clock_now_ms() + LAMBDA_RETRY_DELAYS_MS[job->rec.attempts], 1);
+    } else {
+        log_warn("lambda event failed after retries: dropped", "function=%s error='%.*s'",
+                 run->fn_name, (int)(r->payload.len > 300 ? 300 : r->payload.len),
+                 r->payload.data ? r->payload.data : "");
+        delivery_job_done(job);
+    }
+    xfree(run);
+}
+
+static void event_attempt(delivery_job *job, void *arg)
+{
+    lambda *l = arg;
+    json_t *target = json_loads(job->rec.target_json, 0, NULL);
+    const char *name = json_string_value(json_object_get(target, "FunctionName"));
+    lambda_fn *fn = name ? lambda_fn_find(l, name) : NULL;
+    if (!fn) { /* deleted since: nothing to run */
+        json_decref(target);
+        delivery_job_done(job);
+        return;
+    }
+    char id[40];
+    ids_uuid4(id); /* each attempt has its own request id, as on Lambda */
+    event_run *run = xcalloc(1, sizeof *run);
+    run->job = job;
+    snprintf(run->fn_name, sizeof run->fn_name, "%s", fn->name);
+    json_decref(target);
+    if (lambda_invoke(l, fn, id, job->rec.payload, job->rec.payload_len, event_done, run) != 0) {
+        xfree(run);
+        delivery_job_retry(job, clock_now_ms() + THROTTLE_RETRY_MS, 0);
+    }
+}
+
+int lambda_events_start(lambda *l)
+{
+    l->event_kind = (delivery_kind){.name = "lambda-event", .attempt = event_attempt, .arg = l};
+    return delivery_create(&l->events, l->loop, l->store, &l->event_kind);
+}
+
+/* ---- Invoke --------------------------------------------------------------------------- */
+
+void lambda_invoke_op(aws_call *call)
+{
+    lambda *l = call->service->ctx;
+    lambda_fn *fn = lambda_fn_find(l, lambda_str(call, "FunctionName"));
+    const char *qualifier = lambda_str(call, "Qualifier");
+    if (!fn || (qualifier && strcmp(qualifier, "$LATEST") != 0)) {
+        lambda_reply_not_found(call);
+        return;
+    }
+    const char *type = lambda_str(call, "InvocationType");
+    type = type ? type : "RequestResponse";
+    const char *log_type = lambda_str(call, "LogType");
+    buf payload = BUF_INIT;
+    if (payload_bytes(call, &payload) != 0 || !payload_is_json(&payload)) {
+        buf_free(&payload);
+        aws_reply_error(
+            call, AWS_ERR_LAMBDA_INVALID_REQUEST_CONTENT,
+            "Could not parse request body into json: Could not parse payload into json");
+        return;
+    }
+    int is_event = strcmp(type, "Event") == 0;
+    size_t max = is_event ? LAMBDA_ASYNC_PAYLOAD_MAX : LAMBDA_PAYLOAD_MAX;
+    if (payload.len > max) {
+        aws_reply_error(
+            call, AWS_ERR_LAMBDA_REQUEST_TOO_LARGE,
+            "%zu byte payload is too large for the %s invocation type (limit %zu bytes)",
+            payload.len, is_event ? "Event" : "RequestResponse", max);
+    } else if (strcmp(type, "DryRun") == 0) {
+        aws_reply(call, json_pack("{s:i}", "StatusCode", 204));
+    } else if (is_event) {
+        event_enqueue(call, fn, &payload);
+    } else if (strcmp(type, "RequestResponse") != 0) {
+        aws_reply_error(call, LAMBDA_ERR_INVALID,
+                        "1 validation error detected: Value '%s' at 'invocationType' failed to "
+                        "satisfy constraint: Member must satisfy enum value set: [Event, "
+                        "RequestResponse, DryRun]",
+                        type);
+    } else {
+        sync_invoke *s = xcalloc(1, sizeof *s);
+        s->call = call;
+        s->tail = log_type && strcmp(log_type, "Tail") == 0;
+        if (lambda_invoke(l, fn, call->request_id, payload.data, payload.len, sync_done, s) != 0) {
+            xfree(s);
+            throttled(call);
+        }
+    }
+    buf_free(&payload);
+}

@@ -1,0 +1,157 @@
+/* The Lambda service: its operation table, lifecycle and the plain HTTP endpoints under
+ * LAMBDA_HTTP_PREFIX (code downloads and the Runtime API). */
+#include "services/lambda/lambda_internal.h"
+
+#include "common/alloc.h"
+#include "common/log.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Sorted by name: the router searches it. */
+static const aws_op_def lambda_ops[] = {
+    {"CreateFunction", lambda_create_function},
+    {"DeleteFunction", lambda_delete_function},
+    {"GetFunction", lambda_get_function},
+    {"GetFunctionConfiguration", lambda_get_function_configuration},
+    {"Invoke", lambda_invoke_op},
+    {"ListFunctions", lambda_list_functions},
+    {"ListTags", lambda_list_tags},
+    {"TagResource", lambda_tag_resource},
+    {"UntagResource", lambda_untag_resource},
+    {"UpdateFunctionCode", lambda_update_function_code},
+    {"UpdateFunctionConfiguration", lambda_update_function_configuration},
+};
+
+/* ---- helpers -------------------------------------------------------------------------- */
+
+const char *lambda_str(const aws_call *call, const char *name)
+{
+    json_t *v = json_object_get(call->input, name);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+void lambda_base64(const void *data, size_t len, buf *out)
+{
+    buf_reserve(out, 4 * ((len + 2) / 3) + 1);
+    int n = EVP_EncodeBlock((unsigned char *)out->data + out->len, data, (int)len);
+    out->len += (size_t)n;
+    out->data[out->len] = 0;
+}
+
+int lambda_unbase64(const char *text, size_t len, buf *out)
+{
+    if (len % 4 != 0)
+        return -1;
+    buf_reserve(out, len / 4 * 3 + 1);
+    int n = EVP_DecodeBlock((unsigned char *)out->data + out->len, (const unsigned char *)text,
+                            (int)len);
+    if (n < 0)
+        return -1;
+    /* EVP_DecodeBlock counts the padding's zero bytes. */
+    while (len > 0 && text[len - 1] == '=') {
+        n--;
+        len--;
+    }
+    out->len += (size_t)n;
+    out->data[out->len] = 0;
+    return 0;
+}
+
+/* ---- HTTP endpoints ------------------------------------------------------------------- */
+
+void lambda_handle_http(http_request *req, void *ctx)
+{
+    lambda *l = ctx;
+    const char *rest = req->path + strlen(LAMBDA_HTTP_PREFIX);
+    if (strncmp(rest, "rt/", 3) == 0) {
+        lambda_runtime_api(l, req, rest + 3);
+        return;
+    }
+    if (strncmp(rest, "code/", 5) == 0 && strcmp(req->method, "GET") == 0) {
+        lambda_serve_code(l, req, rest + 5);
+        return;
+    }
+    buf body = BUF_INIT;
+    buf_puts(&body, "Not found.\n");
+    http_header h = {"Content-Type", "text/plain"};
+    http_respond(req, 404, &h, 1, &body);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------ */
+
+int lambda_create(lambda **out, uv_loop_t *loop, store *st, const lambda_config *cfg)
+{
+    lambda *l = xcalloc(1, sizeof *l);
+    l->def.model = &model_lambda;
+    l->def.json_protocol = AWS_PROTO_JSON_1_1;
+    l->def.ops = lambda_ops;
+    l->def.nops = sizeof lambda_ops / sizeof lambda_ops[0];
+    l->def.ctx = l;
+    l->loop = loop;
+    l->store = st;
+    snprintf(l->region, sizeof l->region, "%s", cfg->region);
+    snprintf(l->account, sizeof l->account, "%s", cfg->account);
+    snprintf(l->data_dir, sizeof l->data_dir, "%s", cfg->data_dir);
+    snprintf(l->public_url, sizeof l->public_url, "%s", cfg->public_url);
+    snprintf(l->runtimes_dir, sizeof l->runtimes_dir, "%s",
+             cfg->runtimes_dir ? cfg->runtimes_dir : "");
+    snprintf(l->access_key, sizeof l->access_key, "%s",
+             cfg->access_key && cfg->access_key[0] ? cfg->access_key : "test");
+    snprintf(l->secret_key, sizeof l->secret_key, "%s",
+             cfg->secret_key && cfg->secret_key[0] ? cfg->secret_key : "test");
+    l->idle_ms = cfg->idle_ms ? cfg->idle_ms : 600000;
+    l->concurrency = cfg->concurrency ? cfg->concurrency : 64;
+    if (lambda_functions_load(l) != 0 || lambda_events_start(l) != 0) {
+        lambda_destroy(l);
+        *out = NULL;
+        return -1;
+    }
+    log_info("lambda ready", "functions=%zu idle_ms=%llu concurrency=%u", l->nfns,
+             (unsigned long long)l->idle_ms, l->concurrency);
+    *out = l;
+    return 0;
+}
+
+void lambda_set_port(lambda *l, int port)
+{
+    l->port = port;
+}
+
+const aws_service_def *lambda_service_def(const lambda *l)
+{
+    return &l->def;
+}
+
+void lambda_shutdown(lambda *l)
+{
+    if (!l)
+        return;
+    l->stopping = 1;
+    delivery_stop(l->events);
+    lambda_workers_stop_all(l);
+}
+
+static void lambda_free(lambda *l)
+{
+    delivery_destroy(l->events);
+    lambda_functions_free(l);
+    xfree(l);
+}
+
+/* Killed workers report their exit on later loop turns: the service outlives them. */
+void lambda_destroy(lambda *l)
+{
+    if (!l)
+        return;
+    l->destroyed = 1;
+    if (l->allocated_workers == 0)
+        lambda_free(l);
+}
+
+void lambda_worker_freed(lambda *l)
+{
+    if (--l->allocated_workers == 0 && l->destroyed)
+        lambda_free(l);
+}
