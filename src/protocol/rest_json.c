@@ -8,6 +8,7 @@
  * operation is chosen. Decoding matches the chosen template again to read its labels. */
 #include "protocol/rest_json.h"
 
+#include "common/base64.h"
 #include "common/alloc.h"
 #include "common/hex.h"
 #include "common/utf8.h"
@@ -495,50 +496,6 @@ static json_t *text_scalar(const model_shape *s, const char *v, size_t n, const 
     }
 }
 
-/* ===================================================================== base64 */
-
-static void base64_put(buf *out, const unsigned char *p, size_t n)
-{
-    size_t len = 4 * ((n + 2) / 3);
-    buf_reserve(out, len + 1);
-    size_t done = 0;
-    /* EVP_EncodeBlock takes an int length: encode in chunks that are multiples of 3. */
-    while (done < n) {
-        size_t chunk = n - done > 3u << 24 ? 3u << 24 : n - done;
-        int w = EVP_EncodeBlock((unsigned char *)out->data + out->len, p + done, (int)chunk);
-        out->len += (size_t)w;
-        done += chunk;
-    }
-    out->data[out->len] = 0;
-}
-
-/* Strict RFC 4648 base64 (padded, no whitespace) appended to out; -1 if malformed. */
-static int base64_decode(buf *out, const char *s, size_t n)
-{
-    if (n % 4)
-        return -1;
-    size_t pad = n && s[n - 1] == '=' ? (n >= 2 && s[n - 2] == '=' ? 2 : 1) : 0;
-    for (size_t i = 0; i < n - pad; i++) {
-        char c = s[i];
-        if (!(isalnum((unsigned char)c) || c == '+' || c == '/'))
-            return -1;
-    }
-    buf_reserve(out, n / 4 * 3 + 1);
-    size_t done = 0;
-    while (done < n) {
-        size_t chunk = n - done > 4u << 24 ? 4u << 24 : n - done;
-        int w = EVP_DecodeBlock((unsigned char *)out->data + out->len,
-                                (const unsigned char *)s + done, (int)chunk);
-        if (w < 0)
-            return -1;
-        out->len += (size_t)w;
-        done += chunk;
-    }
-    out->len -= pad;
-    out->data[out->len] = 0;
-    return 0;
-}
-
 /* ===================================================================== decoding */
 
 static const char *type_name(shape_type t)
@@ -665,7 +622,7 @@ static json_t *decode_payload(const model_member *m, const http_request *req, in
         return NULL;
     if (m->shape->type == SHAPE_BLOB) {
         buf b = BUF_INIT;
-        base64_put(&b, (const unsigned char *)req->body, req->body_len);
+        base64_encode(&b, req->body, req->body_len);
         json_t *v = json_stringn_nocheck(b.data, b.len);
         buf_free(&b);
         return v;
@@ -1030,7 +987,7 @@ static void encode_header(rest_json_response *r, const model_member *m, int json
     if (jsonvalue) {
         buf j = BUF_INIT;
         jsonc_dump(&j, v);
-        base64_put(&b, (const unsigned char *)j.data, j.len);
+        base64_encode(&b, j.data, j.len);
         buf_free(&j);
     } else if (json_is_array(v)) {
         size_t i;

@@ -208,8 +208,6 @@ fanout *ses_send_begin(ses *s);
  * store's error. Takes f. */
 typedef void (*ses_sent_fn)(int status, void *arg);
 void ses_send_commit(ses *s, fanout *f, ses_sent_fn fn, void *arg);
-/* Base64 (line breaks allowed) -> bytes appended to out. 0, or -1 if it is not base64. */
-int ses_base64_decode(const char *in, size_t n, buf *out);
 
 /* ---- adapters' shared steps ----------------------------------------------------------- */
 typedef void (*ses_error_reply_fn)(aws_call *call, const ses_error *e);

@@ -16,6 +16,7 @@
  * writes it. */
 #include "services/ses/ses_internal.h"
 
+#include "common/base64.h"
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/ids.h"
@@ -349,26 +350,6 @@ done:
     ses_rendered_free(&rendered);
     buf_free(&built);
     return rc;
-}
-
-/* ---- base64 ---------------------------------------------------------------------------- */
-
-/* Base64 (line breaks allowed) -> bytes appended to out. 0, or -1 if it is not base64. */
-int ses_base64_decode(const char *in, size_t n, buf *out)
-{
-    EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-    buf_reserve(out, n / 4 * 3 + 3);
-    unsigned char *dst = (unsigned char *)out->data + out->len;
-    int len = 0, tail = 0;
-    EVP_DecodeInit(ctx);
-    int rc = EVP_DecodeUpdate(ctx, dst, &len, (const unsigned char *)in, (int)n);
-    if (rc >= 0)
-        rc = EVP_DecodeFinal(ctx, dst + len, &tail);
-    EVP_ENCODE_CTX_free(ctx);
-    if (rc < 0)
-        return -1;
-    out->len += (size_t)(len + tail);
-    return 0;
 }
 
 /* ---- commit --------------------------------------------------------------------------- */

@@ -5,6 +5,7 @@
  * not sent; the others go out). */
 #include "services/ses/ses_internal.h"
 
+#include "common/base64.h"
 #include "common/alloc.h"
 
 #include <string.h>
@@ -90,7 +91,7 @@ void ses_send_raw_email_v1(aws_call *call)
         return;
     }
     buf raw = BUF_INIT;
-    if (ses_base64_decode(data, strlen(data), &raw) != 0) {
+    if (base64_decode_mime(&raw, data, strlen(data)) != 0) {
         buf_free(&raw);
         aws_reply_error(call, AWS_ERR_INVALID_PARAMETER_VALUE,
                         "RawMessage.Data is not valid base64.");

@@ -8,6 +8,7 @@
  * Identities are verified at once, as in v1 (see ses_identity.c). */
 #include "services/ses/ses_internal.h"
 
+#include "common/base64.h"
 #include "common/alloc.h"
 
 #include <string.h>
@@ -112,7 +113,7 @@ static void send_email(aws_call *call)
     if (raw) {
         const char *data = json_string_value(json_object_get(raw, "Data"));
         buf bytes = BUF_INIT;
-        if (!data || ses_base64_decode(data, strlen(data), &bytes) != 0) {
+        if (!data || base64_decode_mime(&bytes, data, strlen(data)) != 0) {
             buf_free(&bytes);
             bad_request(call, "Content.Raw.Data must be a base64-encoded message.");
             return;

@@ -22,6 +22,7 @@
  * open. */
 #include "services/sns/sns_sign.h"
 
+#include "common/base64.h"
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/log.h"
@@ -532,7 +533,7 @@ int sns_sign(const sns_signer *s, json_t *envelope, int version)
     const EVP_MD *md = digest_for(s, version);
     buf msg = BUF_INIT;
     unsigned char *sig = NULL;
-    char *b64 = NULL;
+    buf b64 = BUF_INIT;
     EVP_MD_CTX *ctx = NULL;
     if (!md || !json_is_object(envelope) || string_to_sign(envelope, &msg) < 0)
         goto fail;
@@ -545,47 +546,28 @@ int sns_sign(const sns_signer *s, json_t *envelope, int version)
     sig = xmalloc(siglen);
     if (EVP_DigestSign(ctx, sig, &siglen, (const unsigned char *)msg.data, msg.len) != 1)
         goto fail;
-    b64 = xmalloc(4 * ((siglen + 2) / 3) + 1);
-    int n = EVP_EncodeBlock((unsigned char *)b64, sig, (int)siglen);
+    base64_encode(&b64, sig, siglen);
     json_object_set_new(envelope, "SignatureVersion", json_string(version == 1 ? "1" : "2"));
-    json_object_set_new(envelope, "Signature", json_stringn(b64, (size_t)n));
+    json_object_set_new(envelope, "Signature", json_stringn(b64.data, b64.len));
     EVP_MD_CTX_free(ctx);
     xfree(sig);
-    xfree(b64);
+    buf_free(&b64);
     buf_free(&msg);
     return 0;
 fail:
     ERR_clear_error();
     EVP_MD_CTX_free(ctx);
     xfree(sig);
-    xfree(b64);
+    buf_free(&b64);
     buf_free(&msg);
     return -1;
-}
-
-/* Strict base64 (RFC 4648 alphabet, padded, no whitespace) into out (len * 3 / 4 bytes).
- * Returns the decoded length or -1. EVP_DecodeBlock alone tolerates surrounding
- * whitespace and counts padding as zero bytes, so the shape is checked here first. */
-static long unbase64(const char *s, size_t len, unsigned char *out)
-{
-    if (len == 0 || len % 4 != 0 || len > (size_t)0x7fffffff)
-        return -1;
-    size_t pad = s[len - 1] == '=' ? (s[len - 2] == '=' ? 2 : 1) : 0;
-    for (size_t i = 0; i < len - pad; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '+' || c == '/'))
-            return -1;
-    }
-    int n = EVP_DecodeBlock(out, (const unsigned char *)s, (int)len);
-    return n < 0 ? -1 : (long)((size_t)n - pad);
 }
 
 int sns_verify(const sns_signer *s, const json_t *envelope)
 {
     int valid = 0;
     buf msg = BUF_INIT;
-    unsigned char *sig = NULL;
+    buf sig = BUF_INIT;
     EVP_MD_CTX *ctx = NULL;
     const json_t *ver = json_object_get(envelope, "SignatureVersion");
     const json_t *sigv = json_object_get(envelope, "Signature");
@@ -594,20 +576,17 @@ int sns_verify(const sns_signer *s, const json_t *envelope)
     const EVP_MD *md = digest_for(s, json_string_value(ver)[0] - '0');
     if (!md || string_to_sign(envelope, &msg) < 0)
         goto done;
-    size_t b64len = json_string_length(sigv);
-    sig = xmalloc(b64len / 4 * 3 + 1);
-    long siglen = unbase64(json_string_value(sigv), b64len, sig);
-    if (siglen <= 0)
+    if (base64_decode(&sig, json_string_value(sigv), json_string_length(sigv)) != 0 || sig.len == 0)
         goto done;
     ctx = EVP_MD_CTX_new();
     if (!ctx || EVP_DigestVerifyInit(ctx, NULL, md, NULL, s->pub) != 1)
         goto done;
-    valid =
-        EVP_DigestVerify(ctx, sig, (size_t)siglen, (const unsigned char *)msg.data, msg.len) == 1;
+    valid = EVP_DigestVerify(ctx, (const unsigned char *)sig.data, sig.len,
+                             (const unsigned char *)msg.data, msg.len) == 1;
 done:
     ERR_clear_error();
     EVP_MD_CTX_free(ctx);
-    xfree(sig);
+    buf_free(&sig);
     buf_free(&msg);
     return valid;
 }

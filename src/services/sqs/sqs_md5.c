@@ -15,6 +15,7 @@
  * attribute that has only those has no value, and the whole map is rejected. */
 #include "services/sqs/sqs_md5.h"
 
+#include "common/base64.h"
 #include "common/alloc.h"
 
 #include <openssl/evp.h>
@@ -68,55 +69,6 @@ void sqs_md5_hex(const void *p, size_t n, char out[33])
     if (n)
         EVP_DigestUpdate(ctx, p, n);
     md5_end(ctx, out);
-}
-
-/* ===================================================================== base64 */
-
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Strict RFC 4648 base64 (standard alphabet, padded, no whitespace), as the SDKs send blobs.
- * out needs n / 4 * 3 bytes. Returns the decoded length or -1. */
-static long b64_decode(const char *s, size_t n, unsigned char *out)
-{
-    if (n % 4)
-        return -1;
-    size_t pad = 0;
-    if (n && s[n - 1] == '=')
-        pad = (n >= 2 && s[n - 2] == '=') ? 2 : 1;
-    size_t w = 0;
-    for (size_t i = 0; i < n; i += 4) {
-        int last = i + 4 == n;
-        int v[4];
-        for (int j = 0; j < 4; j++) {
-            if (last && j >= 4 - (int)pad) {
-                v[j] = 0;
-                continue;
-            }
-            if ((v[j] = b64_value((unsigned char)s[i + j])) < 0)
-                return -1;
-        }
-        uint32_t g =
-            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
-        out[w++] = (unsigned char)(g >> 16);
-        if (!last || pad < 2)
-            out[w++] = (unsigned char)(g >> 8);
-        if (!last || pad < 1)
-            out[w++] = (unsigned char)g;
-    }
-    return (long)w;
 }
 
 /* ===================================================================== attributes */
@@ -176,7 +128,6 @@ int sqs_md5_message_attributes(const json_t *attrs, char out[33])
     qsort(es, k, sizeof *es, entry_cmp);
 
     int rc = -1;
-    unsigned char *bin = NULL;
     EVP_MD_CTX *ctx = md5_begin();
     for (size_t i = 0; i < k; i++) {
         json_t *a = es[i].value;
@@ -197,13 +148,13 @@ int sqs_md5_message_attributes(const json_t *attrs, char out[33])
         unsigned char transport = binary ? 2 : 1;
         EVP_DigestUpdate(ctx, &transport, 1);
         if (binary) {
-            bin = xmalloc(slen / 4 * 3 + 1);
-            long blen = b64_decode(s, slen, bin);
-            if (blen < 0)
+            buf dec = BUF_INIT;
+            if (base64_decode(&dec, s, slen) != 0) {
+                buf_free(&dec);
                 goto out;
-            put_u32_bytes(ctx, bin, (size_t)blen);
-            xfree(bin);
-            bin = NULL;
+            }
+            put_u32_bytes(ctx, dec.data, dec.len);
+            buf_free(&dec);
         } else {
             put_u32_bytes(ctx, s, slen);
         }
@@ -217,7 +168,6 @@ out:
         md5_end(ctx, discard);
         out[0] = 0;
     }
-    xfree(bin);
     xfree(es);
     return rc;
 }

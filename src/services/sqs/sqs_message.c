@@ -6,6 +6,7 @@
  * error. */
 #include "services/sqs/sqs_internal.h"
 
+#include "common/base64.h"
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/ids.h"
@@ -137,13 +138,6 @@ static int check_chars(aws_failure *err, const char *s, size_t n, const char *wh
         bad == 0xfffffffe ? 0 : bad, what);
 }
 
-static size_t b64_decoded_len(const char *s)
-{
-    size_t n = strlen(s);
-    size_t pad = (n >= 1 && s[n - 1] == '=') + (n >= 2 && s[n - 2] == '=');
-    return n / 4 * 3 - pad;
-}
-
 static int valid_attr_name(const char *name)
 {
     size_t n = strlen(name);
@@ -258,7 +252,7 @@ static int check_attributes(aws_failure *err, json_t *in, int system, json_t **o
                 goto bad;
             }
             json_object_set_new(entry, "BinaryValue", json_string(b));
-            *size += b64_decoded_len(b);
+            *size += base64_decoded_len(b, strlen(b));
         } else {
             json_t *sv = json_object_get(v, "StringValue");
             const char *s = json_string_value(sv);
