@@ -67,6 +67,7 @@ typedef struct hreq {
     http_header *hdrs;
     size_t hdr_cap;
     size_t url_len;
+    size_t max_body; /* this request's limit (set when its headers are complete) */
     size_t body_off;
     size_t hdr_bytes;
     uint64_t started_ms;
@@ -459,6 +460,24 @@ static const char *arena_str(const hreq *e, const char *off)
     return e->arena.data + (uintptr_t)off;
 }
 
+/* The body limit of a request for `url` (origin or absolute form, not NUL-terminated). */
+static size_t body_limit(const http_server *s, const char *url, size_t len)
+{
+    const char *sch = len > 3 ? memmem(url, len, "://", 3) : NULL;
+    if (sch && url[0] != '/') { /* absolute form: the path starts after the host */
+        const char *slash = memchr(sch + 3, '/', len - (size_t)(sch + 3 - url));
+        len = slash ? len - (size_t)(slash - url) : 0;
+        url = slash;
+    }
+    for (size_t i = 0; i < s->cfg.nbody_limits; i++) {
+        size_t n = strlen(s->cfg.body_limits[i].prefix);
+        if (len >= n && memcmp(url, s->cfg.body_limits[i].prefix, n) == 0 &&
+            s->cfg.body_limits[i].max_bytes > s->cfg.max_body_bytes)
+            return s->cfg.body_limits[i].max_bytes;
+    }
+    return s->cfg.max_body_bytes;
+}
+
 static int on_headers_complete(http_parser *p)
 {
     conn *c = p->data;
@@ -471,9 +490,10 @@ static int on_headers_complete(http_parser *p)
     e->body_off = e->arena.len;
     e->is_head = p->method == HTTP_HEAD;
 
+    e->max_body = body_limit(c->srv, e->arena.data, e->url_len);
     uint64_t cl = p->content_length;
     int has_cl = cl != UINT64_MAX;
-    if (has_cl && cl > c->srv->cfg.max_body_bytes) {
+    if (has_cl && cl > e->max_body) {
         c->err_status = 413;
         return -1;
     }
@@ -494,7 +514,7 @@ static int on_body(http_parser *p, const char *at, size_t n)
 {
     conn *c = p->data;
     hreq *e = c->cur;
-    if (e->arena.len - e->body_off + n > c->srv->cfg.max_body_bytes) {
+    if (e->arena.len - e->body_off + n > e->max_body) {
         c->err_status = 413;
         return -1;
     }

@@ -42,6 +42,13 @@ typedef struct http_request {
 
 typedef void (*http_handler_fn)(http_request *req, void *ctx);
 
+/* A larger body limit for the requests whose path starts with `prefix` (Lambda's function
+ * code and payloads): everything else keeps max_body_bytes. */
+typedef struct http_body_limit {
+    const char *prefix;
+    size_t max_bytes;
+} http_body_limit;
+
 typedef struct http_server_config {
     const char *bind;            /* address to bind, IPv4 or IPv6 literal */
     int port;                    /* 0: pick a free port (see http_server_port) */
@@ -51,6 +58,8 @@ typedef struct http_server_config {
     uint64_t idle_timeout_ms;    /* keep-alive idle; default 60 s */
     uint64_t request_timeout_ms; /* whole request from its first byte; default 30 s */
     unsigned max_pipeline; /* pending requests per connection before reading pauses; default 64 */
+    const http_body_limit *body_limits; /* borrowed for the server's life; may be NULL */
+    size_t nbody_limits;
 } http_server_config;
 
 /* Fills cfg with the defaults above (bind 127.0.0.1, port 4566). */

@@ -179,6 +179,13 @@ static void on_signal(uv_signal_t *h, int signum)
     http_server_stop(s->http, on_drained, s);
 }
 
+/* Bodies larger than --max-body-bytes that AWS accepts: Lambda's function code (a 50 MB zip,
+ * base64 in JSON) and payloads (6 MB, also as a worker's response), whatever the limit. */
+static const http_body_limit body_limits[] = {
+    {"/2015-03-31/functions", 70u << 20},
+    {LAMBDA_HTTP_PREFIX, 8u << 20},
+};
+
 int main(int argc, char **argv)
 {
     static server s;
@@ -222,6 +229,8 @@ int main(int argc, char **argv)
     hc.max_body_bytes = s.cfg.max_body_bytes;
     hc.max_connections = s.cfg.max_connections;
     hc.idle_timeout_ms = s.cfg.idle_timeout_ms;
+    hc.body_limits = body_limits;
+    hc.nbody_limits = sizeof body_limits / sizeof body_limits[0];
     rc = http_server_start(&s.http, s.loop, &hc, router_handle, s.router);
     if (rc != 0) {
         log_error("cannot listen", "bind=%s port=%d err='%s'", s.cfg.bind, s.cfg.port,

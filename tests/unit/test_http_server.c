@@ -541,6 +541,41 @@ static void test_body_too_large_is_413(void **state)
     server_down();
 }
 
+static void test_a_path_prefix_may_allow_larger_bodies(void **state)
+{
+    static const http_body_limit limits[] = {{"/big/", 2000}};
+    http_server_config cfg;
+    default_cfg(&cfg);
+    cfg.max_body_bytes = 100;
+    cfg.body_limits = limits;
+    cfg.nbody_limits = 1;
+    int port = server_up(&cfg);
+    char body[1001];
+    memset(body, 'b', 1000);
+    body[1000] = '\0';
+    /* under the prefix, in origin and absolute form: accepted */
+    const char *heads[] = {"POST /big/upload HTTP/1.1\r\nContent-Length: 1000\r\n\r\n",
+                           "POST http://h.test/big/x HTTP/1.1\r\nContent-Length: 1000\r\n\r\n"};
+    for (int i = 0; i < 2; i++) {
+        client *c = client_open(port);
+        client_sends(c, heads[i]);
+        client_sends(c, body);
+        client_wait(c, 1, 2000);
+        assert_int_equal(c->n, 1);
+        assert_int_equal(c->r[0].status, 200);
+        client_close(c);
+    }
+    /* elsewhere (even a path that only starts alike): the server-wide limit */
+    client *c = client_open(port);
+    client_sends(c, "POST /bigger HTTP/1.1\r\nContent-Length: 1000\r\n\r\n");
+    client_sends(c, body);
+    client_wait_eof(c, 2000);
+    assert_int_equal(c->n, 1);
+    assert_int_equal(c->r[0].status, 413);
+    client_close(c);
+    server_down();
+}
+
 static void test_malformed_is_400_and_server_keeps_serving(void **state)
 {
     int port = server_up(NULL);
@@ -836,6 +871,7 @@ int main(void)
         cmocka_unit_test(test_chunked_body_is_dechunked),
         cmocka_unit_test(test_header_too_large_is_431),
         cmocka_unit_test(test_body_too_large_is_413),
+        cmocka_unit_test(test_a_path_prefix_may_allow_larger_bodies),
         cmocka_unit_test(test_malformed_is_400_and_server_keeps_serving),
         cmocka_unit_test(test_connection_cap_closes_extra_connections),
         cmocka_unit_test(test_request_timeout_is_408_and_idle_closes),
