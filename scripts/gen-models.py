@@ -71,6 +71,13 @@ SERVICES = [
         "symbol": "model_sesv2",
     },
     {
+        "service": "dynamodb",
+        "api_version": "2012-08-10",
+        "overlay": "scripts/models/dynamodb-overlay.json",
+        "out": "src/protocol/models/dynamodb.c",
+        "symbol": "model_dynamodb",
+    },
+    {
         "service": "lambda",
         "api_version": "2015-03-31",
         "overlay": None,

@@ -114,7 +114,22 @@
       "RequestEntityTooLargeException", 413, 1)                                                    \
     X(LAMBDA_INVALID_REQUEST_CONTENT, "InvalidRequestContentException",                            \
       "InvalidRequestContentException", 400, 1)                                                    \
-    X(LAMBDA_SERVICE, "ServiceException", "ServiceException", 500, 0)
+    X(LAMBDA_SERVICE, "ServiceException", "ServiceException", 500, 0)                              \
+    /* DynamoDB (ValidationException, ResourceNotFoundException: the EVENTS_ rows) */              \
+    X(DDB_RESOURCE_IN_USE, "ResourceInUseException", "ResourceInUseException", 400, 1)             \
+    X(DDB_CONDITIONAL_CHECK_FAILED, "ConditionalCheckFailedException",                             \
+      "ConditionalCheckFailedException", 400, 1)                                                   \
+    X(DDB_TRANSACTION_CANCELED, "TransactionCanceledException", "TransactionCanceledException",    \
+      400, 1)                                                                                      \
+    X(DDB_TRANSACTION_CONFLICT, "TransactionConflictException", "TransactionConflictException",    \
+      400, 1)                                                                                      \
+    X(DDB_IDEMPOTENT_PARAMETER_MISMATCH, "IdempotentParameterMismatchException",                   \
+      "IdempotentParameterMismatchException", 400, 1)                                              \
+    X(DDB_ITEM_COLLECTION_SIZE_LIMIT, "ItemCollectionSizeLimitExceededException",                  \
+      "ItemCollectionSizeLimitExceededException", 400, 1)                                          \
+    X(DDB_PROVISIONED_THROUGHPUT_EXCEEDED, "ProvisionedThroughputExceededException",               \
+      "ProvisionedThroughputExceededException", 400, 1)                                            \
+    X(DDB_INTERNAL_SERVER_ERROR, "InternalServerError", "InternalServerError", 500, 0)
 
 typedef enum {
 #define AWS_ERROR_ENUM(name, shape, query_code, status, sender) AWS_ERR_##name,

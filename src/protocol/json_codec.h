@@ -18,7 +18,9 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define JSONC_MAX_DEPTH 64
+/* 80: a DynamoDB item may nest 32 levels, two JSON levels each, inside its request (a
+ * TransactWriteItems Put: 68 levels). */
+#define JSONC_MAX_DEPTH 80
 
 /* Parses n bytes of s. Returns a new value (caller owns it), or NULL with a message in err
  * (which names the byte offset). */

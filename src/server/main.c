@@ -11,6 +11,7 @@
 #include "server/config.h"
 #include "server/health.h"
 #include "server/router.h"
+#include "services/dynamodb/dynamodb.h"
 #include "services/events/events.h"
 #include "services/lambda/lambda.h"
 #include "services/ses/ses.h"
@@ -30,6 +31,7 @@ typedef struct server {
     sqs *sqs;
     mailer *mail;
     events *events;
+    dynamodb *dynamodb;
     sns *sns;
     ses *ses;
     lambda *lambda;
@@ -46,6 +48,7 @@ typedef struct server {
  * dispatchers (what they have in flight stays due in the store). Safe on a partial start. */
 static void services_shutdown(server *s)
 {
+    dynamodb_shutdown(s->dynamodb);
     lambda_shutdown(s->lambda);
     events_shutdown(s->events);
     ses_shutdown(s->ses);
@@ -57,6 +60,8 @@ static void services_shutdown(server *s)
 /* Shutdown, step 2, once the store completed its last op (store_close). */
 static void services_destroy(server *s)
 {
+    dynamodb_destroy(s->dynamodb);
+    s->dynamodb = NULL;
     lambda_destroy(s->lambda);
     s->lambda = NULL;
     events_destroy(s->events);
@@ -116,6 +121,10 @@ static int services_create(server *s)
         log_error("cannot load the EventBridge state", NULL);
         return -1;
     }
+    if (dynamodb_create(&s->dynamodb, s->loop, s->store, s->cfg.region, s->cfg.account_id) != 0) {
+        log_error("cannot load the DynamoDB state", NULL);
+        return -1;
+    }
     lambda_config lc = {.region = s->cfg.region,
                         .account = s->cfg.account_id,
                         .data_dir = s->cfg.data_dir,
@@ -136,6 +145,7 @@ static void routes_add(server *s)
 {
     router_add_service(s->router, sqs_service_def(s->sqs));
     router_add_service(s->router, events_service_def(s->events));
+    router_add_service(s->router, dynamodb_service_def(s->dynamodb));
     router_add_service(s->router, sns_service_def(s->sns));
     router_add_get(s->router, SNS_GET_PREFIX, sns_handle_get, s->sns);
     router_add_service(s->router, ses_service_def(s->ses));

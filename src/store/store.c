@@ -423,6 +423,19 @@ void store_op_clear(store_op *op)
         for (size_t i = 0; i < op->u.group.n; i++)
             store_op_clear(op->u.group.ops[i]);
         break;
+    case STORE_KV_GET:
+        for (size_t i = 0; op->u.kv_get.items && i < op->u.kv_get.n; i++)
+            xfree(op->u.kv_get.items[i].item);
+        xfree(op->u.kv_get.items);
+        op->u.kv_get.items = NULL;
+        break;
+    case STORE_KV_RANGE:
+        for (size_t i = 0; i < op->u.kv_range.n; i++)
+            xfree(op->u.kv_range.items[i].item);
+        xfree(op->u.kv_range.items);
+        op->u.kv_range.items = NULL;
+        op->u.kv_range.n = 0;
+        break;
     case STORE_SQS_MOVE:
         xfree(op->u.move.dest_ids);
         op->u.move.dest_ids = NULL;

@@ -117,6 +117,51 @@ typedef struct store_archived {
     size_t len;
 } store_archived;
 
+/* ---- key-value items (DynamoDB tables) ---------------------------------------------
+ * An item is an opaque text (the service's JSON) stored under (table, partition key, sort
+ * key): byte strings whose memcmp order is the service's key order (a table without a sort
+ * key uses an empty sort key). The store also keeps, per table, the item count and the sum
+ * of the items' sizes (a size the service computes), in the same transaction as the items. */
+typedef struct store_kv_key {
+    int64_t table;
+    const unsigned char *pk; /* borrowed until the op completes */
+    size_t pk_len;
+    const unsigned char *sk; /* NULL/0: the empty sort key */
+    size_t sk_len;
+} store_kv_key;
+
+/* An item read back (owned by the op's results; freed by store_op_clear). */
+typedef struct store_kv_item {
+    char *item; /* NUL-terminated text; NULL: no such item (KV_GET) */
+    size_t len;
+    int64_t size;
+} store_kv_item;
+
+/* A row written beside the item, in the same transaction (a secondary index's entry). The
+ * key's bytes and the item are malloc'd (xmalloc) by the callback and freed by the store. */
+typedef struct store_kv_side {
+    store_kv_key key;
+    char *item; /* NULL: delete the row (if it exists) */
+    size_t len;
+    int64_t size;
+} store_kv_side;
+
+/* What a KV_MUTATE callback decided. */
+enum { STORE_KV_KEEP = 0, STORE_KV_PUT = 1, STORE_KV_DELETE = 2 };
+typedef struct store_kv_write {
+    char *item; /* PUT: the new text, malloc'd (xmalloc); the store frees it */
+    size_t len;
+    int64_t size;         /* PUT: the size counted in the table's statistics */
+    store_kv_side *sides; /* PUT/DELETE: rows of other tables to write too (xmalloc'd array) */
+    size_t nsides;
+} store_kv_write;
+/* Runs on the commit thread, inside the batch's transaction, between the read of the
+ * current item (old: its text, NUL-terminated, or NULL if there is none) and the write: it
+ * must be pure (no loop state, no I/O). Returns STORE_KV_KEEP, STORE_KV_PUT (out filled) or
+ * STORE_KV_DELETE, or a negative code that becomes the op's status (nothing written; in a
+ * GROUP the whole group is undone). */
+typedef int (*store_kv_mutate_fn)(void *arg, const char *old, size_t old_len, store_kv_write *out);
+
 /* ---- operations --------------------------------------------------------------------- */
 
 typedef enum {
@@ -144,6 +189,11 @@ typedef enum {
     STORE_ARCHIVE_READ,      /* read an archive's events of a time window, in order */
     STORE_ARCHIVE_TRIM,      /* delete an archive's events before a time (all: INT64_MAX) */
     STORE_ARCHIVE_STATS,     /* an archive's event count and size */
+    STORE_KV_MUTATE,         /* read an item, let a callback decide, write: one transaction */
+    STORE_KV_GET,            /* read items by key */
+    STORE_KV_RANGE,          /* read a partition's sort key range in order, or scan a table */
+    STORE_KV_DROP,           /* delete a table's items and statistics */
+    STORE_KV_STATS,          /* a table's item count and total size */
 } store_op_kind;
 
 typedef struct store_op store_op;
@@ -274,6 +324,39 @@ struct store_op {
             size_t n;
             int64_t count, bytes; /* STATS out */
         } archive;
+        struct {
+            store_kv_key key;
+            store_kv_mutate_fn fn;
+            void *arg;
+        } kv_mutate;
+        struct {
+            store_kv_key *keys;
+            size_t n;
+            store_kv_item *items; /* out: n of them, in the order of keys */
+        } kv_get;
+        /* RANGE: a Query when pk is set (sort keys in [lo, hi), in order or reversed), a Scan
+         * otherwise (segment `segment` of `total_segments`, in the store's hash order).
+         * Reading resumes after the item with key (start_pk, start_sk) when start_pk is set;
+         * it stops after max_items items or once max_bytes of item sizes were read. */
+        struct {
+            int64_t table;
+            const unsigned char *pk, *lo, *hi; /* lo/hi NULL: unbounded */
+            size_t pk_len, lo_len, hi_len;
+            int forward;
+            int segment, total_segments; /* Scan; total 0 or 1: the whole table */
+            const unsigned char *start_pk, *start_sk;
+            size_t start_pk_len, start_sk_len;
+            int max_items;
+            int64_t max_bytes;
+            /* out */
+            store_kv_item *items;
+            size_t n;
+            int more; /* items remain after the last one returned */
+        } kv_range;
+        struct {
+            int64_t table;
+            int64_t items, bytes; /* STATS out */
+        } kv_table;
     } u;
 };
 

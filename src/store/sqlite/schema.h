@@ -3,7 +3,7 @@
 #ifndef SLUICE_STORE_SQLITE_SCHEMA_H
 #define SLUICE_STORE_SQLITE_SCHEMA_H
 
-#define SQLITE_SCHEMA_VERSION 2
+#define SQLITE_SCHEMA_VERSION 3
 
 /* migrations[v] brings a database from version v to v+1. */
 static const char *const sqlite_migrations[SQLITE_SCHEMA_VERSION] = {
@@ -91,6 +91,21 @@ static const char *const sqlite_migrations[SQLITE_SCHEMA_VERSION] = {
     "  UPDATE sqs_payloads SET refs = refs - 1 WHERE id = old.payload_id;"
     "  DELETE FROM sqs_payloads WHERE id = old.payload_id AND refs <= 0;"
     "END;",
+    /* 2 -> 3: key-value items (DynamoDB tables). h is a hash of pk (the store computes it):
+     * a Scan reads in (h, pk, sk) order, so Scan segments are ranges of h and partition the
+     * table evenly, and a Query reads one (h, pk) prefix in sk order, both on the primary key. */
+    "CREATE TABLE kv_items ("
+    "  tbl INTEGER NOT NULL,"
+    "  h INTEGER NOT NULL,"
+    "  pk BLOB NOT NULL,"
+    "  sk BLOB NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  item BLOB NOT NULL,"
+    "  PRIMARY KEY (tbl, h, pk, sk)) WITHOUT ROWID;"
+    "CREATE TABLE kv_stats ("
+    "  tbl INTEGER PRIMARY KEY,"
+    "  items INTEGER NOT NULL,"
+    "  bytes INTEGER NOT NULL);",
 };
 
 #endif

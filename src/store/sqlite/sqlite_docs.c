@@ -39,7 +39,7 @@ enum {
     AUX__COUNT
 };
 
-_Static_assert(AUX__COUNT <= SQ_MAX_AUX_STMTS, "raise SQ_MAX_AUX_STMTS");
+_Static_assert(AUX__COUNT <= SQ_AUX_KV_FIRST, "raise SQ_AUX_KV_FIRST (and SQ_MAX_AUX_STMTS)");
 
 static const char *const aux_sql[AUX__COUNT] = {
     [AUX_DOC_PUT] = "INSERT OR REPLACE INTO docs(ns, key, doc) VALUES(?1, ?2, ?3)",
@@ -320,6 +320,12 @@ int sqlite_docs_exec(sqlite_db *d, store_op *op)
         return archive_trim(d, op);
     case STORE_ARCHIVE_STATS:
         return archive_stats(d, op);
+    case STORE_KV_MUTATE:
+    case STORE_KV_GET:
+    case STORE_KV_RANGE:
+    case STORE_KV_DROP:
+    case STORE_KV_STATS:
+        return sqlite_kv_exec(d, op);
     default:
         log_error("store op not supported by the sqlite backend", "kind=%d", (int)op->kind);
         return -EINVAL;

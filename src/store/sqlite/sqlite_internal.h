@@ -11,6 +11,7 @@
 
 #define SQ_MAX_STMTS     64 /* sqlite_store.c's prepared statements */
 #define SQ_MAX_AUX_STMTS 32 /* the other files' statements, prepared on first use */
+#define SQ_AUX_KV_FIRST  20 /* aux slots: sqlite_docs.c below this, sqlite_kv.c from it */
 
 typedef struct sqlite_db {
     sqlite3 *db;
@@ -41,6 +42,9 @@ sqlite3_stmt *sq_aux(sqlite_db *d, int slot, const char *sql);
 /* Runs an op of those kinds; returns its status. */
 int sqlite_docs_exec(sqlite_db *d, store_op *op);
 int sqlite_load_docs(void *db, const char *ns, store_doc_fn fn, void *arg);
+/* ---- sqlite_kv.c: key-value items (STORE_KV_*) ------------------------------------- */
+int sqlite_kv_exec(sqlite_db *d, store_op *op);
+
 /* Runs one op of any kind (sqlite_store.c's dispatcher): groups run their children. */
 int sqlite_exec_op(sqlite_db *d, store_op *op);
 
