@@ -166,30 +166,40 @@ void aws_reply(aws_call *call, json_t *output)
     call_free(call);
 }
 
-void aws_reply_error(aws_call *call, aws_error err, const char *fmt, ...)
+/* Appends the members of extra (an object) to the JSON error object in body. */
+static void add_members(buf *body, const json_t *extra)
+{
+    if (json_object_size(extra) == 0 || body->len == 0 || body->data[body->len - 1] != '}')
+        return;
+    buf more = BUF_INIT;
+    jsonc_dump(&more, extra); /* "{...}" */
+    body->len--;
+    buf_putc(body, ',');
+    buf_append(body, more.data + 1, more.len - 1);
+    buf_free(&more);
+}
+
+static void reply_error(aws_call *call, aws_error err, buf *msg, json_t *extra)
 {
     const aws_error_info *info = aws_error_lookup(err);
-    buf msg = BUF_INIT, body = BUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    buf_vprintf(&msg, fmt, ap);
-    va_end(ap);
+    buf body = BUF_INIT;
     http_header h[3];
     size_t nh = 0;
     char qerr[192];
     if (call->protocol == AWS_PROTO_REST_JSON) {
         rest_json_response r = {0};
-        rest_json_encode_error(call_model(call), err, msg.data, &r);
+        rest_json_encode_error(call_model(call), err, msg->data, &r);
         respond_rest(call, &r);
-        buf_free(&msg);
+        json_decref(extra);
         call_free(call);
         return;
     }
     if (call->protocol == AWS_PROTO_QUERY) {
-        aws_encode_query_error(&body, call->service, err, msg.data, call->request_id);
+        aws_encode_query_error(&body, call->service, err, msg->data, call->request_id);
         h[nh++] = (http_header){"Content-Type", "text/xml"};
     } else {
-        aws_encode_json_error(&body, call->service, err, msg.data);
+        aws_encode_json_error(&body, call->service, err, msg->data);
+        add_members(&body, extra);
         h[nh++] = (http_header){"Content-Type", json_content_type(call)};
         if (call->service && call->service->query_compatible) {
             snprintf(qerr, sizeof qerr, "%s;%s", info->query_code,
@@ -200,8 +210,30 @@ void aws_reply_error(aws_call *call, aws_error err, const char *fmt, ...)
     h[nh++] = (http_header){"x-amzn-RequestId", call->request_id};
     http_respond(call->http, info->http_status, h, nh, &body);
     buf_free(&body);
-    buf_free(&msg);
+    json_decref(extra);
     call_free(call);
+}
+
+void aws_reply_error(aws_call *call, aws_error err, const char *fmt, ...)
+{
+    buf msg = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    reply_error(call, err, &msg, NULL);
+    buf_free(&msg);
+}
+
+void aws_reply_error_extra(aws_call *call, aws_error err, json_t *extra, const char *fmt, ...)
+{
+    buf msg = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    reply_error(call, err, &msg, extra);
+    buf_free(&msg);
 }
 
 int aws_call_is_cancelled(const aws_call *call)

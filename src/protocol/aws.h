@@ -67,6 +67,11 @@ void aws_reply(aws_call *call, json_t *output);
 /* Answers with an error of the table in aws_errors.h; the message is printf-formatted. */
 void aws_reply_error(aws_call *call, aws_error err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same, with more members in the error object of the JSON protocols (DynamoDB's Item,
+ * CancellationReasons); extra (an object, or NULL) is taken. Query and REST-JSON errors
+ * leave them out. */
+void aws_reply_error_extra(aws_call *call, aws_error err, json_t *extra, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* A validation failure found before replying (a batch entry's, or a call's): the error
  * and its message. aws_fail fills it and returns -1. */
 typedef struct aws_failure {

@@ -56,26 +56,7 @@ void ddb_validation(aws_call *call, const char *fmt, ...)
 
 void ddb_reply_error_with(aws_call *call, aws_error err, const char *msg, json_t *extra)
 {
-    if (!extra) {
-        aws_reply_error(call, err, "%s", msg);
-        return;
-    }
-    /* aws_reply_error writes {"__type","message"} only: this error carries more members. */
-    const aws_error_info *info = aws_error_lookup(err);
-    const char *prefix = call->service->model->json_type_prefix;
-    char type[256];
-    snprintf(type, sizeof type, "%s%s", prefix ? prefix : "", info->shape);
-    json_object_set_new(extra, "__type", json_string(type));
-    json_object_set_new(extra, "message", json_string(msg));
-    buf body = BUF_INIT;
-    jsonc_dump(&body, extra);
-    json_decref(extra);
-    http_header h[] = {{"Content-Type", "application/x-amz-json-1.0"},
-                       {"x-amzn-RequestId", call->request_id}};
-    http_respond(call->http, info->http_status, h, 2, &body);
-    buf_free(&body);
-    json_decref(call->input);
-    xfree(call);
+    aws_reply_error_extra(call, err, extra, "%s", msg);
 }
 
 /* ---- tables ------------------------------------------------------------------------- */
