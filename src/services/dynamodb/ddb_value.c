@@ -7,6 +7,8 @@
  * which keeps a 100,000-member set linear-logarithmic. */
 #include "services/dynamodb/ddb_value.h"
 
+#include "common/base64.h"
+
 #include "common/alloc.h"
 #include "services/dynamodb/ddb_number.h"
 
@@ -120,30 +122,12 @@ static long b64_check(const char *s, size_t n, char *err, size_t errlen)
 int ddb_base64_decode(const char *s, size_t n, buf *out)
 {
     char err[8];
-    if (b64_check(s, n, err, sizeof err) < 0)
-        return -1;
-    for (size_t i = 0; i < n; i += 4) {
-        unsigned v = 0;
-        int chars = 0;
-        for (size_t k = 0; k < 4; k++) {
-            int d = s[i + k] == '=' ? 0 : b64_value((unsigned char)s[i + k]);
-            if (s[i + k] != '=')
-                chars++;
-            v = v << 6 | (unsigned)d;
-        }
-        unsigned char bytes[3] = {(unsigned char)(v >> 16), (unsigned char)(v >> 8),
-                                  (unsigned char)v};
-        buf_append(out, bytes, (size_t)(chars - 1));
-    }
-    return 0;
+    return b64_check(s, n, err, sizeof err) < 0 ? -1 : base64_decode(out, s, n);
 }
 
 static size_t b64_len(const json_t *s)
 {
-    size_t n = json_string_length(s);
-    const char *t = json_string_value(s);
-    size_t pad = (n >= 1 && t[n - 1] == '=') + (n >= 2 && t[n - 2] == '=');
-    return n / 4 * 3 - pad;
+    return base64_decoded_len(json_string_value(s), json_string_length(s));
 }
 
 /* -------------------------------------------------------------------- validation */
