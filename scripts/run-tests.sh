@@ -36,21 +36,32 @@ run_suite integration-plain env SLUICED="$root/$build/sluiced" tests/integration
 run_suite integration-asan env SLUICED="$root/$asan/sluiced" SLUICE_SANITIZED=1 tests/integration/run.sh
 wait
 
-echo "== fuzz targets (${secs}s each)"
+echo "== fuzz targets (${secs}s each, as many at once as there are cores)"
+fuzz_one() { # target: runs it over a copy of its seed corpus; prints its failure
+  local f=$1 name work
+  name=$(basename "$f")
+  work=$(mktemp -d)
+  [ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name"/. "$work"/ 2>/dev/null
+  if ! "$f" -max_total_time="$secs" -print_final_stats=0 "$work" >"$work.log" 2>&1; then
+    echo "FAIL: $name"; tail -50 "$work.log"
+    rm -rf "$work" "$work.log"
+    return 1
+  fi
+  echo "-- $name"
+  rm -rf "$work" "$work.log"
+}
 fuzz_all() {
-  local rc=0
+  local rc=0 jobs
+  jobs=$(nproc)
   for f in "$fuzz"/fuzz_*; do
     [ -x "$f" ] || continue
-    local name corpus
-    name=$(basename "$f")
-    corpus="tests/fuzz/corpus/$name"
-    local work; work=$(mktemp -d)
-    [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/ 2>/dev/null
-    echo "-- $name"
-    if ! "$f" -max_total_time="$secs" -print_final_stats=0 "$work" >"$work.log" 2>&1; then
-      echo "FAIL: $name"; tail -50 "$work.log"; rc=1
-    fi
-    rm -rf "$work" "$work.log"
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
+      wait -n || rc=1
+    done
+    fuzz_one "$f" &
+  done
+  while [ "$(jobs -rp | wc -l)" -gt 0 ]; do
+    wait -n || rc=1
   done
   return $rc
 }
