@@ -22,8 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(second, rest, restlen);
     second[restlen] = '\0';
 
-    int64_t ns;
-    sfn_timestamp_parse(first, &ns);
+    sfn_time t, u;
+    if (sfn_timestamp_parse(first, &t) == 0 && sfn_timestamp_parse(second, &u) == 0)
+        sfn_time_cmp(t, u);
     sfn_string_matches(second, first);
 
     char err[512];

@@ -184,17 +184,25 @@ static void test_timestamps(void **state)
                                 "2016-03-14",
                                 "",
                                 "2016-03-14T01:59:00Zjunk"};
-    int64_t ns;
+    sfn_time t, u;
     for (size_t i = 0; i < sizeof good / sizeof *good; i++)
-        if (sfn_timestamp_parse(good[i], &ns) != 0)
+        if (sfn_timestamp_parse(good[i], &t) != 0)
             fail_msg("%s should parse", good[i]);
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-        if (sfn_timestamp_parse(bad[i], &ns) == 0)
+        if (sfn_timestamp_parse(bad[i], &t) == 0)
             fail_msg("%s should not parse", bad[i]);
-    assert_int_equal(sfn_timestamp_parse("1970-01-01T00:00:01.5Z", &ns), 0);
-    assert_int_equal(ns, 1500000000);
-    assert_int_equal(sfn_timestamp_parse("1970-01-01T01:00:00+01:00", &ns), 0);
-    assert_int_equal(ns, 0);
+    assert_int_equal(sfn_timestamp_parse("1970-01-01T00:00:01.5Z", &t), 0);
+    assert_int_equal(t.secs, 1);
+    assert_int_equal(t.nanos, 500000000);
+    assert_int_equal(sfn_timestamp_parse("1970-01-01T01:00:00+01:00", &t), 0);
+    assert_int_equal(t.secs, 0);
+    assert_int_equal(t.nanos, 0);
+    /* far years (found by fuzzing: nanoseconds in one int64 overflow after 2262) */
+    assert_int_equal(sfn_timestamp_parse("9999-12-31T23:59:59.999999999Z", &t), 0);
+    assert_int_equal(sfn_timestamp_parse("2826-11-30T12:00:00Z", &u), 0);
+    assert_int_equal(sfn_time_cmp(u, t), -1);
+    assert_int_equal(sfn_time_cmp(t, u), 1);
+    assert_int_equal(sfn_time_cmp(t, t), 0);
 }
 
 static void test_invalid_rules_are_rejected(void **state)

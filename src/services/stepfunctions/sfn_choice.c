@@ -110,7 +110,14 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-int sfn_timestamp_parse(const char *s, int64_t *ns)
+int sfn_time_cmp(sfn_time a, sfn_time b)
+{
+    if (a.secs != b.secs)
+        return a.secs < b.secs ? -1 : 1;
+    return a.nanos < b.nanos ? -1 : a.nanos > b.nanos;
+}
+
+int sfn_timestamp_parse(const char *s, sfn_time *t)
 {
     int y, mo, d, h, mi, sec;
     if (strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
@@ -149,8 +156,8 @@ int sfn_timestamp_parse(const char *s, int64_t *ns)
     }
     if (*p != '\0')
         return -1;
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
-    *ns = secs * 1000000000 + frac;
+    t->secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
+    t->nanos = (int32_t)frac;
     return 0;
 }
 
@@ -277,8 +284,8 @@ static bool operand_ok(const operator_row *row, const json_t *v)
     case T_TYPE:
         return json_is_boolean(v);
     case T_TIMESTAMP: {
-        int64_t ns;
-        return json_is_string(v) && sfn_timestamp_parse(json_string_value(v), &ns) == 0;
+        sfn_time ts;
+        return json_is_string(v) && sfn_timestamp_parse(json_string_value(v), &ts) == 0;
     }
     }
     return false;
@@ -446,8 +453,8 @@ static bool type_holds(type_test t, const json_t *v, bool expected)
         is = json_is_boolean(v);
         break;
     case IS_TIMESTAMP: {
-        int64_t ns;
-        is = json_is_string(v) && sfn_timestamp_parse(json_string_value(v), &ns) == 0;
+        sfn_time ts;
+        is = json_is_string(v) && sfn_timestamp_parse(json_string_value(v), &ts) == 0;
         break;
     }
     default:
@@ -503,12 +510,12 @@ static bool compare(const operator_row *row, const json_t *value, const json_t *
         return json_is_boolean(value) && json_is_boolean(operand) &&
                json_is_true(value) == json_is_true(operand);
     case T_TIMESTAMP: {
-        int64_t x, y;
+        sfn_time x, y;
         if (!json_is_string(value) || !json_is_string(operand) ||
             sfn_timestamp_parse(json_string_value(value), &x) != 0 ||
             sfn_timestamp_parse(json_string_value(operand), &y) != 0)
             return false;
-        return order_holds(op, x < y ? -1 : x > y);
+        return order_holds(op, sfn_time_cmp(x, y));
     }
     case T_TYPE:
         break;

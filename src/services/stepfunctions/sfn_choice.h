@@ -50,9 +50,18 @@ int sfn_choice_state_validate(const json_t *state, char *err, size_t errlen);
 int sfn_choice_state_select(const json_t *state, json_t *input, json_t *context, const char **next,
                             sfn_error *e);
 
-/* Parses an RFC 3339 timestamp as the Choice state accepts it into nanoseconds since the
- * epoch. Returns 0, or -1 when s is not one. */
-int sfn_timestamp_parse(const char *s, int64_t *ns);
+/* A point in time: seconds since the epoch and nanoseconds (years 0000 to 9999 fit, which
+ * nanoseconds in one int64 would not). */
+typedef struct sfn_time {
+    int64_t secs;
+    int32_t nanos; /* 0 .. 999,999,999 */
+} sfn_time;
+
+/* Parses an RFC 3339 timestamp as the Choice state accepts it. Returns 0, or -1 when s is
+ * not one. */
+int sfn_timestamp_parse(const char *s, sfn_time *t);
+/* -1, 0 or 1 as a is before, at or after b. */
+int sfn_time_cmp(sfn_time a, sfn_time b);
 
 /* Does s match the StringMatches pattern? */
 bool sfn_string_matches(const char *s, const char *pattern);
