@@ -133,11 +133,15 @@ static int services_create(server *s)
                         .secret_key = s->cfg.secret_key,
                         .runtimes_dir = s->cfg.lambda_runtimes_dir,
                         .idle_ms = s->cfg.lambda_idle_ms,
-                        .concurrency = s->cfg.lambda_concurrency};
+                        .concurrency = s->cfg.lambda_concurrency,
+                        .queues = s->sqs};
     if (lambda_create(&s->lambda, s->loop, s->store, &lc) != 0) {
         log_error("cannot load the Lambda state", NULL);
         return -1;
     }
+    /* lambda subscriptions and EventBridge targets; asynchronous invocations' destinations */
+    sns_set_lambda(s->sns, s->lambda);
+    lambda_set_topics(s->lambda, s->sns);
     return 0;
 }
 

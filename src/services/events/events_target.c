@@ -8,6 +8,7 @@
 
 #include "common/alloc.h"
 #include "services/events/events_input.h"
+#include "services/lambda/lambda.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -122,6 +123,29 @@ static void topic_route(events_plan *p, const events_rule *r, const events_targe
     }
 }
 
+/* ---- Lambda functions (asynchronous invocations: services/lambda/lambda.h) ---------
+ * The invocation is a pending delivery in the PutEvents transaction; the function service
+ * runs it with Lambda's asynchronous retries, and sends the event to the target's
+ * dead-letter queue if the function does not exist. */
+
+static int function_matches(const events *ev, const char *arn)
+{
+    return arn_has(ev, arn, "lambda", "function:");
+}
+
+static void function_route(events_plan *p, const events_rule *r, const events_target *t,
+                           const char *payload, size_t len, const char *event, size_t event_len)
+{
+    char rule_arn[700];
+    events_rule_arn(events_plan_owner(p), r, rule_arn, sizeof rule_arn);
+    json_t *target =
+        json_pack("{s:s, s:s, s:O}", "FunctionName", t->arn, "rule", rule_arn, "target", t->def);
+    if (len != event_len || memcmp(payload, event, len) != 0)
+        json_object_set_new(target, "event", json_stringn(event, event_len));
+    events_plan_delivery(p, LAMBDA_EVENT_KIND, target, payload, len);
+    json_decref(target);
+}
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 static const events_target_type target_types[] = {
@@ -129,6 +153,7 @@ static const events_target_type target_types[] = {
     {"event-bus", bus_matches, NULL, bus_route},
     {"api-destination", destination_matches, NULL, destination_route},
     {"sns", topic_matches, NULL, topic_route},
+    {"lambda", function_matches, NULL, function_route},
 };
 
 const events_target_type *events_target_type_of(const events *ev, const char *arn)

@@ -5,6 +5,8 @@
 #define SLUICE_LAMBDA_H
 
 #include "net/http_server.h"
+#include "services/sns/sns.h"
+#include "services/sqs/sqs.h"
 #include "protocol/aws.h"
 #include "store/store.h"
 
@@ -26,16 +28,29 @@ typedef struct lambda_config {
     const char *runtimes_dir; /* "" = found next to the executable (lambda_worker.c) */
     uint64_t idle_ms;         /* idle workers stop after this */
     unsigned concurrency;     /* cap on running workers, per function and server-wide */
+    sqs *queues;              /* event source mappings read these queues (borrowed) */
 } lambda_config;
 
 /* Loads the functions from the store and starts the asynchronous-invocation dispatcher.
  * Borrows everything (strings copied). 0, or -1 (logged). */
 int lambda_create(lambda **out, uv_loop_t *loop, store *st, const lambda_config *cfg);
+/* The topics that asynchronous invocations' destinations may name (borrowed). */
+void lambda_set_topics(lambda *l, sns *topics);
 /* The port the Runtime API is reached on (known once the listener is up). */
 void lambda_set_port(lambda *l, int port);
 const aws_service_def *lambda_service_def(const lambda *l);
 /* The http_handler_fn of LAMBDA_HTTP_PREFIX (ctx: the lambda). */
 void lambda_handle_http(http_request *req, void *ctx);
+/* ---- asynchronous invocations planned by other services -----------------------------
+ * An EventBridge target or an SNS subscription invokes a function asynchronously by
+ * planning a pending delivery of this kind in its own transaction (fanout_delivery), with
+ * the target {"FunctionName": NAME or ARN} and the event as payload, then calling
+ * lambda_events_committed once that transaction committed. Optional target members:
+ * "rule" and "target" (an EventBridge rule's ARN and target definition: if the function
+ * does not exist, the event goes to the target's DeadLetterConfig queue). */
+#define LAMBDA_EVENT_KIND "lambda-event"
+void lambda_events_committed(lambda *l); /* accepts NULL */
+
 /* Stops every worker (pending invocations fail) and the dispatcher. */
 void lambda_shutdown(lambda *l);
 /* After the store closed. Accepts NULL. */

@@ -211,6 +211,7 @@ static json_t *configuration(const lambda_fn *fn)
     json_t *c = json_deep_copy(fn->doc);
     json_object_del(c, "Tags");
     json_object_del(c, "CodeHex");
+    json_object_del(c, "EventInvokeConfig"); /* lambda_eic.c */
     return c;
 }
 

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #define LAMBDA_NS_FUNCTION       "lambda.function"  /* key: name; doc: see lambda_functions.c */
+#define LAMBDA_NS_ESM            "lambda.esm"       /* key: UUID; doc: see lambda_esm.c */
 #define LAMBDA_PAYLOAD_MAX       (6u * 1024 * 1024) /* synchronous request and response */
 #define LAMBDA_ASYNC_PAYLOAD_MAX (256u * 1024)
 #define LAMBDA_LOG_TAIL_BYTES    4096
@@ -23,6 +24,7 @@
 #define LAMBDA_ERR_INVALID   AWS_ERR_LAMBDA_INVALID_PARAMETER_VALUE
 
 typedef struct lambda_worker lambda_worker;
+typedef struct lambda_esm lambda_esm;
 
 /* A function ($LATEST). */
 typedef struct lambda_fn {
@@ -52,6 +54,10 @@ struct lambda {
     int destroyed;              /* lambda_destroy ran: free when the last worker is freed */
     delivery *events;           /* asynchronous invocations */
     delivery_kind event_kind;
+    sqs *queues;      /* event sources, destinations (borrowed) */
+    sns *topics;      /* destinations (borrowed, may be NULL) */
+    lambda_esm *esms; /* event source mappings, in creation order */
+    int esms_started;
     int stopping;
 };
 
@@ -85,6 +91,35 @@ void lambda_serve_code(lambda *l, http_request *req, const char *rest);
 void lambda_invoke_op(aws_call *call);
 int lambda_events_start(lambda *l);
 
+/* ---- asynchronous outcomes and destinations (lambda_destinations.c) -------------------- */
+
+typedef struct lambda_result lambda_result;
+/* An attempt of the "lambda-event" delivery job ended with r: retry it, or finish it (and
+ * send the record to the OnSuccess/OnFailure destination), per the function's
+ * EventInvokeConfig. Ends the job (done, retry or finish op). */
+void lambda_event_outcome(lambda *l, delivery_job *job, const char *fn_name, const char *request_id,
+                          const lambda_result *r);
+
+/* ---- event source mappings (lambda_esm.c) -------------------------------------------- */
+
+void lambda_create_esm(aws_call *call);
+void lambda_get_esm(aws_call *call);
+void lambda_update_esm(aws_call *call);
+void lambda_delete_esm(aws_call *call);
+void lambda_list_esms(aws_call *call);
+int lambda_esms_load(lambda *l);
+void lambda_esms_start(lambda *l); /* once the Runtime API's port is known */
+void lambda_esms_stop(lambda *l);
+void lambda_esms_free(lambda *l);
+
+/* ---- asynchronous invocation settings (lambda_eic.c) ---------------------------------- */
+
+void lambda_put_eic(aws_call *call);
+void lambda_update_eic(aws_call *call);
+void lambda_get_eic(aws_call *call);
+void lambda_delete_eic(aws_call *call);
+void lambda_list_eics(aws_call *call);
+
 /* ---- workers (lambda_worker.c) --------------------------------------------------------- */
 
 typedef enum {
@@ -92,11 +127,11 @@ typedef enum {
     LAMBDA_RESULT_FUNCTION_ERROR, /* payload: the error JSON (X-Amz-Function-Error) */
 } lambda_result_kind;
 
-typedef struct lambda_result {
+struct lambda_result {
     lambda_result_kind kind;
     buf payload;
     buf log; /* START ... REPORT */
-} lambda_result;
+};
 
 /* Called once with the outcome (borrowed for the call). */
 typedef void (*lambda_done_fn)(lambda_result *r, void *arg);

@@ -1,24 +1,27 @@
 /* Invoke: RequestResponse (the caller waits for the worker's answer), DryRun (checks only)
  * and Event (asynchronous and durable).
  *
- * An Event invocation is a pending delivery of kind "lambda-event" (src/delivery/): the
+ * An Event invocation is a pending delivery of kind LAMBDA_EVENT_KIND (src/delivery/): the
  * 202 is sent only once it is committed, so an acknowledged event survives kill -9 (a
  * lease taken before a crash is released at the next start). The dispatcher runs it on a
- * worker like any invocation; a function error is retried twice, as Lambda does (after
- * LAMBDA_RETRY_DELAYS_MS, shorter than Lambda's one and two minutes so that tests and
- * local runs see them), then dropped with a log line; a throttled attempt (the function
- * at its concurrency cap) is retried without counting. */
+ * worker like any invocation; what follows an attempt (retries after 1 and 2 s, shorter
+ * than Lambda's one and two minutes so that tests and local runs see them, the maximum
+ * event age, OnSuccess/OnFailure destinations) is decided by lambda_destinations.c from the
+ * function's EventInvokeConfig; a throttled attempt (the function at its concurrency cap) is
+ * retried without counting. Other services plan "lambda-event" deliveries in their own
+ * transactions (lambda.h): an EventBridge target whose function does not exist has its
+ * event sent to the target's dead-letter queue, as EventBridge does. */
 #include "services/lambda/lambda_internal.h"
 
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "delivery/fanout.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const int64_t LAMBDA_RETRY_DELAYS_MS[LAMBDA_EVENT_RETRIES] = {1000, 2000};
 #define THROTTLE_RETRY_MS 200
 
 /* ---- RequestResponse ------------------------------------------------------------------ */
@@ -104,7 +107,7 @@ static void event_enqueue(aws_call *call, lambda_fn *fn, buf *payload)
     e->l = l;
     json_t *target =
         json_pack("{s:s,s:s}", "FunctionName", fn->name, "RequestId", call->request_id);
-    e->item.kind = xstrdup("lambda-event");
+    e->item.kind = xstrdup(LAMBDA_EVENT_KIND);
     e->item.target_json = json_dumps(target, JSON_COMPACT);
     json_decref(target);
     e->item.payload_len = payload->len;
@@ -122,26 +125,61 @@ static void event_enqueue(aws_call *call, lambda_fn *fn, buf *payload)
 
 typedef struct event_run {
     delivery_job *job;
+    lambda *l;
     char fn_name[128];
+    char request_id[40];
 } event_run;
 
 static void event_done(lambda_result *r, void *arg)
 {
     event_run *run = arg;
-    delivery_job *job = run->job;
-    if (r->kind == LAMBDA_RESULT_OK) {
-        delivery_job_done(job);
-    } else if (job->rec.attempts < LAMBDA_EVENT_RETRIES) {
-        log_info("lambda event failed: retrying", "function=%s attempt=%d", run->fn_name,
-                 job->rec.attempts + 1);
-        delivery_job_retry(job, clock_now_ms() + LAMBDA_RETRY_DELAYS_MS[job->rec.attempts], 1);
-    } else {
-        log_warn("lambda event failed after retries: dropped", "function=%s error='%.*s'",
-                 run->fn_name, (int)(r->payload.len > 300 ? 300 : r->payload.len),
-                 r->payload.data ? r->payload.data : "");
-        delivery_job_done(job);
-    }
+    lambda_event_outcome(run->l, run->job, run->fn_name, run->request_id, r);
     xfree(run);
+}
+
+static void dead_lettered(fanout *f, int status, void *arg)
+{
+    (void)f;
+    if (status != 0)
+        log_error("lambda event not dead-lettered: it runs again after its lease", NULL);
+    delivery_job_release(arg);
+}
+
+static json_t *string_attr(const char *v)
+{
+    return json_pack("{s:s,s:s}", "DataType", "String", "StringValue", v ? v : "");
+}
+
+/* An EventBridge target's function does not exist: the event goes to the target's
+ * dead-letter queue (with the attributes EventBridge sets), in the transaction that
+ * removes the delivery; without one it is dropped. */
+static void event_function_missing(lambda *l, delivery_job *job, json_t *target)
+{
+    const char *name = json_string_value(json_object_get(target, "FunctionName"));
+    json_t *def = json_object_get(target, "target");
+    const char *dlq =
+        json_string_value(json_object_get(json_object_get(def, "DeadLetterConfig"), "Arn"));
+    if (!dlq || !l->queues) {
+        log_warn("lambda event dropped: no such function", "function=%s", name ? name : "");
+        delivery_job_done(job);
+        return;
+    }
+    json_t *ev = json_object_get(target, "event");
+    const char *body = ev ? json_string_value(ev) : job->rec.payload;
+    size_t len = ev ? json_string_length(ev) : job->rec.payload_len;
+    json_t *attrs =
+        json_pack("{s:o,s:o,s:o,s:o}", "RULE_ARN",
+                  string_attr(json_string_value(json_object_get(target, "rule"))), "TARGET_ARN",
+                  string_attr(name), "ERROR_CODE", string_attr("RESOURCE_NOT_FOUND"),
+                  "ERROR_MESSAGE", string_attr("Function does not exist"));
+    fanout *f = fanout_new(l->store, l->queues, clock_now_ms(), l->account);
+    char err[256];
+    if (fanout_queue(f, dlq, body, len, attrs, NULL, NULL, err, sizeof err) != 0)
+        log_warn("lambda event dropped: its dead-letter queue refused it", "function=%s err='%s'",
+                 name ? name : "", err);
+    json_decref(attrs);
+    fanout_op(f, delivery_job_finish_op(job));
+    fanout_commit(f, dead_lettered, job);
 }
 
 static void event_attempt(delivery_job *job, void *arg)
@@ -150,16 +188,20 @@ static void event_attempt(delivery_job *job, void *arg)
     json_t *target = json_loads(job->rec.target_json, 0, NULL);
     const char *name = json_string_value(json_object_get(target, "FunctionName"));
     lambda_fn *fn = name ? lambda_fn_find(l, name) : NULL;
-    if (!fn) { /* deleted since: nothing to run */
+    if (!fn) { /* deleted since, or never there */
+        event_function_missing(l, job, target);
         json_decref(target);
-        delivery_job_done(job);
         return;
     }
     char id[40];
     ids_uuid4(id); /* each attempt has its own request id, as on Lambda */
     event_run *run = xcalloc(1, sizeof *run);
     run->job = job;
+    run->l = l;
     snprintf(run->fn_name, sizeof run->fn_name, "%s", fn->name);
+    /* The destination record names the invocation: Invoke's request id, else this one's. */
+    const char *rid = json_string_value(json_object_get(target, "RequestId"));
+    snprintf(run->request_id, sizeof run->request_id, "%s", rid ? rid : id);
     json_decref(target);
     if (lambda_invoke(l, fn, id, job->rec.payload, job->rec.payload_len, event_done, run) != 0) {
         xfree(run);
@@ -167,9 +209,15 @@ static void event_attempt(delivery_job *job, void *arg)
     }
 }
 
+void lambda_events_committed(lambda *l)
+{
+    if (l && !l->stopping)
+        delivery_poke(l->events);
+}
+
 int lambda_events_start(lambda *l)
 {
-    l->event_kind = (delivery_kind){.name = "lambda-event", .attempt = event_attempt, .arg = l};
+    l->event_kind = (delivery_kind){.name = LAMBDA_EVENT_KIND, .attempt = event_attempt, .arg = l};
     return delivery_create(&l->events, l->loop, l->store, &l->event_kind);
 }
 

@@ -11,17 +11,27 @@
 
 /* Sorted by name: the router searches it. */
 static const aws_op_def lambda_ops[] = {
+    {"CreateEventSourceMapping", lambda_create_esm},
     {"CreateFunction", lambda_create_function},
+    {"DeleteEventSourceMapping", lambda_delete_esm},
     {"DeleteFunction", lambda_delete_function},
+    {"DeleteFunctionEventInvokeConfig", lambda_delete_eic},
+    {"GetEventSourceMapping", lambda_get_esm},
     {"GetFunction", lambda_get_function},
     {"GetFunctionConfiguration", lambda_get_function_configuration},
+    {"GetFunctionEventInvokeConfig", lambda_get_eic},
     {"Invoke", lambda_invoke_op},
+    {"ListEventSourceMappings", lambda_list_esms},
+    {"ListFunctionEventInvokeConfigs", lambda_list_eics},
     {"ListFunctions", lambda_list_functions},
     {"ListTags", lambda_list_tags},
+    {"PutFunctionEventInvokeConfig", lambda_put_eic},
     {"TagResource", lambda_tag_resource},
     {"UntagResource", lambda_untag_resource},
+    {"UpdateEventSourceMapping", lambda_update_esm},
     {"UpdateFunctionCode", lambda_update_function_code},
     {"UpdateFunctionConfiguration", lambda_update_function_configuration},
+    {"UpdateFunctionEventInvokeConfig", lambda_update_eic},
 };
 
 /* ---- helpers -------------------------------------------------------------------------- */
@@ -103,7 +113,8 @@ int lambda_create(lambda **out, uv_loop_t *loop, store *st, const lambda_config 
              cfg->secret_key && cfg->secret_key[0] ? cfg->secret_key : "test");
     l->idle_ms = cfg->idle_ms ? cfg->idle_ms : 600000;
     l->concurrency = cfg->concurrency ? cfg->concurrency : 64;
-    if (lambda_functions_load(l) != 0 || lambda_events_start(l) != 0) {
+    l->queues = cfg->queues;
+    if (lambda_functions_load(l) != 0 || lambda_esms_load(l) != 0 || lambda_events_start(l) != 0) {
         lambda_destroy(l);
         *out = NULL;
         return -1;
@@ -114,9 +125,18 @@ int lambda_create(lambda **out, uv_loop_t *loop, store *st, const lambda_config 
     return 0;
 }
 
+void lambda_set_topics(lambda *l, sns *topics)
+{
+    l->topics = topics;
+}
+
 void lambda_set_port(lambda *l, int port)
 {
     l->port = port;
+    if (!l->esms_started) { /* workers need the port: mappings start polling now */
+        l->esms_started = 1;
+        lambda_esms_start(l);
+    }
 }
 
 const aws_service_def *lambda_service_def(const lambda *l)
@@ -129,6 +149,7 @@ void lambda_shutdown(lambda *l)
     if (!l)
         return;
     l->stopping = 1;
+    lambda_esms_stop(l);
     delivery_stop(l->events);
     lambda_workers_stop_all(l);
 }
@@ -136,6 +157,7 @@ void lambda_shutdown(lambda *l)
 static void lambda_free(lambda *l)
 {
     delivery_destroy(l->events);
+    lambda_esms_free(l);
     lambda_functions_free(l);
     xfree(l);
 }

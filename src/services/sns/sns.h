@@ -51,5 +51,9 @@ typedef struct fanout fanout;
 int sns_publish_into(sns *s, fanout *f, const char *topic_arn, const char *message, size_t len,
                      char *err, size_t errlen);
 void sns_deliveries_committed(sns *s);
+/* The function service that lambda subscriptions invoke (borrowed; NULL: none). Its
+ * dispatcher is poked whenever SNS's deliveries are. */
+struct lambda;
+void sns_set_lambda(sns *s, struct lambda *l);
 
 #endif

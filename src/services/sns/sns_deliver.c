@@ -11,6 +11,8 @@
  * in the same transaction that removes it, or is dropped (logged). */
 #include "services/sns/sns_internal.h"
 
+#include "services/lambda/lambda.h"
+
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -256,4 +258,5 @@ void sns_deliver_poke(sns *s)
     delivery_poke(s->deliveries);
     delivery_poke(s->sms_deliveries);
     mailer_poke(s->mail);
+    lambda_events_committed(s->lambda);
 }

@@ -61,6 +61,7 @@ struct sns {
     delivery_kind sms_kind;
     json_t *sms_attributes; /* SetSMSAttributes: DefaultSenderID, DefaultSMSType, ... */
     pattern_event *scratch;
+    struct lambda *lambda; /* lambda subscriptions' invocations (sns_lambda.c), or NULL */
     int stopping;
 };
 
@@ -98,6 +99,9 @@ void sns_subscription_url(const sns *s, const char *action, const char *topic_ar
 /* ---- publishing (sns_publish.c) and delivery (sns_deliver.c) ------------------------ */
 int sns_deliver_init(sns *s);
 void sns_deliver_poke(sns *s);
+/* A lambda subscription: plans the asynchronous invocation of its function with the SNS
+ * event built from the subscription's envelope text (borrowed) (sns_lambda.c). */
+void sns_lambda_plan(sns *s, fanout *f, const sns_sub *sub, const char *envelope);
 /* The subscription a delivery's target ({topic_arn, sub}) names, if it still exists. */
 sns_sub *sns_sub_of_target(sns *s, const json_t *target);
 /* Adds to f what happens to a delivery that failed for good: its body goes to the

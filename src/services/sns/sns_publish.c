@@ -376,12 +376,13 @@ static void plan_message(sns *s, sns_topic *t, pub_msg *m, fanout *f, json_t *si
         int sqs = strcmp(sub->protocol, "sqs") == 0;
         int http = strcmp(sub->protocol, "http") == 0 || strcmp(sub->protocol, "https") == 0;
         int email = sns_is_email(sub->protocol);
+        int function = strcmp(sub->protocol, "lambda") == 0;
         const char *message = message_for(m, sqs ? "sqs" : sub->protocol);
         if (strcmp(sub->protocol, "sms") == 0) {
             sns_sms_plan(s, f, sub->endpoint, message, m->attrs, m->message_id, sub);
             continue;
         }
-        if (!sqs && !http && !email)
+        if (!sqs && !http && !email && !function)
             continue;
         char *body = NULL;
         if (!sub->raw) {
@@ -397,7 +398,9 @@ static void plan_message(sns *s, sns_topic *t, pub_msg *m, fanout *f, json_t *si
             }
         }
         const char *text = body ? body : message;
-        if (email) {
+        if (function) {
+            sns_lambda_plan(s, f, sub, text);
+        } else if (email) {
             sns_email_notification(s, f, sub, m->subject, message, text, m->message_id);
         } else if (sqs) {
             json_t *attrs = sub->raw ? sqs_attributes(m->attrs) : NULL;

@@ -263,6 +263,14 @@ static int check_endpoint(aws_call *call, const sns_topic *t, const char *protoc
         }
         return 0;
     }
+    if (strcmp(protocol, "lambda") == 0) {
+        if (!endpoint || strncmp(endpoint, "arn:aws:lambda:", 15) != 0 ||
+            !strstr(endpoint, ":function:")) {
+            sns_invalid(call, "Lambda endpoint ARN");
+            return -1;
+        }
+        return 0;
+    }
     if (strcmp(protocol, "sms") == 0) {
         const char *p = endpoint ? endpoint : "";
         if (*p == '+')
@@ -349,7 +357,8 @@ void sns_subscribe(aws_call *call)
     }
     char id[40];
     ids_uuid4(id);
-    int confirmed = strcmp(protocol, "sqs") == 0 || strcmp(protocol, "sms") == 0;
+    int confirmed = strcmp(protocol, "sqs") == 0 || strcmp(protocol, "sms") == 0 ||
+                    strcmp(protocol, "lambda") == 0;
     json_t *doc =
         json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:I}", "TopicArn", t->arn, "Protocol",
                   protocol, "Endpoint", endpoint, "Owner", s->account, "Attributes",

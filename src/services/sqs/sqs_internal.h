@@ -50,6 +50,8 @@ typedef struct sqs_queue {
     /* long polling */
     sqs_waiter *waiters; /* parked receivers, oldest first */
     sqs_waiter *waiters_tail;
+    /* parked in-server consumers (sqs_consumer.c) */
+    struct sqs_consumer *consumers;
     uv_timer_t wake_timer; /* fires at the earliest known future visibility */
     int64_t wake_at_ms;    /* 0: not armed */
 
@@ -112,6 +114,8 @@ int sqs_attr_name_known(const char *name);
 void sqs_wake_waiters(sqs_queue *q, size_t hint);
 void sqs_arm_wake_timer(sqs_queue *q, int64_t at_ms);
 void sqs_cancel_waiters(sqs_queue *q); /* replies empty to every parked receiver */
+/* Wakes up to hint parked consumers (sqs_consumer.c): they claim again. */
+void sqs_consumers_wake(sqs_queue *q, size_t hint);
 void sqs_attempts_free(sqs_queue *q);
 
 /* ---- receipt handles (sqs_receipt.c) ------------------------------------------------ */

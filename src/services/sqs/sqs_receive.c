@@ -122,6 +122,7 @@ static void on_deadline(uv_timer_t *t)
 
 void sqs_wake_waiters(sqs_queue *q, size_t hint)
 {
+    sqs_consumers_wake(q, hint);
     while (q->waiters && hint > 0) {
         sqs_waiter *w = q->waiters;
         unpark(w);
@@ -151,6 +152,7 @@ void sqs_arm_wake_timer(sqs_queue *q, int64_t at_ms)
 
 void sqs_cancel_waiters(sqs_queue *q)
 {
+    sqs_consumers_wake(q, SIZE_MAX); /* they see the queue deleted or the server stopping */
     while (q->waiters)
         finish_empty(q->waiters);
 }
