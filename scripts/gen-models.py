@@ -78,6 +78,13 @@ SERVICES = [
         "symbol": "model_dynamodb",
     },
     {
+        "service": "dynamodbstreams",
+        "api_version": "2012-08-10",
+        "overlay": None,
+        "out": "src/protocol/models/dynamodbstreams.c",
+        "symbol": "model_dynamodbstreams",
+    },
+    {
         "service": "lambda",
         "api_version": "2015-03-31",
         "overlay": None,

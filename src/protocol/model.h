@@ -123,5 +123,6 @@ extern const model_service model_ses;
 extern const model_service model_sesv2;
 extern const model_service model_lambda;
 extern const model_service model_dynamodb;
+extern const model_service model_dynamodbstreams;
 
 #endif

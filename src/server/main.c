@@ -150,6 +150,7 @@ static void routes_add(server *s)
     router_add_service(s->router, sqs_service_def(s->sqs));
     router_add_service(s->router, events_service_def(s->events));
     router_add_service(s->router, dynamodb_service_def(s->dynamodb));
+    router_add_service(s->router, dynamodb_streams_service_def(s->dynamodb));
     router_add_service(s->router, sns_service_def(s->sns));
     router_add_get(s->router, SNS_GET_PREFIX, sns_handle_get, s->sns);
     router_add_service(s->router, ses_service_def(s->ses));

@@ -429,6 +429,13 @@ void store_op_clear(store_op *op)
         xfree(op->u.kv_get.items);
         op->u.kv_get.items = NULL;
         break;
+    case STORE_KV_STREAM_READ:
+        for (size_t i = 0; i < op->u.kv_stream.n; i++)
+            xfree(op->u.kv_stream.items[i].record);
+        xfree(op->u.kv_stream.items);
+        op->u.kv_stream.items = NULL;
+        op->u.kv_stream.n = 0;
+        break;
     case STORE_KV_RANGE:
         for (size_t i = 0; i < op->u.kv_range.n; i++)
             xfree(op->u.kv_range.items[i].item);

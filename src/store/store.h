@@ -146,15 +146,30 @@ typedef struct store_kv_side {
     int64_t size;
 } store_kv_side;
 
-/* What a KV_MUTATE callback decided. */
-enum { STORE_KV_KEEP = 0, STORE_KV_PUT = 1, STORE_KV_DELETE = 2 };
+/* What a KV_MUTATE callback decided. SIDES: the item stays as it is, only the side rows are
+ * written (an index being backfilled). */
+enum { STORE_KV_KEEP = 0, STORE_KV_PUT = 1, STORE_KV_DELETE = 2, STORE_KV_SIDES = 3 };
 typedef struct store_kv_write {
     char *item; /* PUT: the new text, malloc'd (xmalloc); the store frees it */
     size_t len;
     int64_t size;         /* PUT: the size counted in the table's statistics */
-    store_kv_side *sides; /* PUT/DELETE: rows of other tables to write too (xmalloc'd array) */
+    store_kv_side *sides; /* PUT/DELETE/SIDES: rows of other tables to write too (xmalloc'd) */
     size_t nsides;
+    /* PUT/DELETE: a change record appended to stream `stream` (> 0) in the same transaction,
+     * numbered with the stream's next sequence number (record malloc'd, freed by the store;
+     * not appended when a DELETE finds no item). */
+    int64_t stream;
+    char *record;
+    size_t record_len;
 } store_kv_write;
+
+/* A stream record read back (owned by the op's results). */
+typedef struct store_kv_record {
+    int64_t seq;
+    int64_t created_ms; /* the engine's clock when the change was submitted */
+    char *record;       /* NUL-terminated */
+    size_t len;
+} store_kv_record;
 /* Runs on the commit thread, inside the batch's transaction, between the read of the
  * current item (old: its text, NUL-terminated, or NULL if there is none) and the write: it
  * must be pure (no loop state, no I/O). Returns STORE_KV_KEEP, STORE_KV_PUT (out filled) or
@@ -194,6 +209,8 @@ typedef enum {
     STORE_KV_RANGE,          /* read a partition's sort key range in order, or scan a table */
     STORE_KV_DROP,           /* delete a table's items and statistics */
     STORE_KV_STATS,          /* a table's item count and total size */
+    STORE_KV_STREAM_READ,    /* a stream's records after a sequence number, and its bounds */
+    STORE_KV_STREAM_TRIM,    /* delete stream records older than a time, a bounded number */
 } store_op_kind;
 
 typedef struct store_op store_op;
@@ -357,6 +374,23 @@ struct store_op {
             int64_t table;
             int64_t items, bytes; /* STATS out */
         } kv_table;
+        /* STREAM_READ: up to max records with seq > after_seq, in order (max 0: only the
+         * bounds); last_seq is the stream's latest sequence number, trimmed_seq the latest
+         * trimmed (0 and 0 for a stream with no record yet). */
+        struct {
+            int64_t stream;
+            int64_t after_seq;
+            int max;
+            store_kv_record *items; /* out (freed by clear) */
+            size_t n;
+            int64_t last_seq, trimmed_seq; /* out */
+        } kv_stream;
+        /* STREAM_TRIM: deletes up to max records (any stream) created before before_ms. */
+        struct {
+            int64_t before_ms;
+            int max;
+            int64_t deleted; /* out */
+        } kv_trim;
     } u;
 };
 

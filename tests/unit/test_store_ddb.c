@@ -364,6 +364,138 @@ static void test_side_rows_follow_the_item(void **state)
     assert_int_equal(items, 0);
 }
 
+/* A callback that puts (or deletes, or only writes a side row) with a stream record. */
+typedef struct rec_mut {
+    const char *put; /* NULL: delete */
+    int sides_only;
+    int fail;
+    int64_t stream;
+} rec_mut;
+
+static int rec_fn(void *arg, const char *old, size_t old_len, store_kv_write *out)
+{
+    rec_mut *m = arg;
+    (void)old_len;
+    if (m->fail)
+        return -ECANCELED;
+    if (m->sides_only) {
+        out->sides = xcalloc(1, sizeof *out->sides);
+        out->nsides = 1;
+        out->sides[0].key = (store_kv_key){21, xmemdup("Sx", 2), 2, NULL, 0};
+        out->sides[0].item = xmemdup("ix", 2);
+        out->sides[0].len = out->sides[0].size = 2;
+        return old ? STORE_KV_SIDES : STORE_KV_KEEP;
+    }
+    char text[64];
+    snprintf(text, sizeof text, "%s:%s", m->put ? "put" : "del", m->put ? m->put : "");
+    out->stream = m->stream;
+    out->record_len = strlen(text);
+    out->record = xmemdup(text, out->record_len);
+    if (!m->put)
+        return STORE_KV_DELETE;
+    out->len = strlen(m->put);
+    out->item = xmemdup(m->put, out->len);
+    out->size = (int64_t)out->len;
+    return STORE_KV_PUT;
+}
+
+static int rec_mutate(fixture *f, const char *pk, rec_mut *m, int64_t now_ms)
+{
+    store_op op = {.kind = STORE_KV_MUTATE, .now_ms = now_ms};
+    op.u.kv_mutate.key = key(20, pk, NULL);
+    op.u.kv_mutate.fn = rec_fn;
+    op.u.kv_mutate.arg = m;
+    return run_op(f, &op);
+}
+
+/* Reads stream records after `after` into out ("seq=text;..."); bounds out. */
+static void stream_read(fixture *f, int64_t stream, int64_t after, int max, char *out, size_t cap,
+                        int64_t *last, int64_t *trimmed)
+{
+    store_op op = {.kind = STORE_KV_STREAM_READ};
+    op.u.kv_stream.stream = stream;
+    op.u.kv_stream.after_seq = after;
+    op.u.kv_stream.max = max;
+    assert_int_equal(run_op(f, &op), 0);
+    out[0] = '\0';
+    for (size_t i = 0; i < op.u.kv_stream.n; i++)
+        snprintf(out + strlen(out), cap - strlen(out), "%lld=%s;",
+                 (long long)op.u.kv_stream.items[i].seq, op.u.kv_stream.items[i].record);
+    *last = op.u.kv_stream.last_seq;
+    *trimmed = op.u.kv_stream.trimmed_seq;
+    store_op_clear(&op);
+}
+
+static void test_stream_records_follow_changes(void **state)
+{
+    fixture *f = *state;
+    char out[256];
+    int64_t last, trimmed;
+    stream_read(f, 5, 0, 10, out, sizeof out, &last, &trimmed);
+    assert_string_equal(out, "");
+    assert_int_equal(last, 0);
+    rec_mut a = {.put = "A", .stream = 5}, b = {.put = "B", .stream = 5};
+    assert_int_equal(rec_mutate(f, "Sa", &a, 1000), 0);
+    assert_int_equal(rec_mutate(f, "Sb", &b, 2000), 0);
+    /* A failed mutation appends nothing; a delete of nothing appends nothing. */
+    rec_mut bad = {.put = "C", .stream = 5, .fail = 1};
+    assert_int_equal(rec_mutate(f, "Sa", &bad, 2500), -ECANCELED);
+    rec_mut none = {.put = NULL, .stream = 5};
+    assert_int_equal(rec_mutate(f, "Snone", &none, 2600), 0);
+    rec_mut del = {.put = NULL, .stream = 5};
+    assert_int_equal(rec_mutate(f, "Sa", &del, 3000), 0);
+    rec_mut other = {.put = "O", .stream = 6};
+    assert_int_equal(rec_mutate(f, "So", &other, 3000), 0);
+    stream_read(f, 5, 0, 10, out, sizeof out, &last, &trimmed);
+    assert_string_equal(out, "1=put:A;2=put:B;3=del:;");
+    assert_int_equal(last, 3);
+    assert_int_equal(trimmed, 0);
+    stream_read(f, 5, 1, 1, out, sizeof out, &last, &trimmed);
+    assert_string_equal(out, "2=put:B;");
+    stream_read(f, 6, 0, 10, out, sizeof out, &last, &trimmed);
+    assert_string_equal(out, "1=put:O;");
+
+    /* Trimming is bounded and moves the trim point; numbers are never reused. */
+    store_op trim = {.kind = STORE_KV_STREAM_TRIM};
+    trim.u.kv_trim.before_ms = 2500;
+    trim.u.kv_trim.max = 1;
+    assert_int_equal(run_op(f, &trim), 0);
+    assert_int_equal(trim.u.kv_trim.deleted, 1);
+    stream_read(f, 5, 0, 10, out, sizeof out, &last, &trimmed);
+    assert_string_equal(out, "2=put:B;3=del:;");
+    assert_int_equal(trimmed, 1);
+    trim.u.kv_trim.max = 100;
+    trim.u.kv_trim.before_ms = 99999;
+    assert_int_equal(run_op(f, &trim), 0);
+    assert_int_equal(trim.u.kv_trim.deleted, 3);
+    close_store(f);
+    open_store(f);
+    stream_read(f, 5, 0, 10, out, sizeof out, &last, &trimmed);
+    assert_string_equal(out, "");
+    assert_int_equal(last, 3);
+    assert_int_equal(trimmed, 3);
+    assert_int_equal(rec_mutate(f, "Sd", &a, 4000), 0);
+    stream_read(f, 5, 0, 10, out, sizeof out, &last, &trimmed);
+    assert_string_equal(out, "4=put:A;");
+}
+
+static void test_sides_only_keeps_the_item(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(put(f, 20, "Sx", NULL, "item"), 0);
+    rec_mut m = {.sides_only = 1};
+    assert_int_equal(rec_mutate(f, "Sx", &m, 0), 0);
+    char out[64];
+    get(f, 20, "Sx", NULL, out, sizeof out);
+    assert_string_equal(out, "item");
+    get(f, 21, "Sx", NULL, out, sizeof out);
+    assert_string_equal(out, "ix");
+    int64_t items, bytes;
+    stats(f, 20, &items, &bytes);
+    assert_int_equal(items, 1);
+    assert_int_equal(bytes, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +507,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_page_stops_at_max_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drop_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_side_rows_follow_the_item, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_records_follow_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sides_only_keeps_the_item, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -108,6 +108,11 @@ static int check_index(aws_failure *f, const json_t *ix, const json_t *in, int l
     return check_projection(f, json_object_get(ix, "Projection"), name);
 }
 
+int ddb_index_check_new(aws_failure *f, const json_t *ix, const json_t *in)
+{
+    return check_index(f, ix, in, 0);
+}
+
 int ddb_indexes_check_create(aws_failure *f, const json_t *in, json_t *doc, int64_t *next_id)
 {
     static const char *const kinds[2] = {"GlobalSecondaryIndexes", "LocalSecondaryIndexes"};
@@ -213,6 +218,7 @@ void ddb_indexes_parse(ddb_table *t)
                             : strcmp(type, "INCLUDE") == 0 ? DDB_PROJ_INCLUDE
                                                            : DDB_PROJ_ALL;
             x->non_key = json_object_get(p, "NonKeyAttributes");
+            x->creating = strcmp(ddb_str(ix, "IndexStatus") ?: "", "CREATING") == 0;
         }
     }
 }
@@ -392,6 +398,16 @@ void ddb_indexes_sides(const ddb_table *t, const json_t *old, const json_t *new_
 
 /* ---- description -------------------------------------------------------------------- */
 
+void ddb_index_backfill_side(const ddb_index *ix, const ddb_table *t, const json_t *item,
+                             store_kv_write *out)
+{
+    if (!in_index(ix, item))
+        return;
+    out->sides = xcalloc(1, sizeof *out->sides);
+    entry_side(ix, t, item, item, &out->sides[0]);
+    out->nsides = 1;
+}
+
 void ddb_indexes_describe(const dynamodb *d, const ddb_table *t, json_t *desc,
                           const int64_t *counts, const int64_t *sizes)
 {
@@ -416,7 +432,10 @@ void ddb_indexes_describe(const dynamodb *d, const ddb_table *t, json_t *desc,
                                   (json_int_t)(sizes ? sizes[at] : 0), "ItemCount",
                                   (json_int_t)(counts ? counts[at] : 0), "IndexArn", arn);
             if (k == 0) {
-                json_object_set_new(e, "IndexStatus", json_string("ACTIVE"));
+                const char *status = ddb_str(ix, "IndexStatus") ?: "ACTIVE";
+                json_object_set_new(e, "IndexStatus", json_string(status));
+                if (strcmp(status, "CREATING") == 0)
+                    json_object_set_new(e, "Backfilling", json_true());
                 json_object_set_new(e, "ProvisionedThroughput",
                                     json_pack("{s:i, s:i, s:i}", "NumberOfDecreasesToday", 0,
                                               "ReadCapacityUnits", 0, "WriteCapacityUnits", 0));

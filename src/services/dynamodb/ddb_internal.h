@@ -39,6 +39,7 @@ typedef struct ddb_index {
     ddb_type hash_type, range_type;
     int projection;
     json_t *non_key; /* INCLUDE: the attribute names (borrowed from the table's doc) */
+    int creating;    /* a GSI being backfilled (IndexStatus CREATING): not readable yet */
 } ddb_index;
 
 typedef struct ddb_table {
@@ -49,7 +50,15 @@ typedef struct ddb_table {
     char *hash_key, *range_key; /* range_key NULL: partition key only */
     ddb_type hash_type, range_type;
     json_t *doc; /* what is persisted: the description's fixed parts, Tags, TimeToLive */
+    /* The enabled stream (doc's StreamId and StreamSpecification): 0 when none. */
+    int64_t stream_id;
+    int stream_view; /* DDB_VIEW_* */
 } ddb_table;
+
+enum { DDB_VIEW_KEYS_ONLY, DDB_VIEW_NEW_IMAGE, DDB_VIEW_OLD_IMAGE, DDB_VIEW_NEW_AND_OLD_IMAGES };
+
+typedef struct ddb_backfill ddb_backfill;
+typedef struct ddb_sweep ddb_sweep;
 
 struct dynamodb {
     aws_service_def def;
@@ -61,7 +70,15 @@ struct dynamodb {
     ddb_table **dropped; /* deleted tables: in-flight requests may still point to them */
     size_t ndropped;
     int64_t next_id;
-    json_t *tokens; /* TransactWriteItems ClientRequestToken -> {hash, at_ms, reply} */
+    json_t *tokens;              /* TransactWriteItems ClientRequestToken -> {hash, at_ms, reply} */
+    ddb_backfill *backfills;     /* indexes being created (ddb_update_table.c) */
+    ddb_sweep *sweep;            /* TTL expiry and stream trimming (ddb_ttl.c) */
+    json_t *streams;             /* stream ARN -> its document (ddb_stream.c) */
+    aws_service_def streams_def; /* the DynamoDB Streams API */
+    /* 15 minutes and 24 hours as AWS; SLUICE_DDB_ITERATOR_TTL_MS and
+     * SLUICE_DDB_STREAM_RETENTION_MS override them (tests) */
+    int64_t iterator_ttl_ms, stream_retention_ms;
+    int stopping;
 };
 
 static inline dynamodb *ddb_of(const aws_call *call)
@@ -82,7 +99,8 @@ void ddb_table_insert(dynamodb *d, ddb_table *t);
 void ddb_table_remove(dynamodb *d, ddb_table *t);
 void ddb_table_free(ddb_table *t);
 ddb_table *ddb_table_from_doc(const char *name, json_t *doc); /* doc taken */
-char *ddb_table_arn(const dynamodb *d, const char *name);     /* malloc'd */
+void ddb_table_parse_stream(ddb_table *t);                /* stream_id, stream_view from t->doc */
+char *ddb_table_arn(const dynamodb *d, const char *name); /* malloc'd */
 
 /* Keys. The item's (or Key's) key attributes encoded for the store. Item form (PutItem):
  * AWS's "Missing the key" / "Type mismatch" messages; Key form (GetItem...): exactly the
@@ -183,6 +201,52 @@ int ddb_index_entry_sk(const ddb_index *ix, const ddb_table *t, const json_t *it
  * in desc; counts[i] and sizes[i] per index. */
 void ddb_indexes_describe(const dynamodb *d, const ddb_table *t, json_t *desc,
                           const int64_t *counts, const int64_t *sizes);
+
+/* ---- ddb_update_table.c: UpdateTable, GSI backfill ----------------------------------- */
+void ddb_update_table(aws_call *call);
+/* Replaces t in the registry by a table made from doc (taken): writes already prepared keep
+ * the old one (tables are immutable once shared with the commit thread). */
+ddb_table *ddb_table_replace(dynamodb *d, ddb_table *t, json_t *doc);
+/* Resumes the backfills a restart interrupted (indexes still CREATING). */
+void ddb_backfills_resume(dynamodb *d);
+void ddb_backfills_free(dynamodb *d);
+/* BillingMode and ProvisionedThroughput of in checked and written into doc. 0 or -1 (f). */
+int ddb_check_billing(aws_failure *f, const json_t *in, json_t *doc);
+/* The attribute definitions check of CreateTable. */
+int ddb_check_attribute_definitions(aws_failure *f, const json_t *defs);
+/* One GlobalSecondaryIndexUpdates Create checked against `in` (AttributeDefinitions and the
+ * table's KeySchema). 0 or -1 with f. */
+int ddb_index_check_new(aws_failure *f, const json_t *ix, const json_t *in);
+/* ix's index entry for item (if item belongs in the index) as a side row of out. */
+void ddb_index_backfill_side(const ddb_index *ix, const ddb_table *t, const json_t *item,
+                             store_kv_write *out);
+/* A table's description (ddb_table.c), without counts. */
+json_t *ddb_table_describe(const dynamodb *d, const ddb_table *t, const char *status);
+
+/* ---- ddb_stream.c: stream records and the DynamoDB Streams API ----------------------- */
+/* Sets out's stream record for a change of t's item (old -> new_item, either NULL), made by
+ * the service itself (TTL) when `by_service`. Pure (commit thread). */
+void ddb_stream_record(const ddb_table *t, const json_t *old, const json_t *new_item,
+                       int by_service, store_kv_write *out);
+/* Turns a stream on in the table document doc (a new stream: StreamId, StreamLabel,
+ * StreamSpecification) and registers it. Returns the stream's document (borrowed from
+ * d->streams) to persist with the table's. */
+const json_t *ddb_stream_enable(dynamodb *d, const char *table, json_t *doc, const char *view);
+/* Turns doc's stream off (its records stay readable for 24 hours). Returns the stream's
+ * document to persist, or NULL if doc had no stream. */
+const json_t *ddb_stream_disable(dynamodb *d, json_t *doc);
+/* A store_doc for a stream document (text malloc'd: free doc.doc). */
+store_doc ddb_stream_store_doc(const json_t *stream_doc);
+int ddb_streams_load(dynamodb *d);
+void ddb_streams_def_init(dynamodb *d);
+/* A duration from the environment variable `name` (ms), or `fallback`. */
+int64_t ddb_env_ms(const char *name, int64_t fallback);
+#define DDB_STREAM_DOC_NS "dynamodb.stream"
+
+/* ---- ddb_ttl.c: the background sweep ------------------------------------------------- */
+void ddb_sweep_start(dynamodb *d);
+void ddb_sweep_stop(dynamodb *d);
+void ddb_sweep_free(dynamodb *d);
 
 /* ---- ddb_table.c -------------------------------------------------------------------- */
 void ddb_create_table(aws_call *call);

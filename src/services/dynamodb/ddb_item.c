@@ -53,6 +53,7 @@ static int write_apply(void *arg, const char *old, size_t old_len, store_kv_writ
         if (!w->old)
             return STORE_KV_KEEP;
         ddb_indexes_sides(w->table, w->old, NULL, out);
+        ddb_stream_record(w->table, w->old, NULL, 0, out);
         return STORE_KV_DELETE;
     case DDB_W_PUT:
         w->new_item = json_incref(w->item);
@@ -73,11 +74,14 @@ static int write_apply(void *arg, const char *old, size_t old_len, store_kv_writ
     if (w->new_size > DDB_MAX_ITEM_SIZE)
         return write_fail(w, DDB_FAIL_VALIDATION, -EINVAL,
                           "Item size to update has exceeded the maximum allowed size");
+    if (w->old && json_equal(w->old, w->new_item))
+        return STORE_KV_KEEP; /* nothing changes: no write, no stream record (as AWS) */
     buf b = BUF_INIT;
     jsonc_dump(&b, w->new_item);
     out->item = buf_steal(&b, &out->len);
     out->size = w->new_size;
     ddb_indexes_sides(w->table, w->old, w->new_item, out);
+    ddb_stream_record(w->table, w->old, w->new_item, 0, out);
     return STORE_KV_PUT;
 }
 

@@ -218,6 +218,11 @@ static int prepare_common(range_read *r, json_t *in, unsigned exprs, char *err, 
         snprintf(err, errlen, "Consistent reads are not supported on global secondary indexes");
         return -1;
     }
+    if (r->index && r->index->creating) {
+        snprintf(err, errlen, "Cannot read from backfilling global secondary index: %s",
+                 r->index->name);
+        return -1;
+    }
     return ddb_compile(in, exprs | DDB_ALLOW(DDB_EXPR_FILTER) | DDB_ALLOW(DDB_EXPR_PROJECTION),
                        &r->exprs, err, errlen);
 }

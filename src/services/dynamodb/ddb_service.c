@@ -33,6 +33,7 @@ static const aws_op_def ddb_ops[] = {
     {"TransactWriteItems", ddb_transact_write_items},
     {"UntagResource", ddb_untag_resource},
     {"UpdateItem", ddb_update_item},
+    {"UpdateTable", ddb_update_table},
     {"UpdateTimeToLive", ddb_update_time_to_live},
 };
 
@@ -179,7 +180,22 @@ ddb_table *ddb_table_from_doc(const char *name, json_t *doc)
         }
     }
     ddb_indexes_parse(t);
+    ddb_table_parse_stream(t);
     return t;
+}
+
+void ddb_table_parse_stream(ddb_table *t)
+{
+    json_t *doc = t->doc;
+    json_t *spec = json_object_get(doc, "StreamSpecification");
+    t->stream_id = json_integer_value(json_object_get(doc, "StreamId"));
+    if (!json_is_true(json_object_get(spec, "StreamEnabled")))
+        t->stream_id = 0;
+    const char *view = ddb_str(spec, "StreamViewType") ?: "";
+    t->stream_view = strcmp(view, "NEW_IMAGE") == 0            ? DDB_VIEW_NEW_IMAGE
+                     : strcmp(view, "OLD_IMAGE") == 0          ? DDB_VIEW_OLD_IMAGE
+                     : strcmp(view, "NEW_AND_OLD_IMAGES") == 0 ? DDB_VIEW_NEW_AND_OLD_IMAGES
+                                                               : DDB_VIEW_KEYS_ONLY;
 }
 
 char *ddb_table_arn(const dynamodb *d, const char *name)
@@ -370,12 +386,16 @@ int dynamodb_create(dynamodb **out, uv_loop_t *loop, store *st, const char *regi
     d->account = account;
     d->next_id = 1;
     d->tokens = json_object();
-    if (store_load_docs(st, DDB_DOC_NS, table_restore, d) != 0) {
+    d->streams = json_object();
+    ddb_streams_def_init(d);
+    if (ddb_streams_load(d) != 0 || store_load_docs(st, DDB_DOC_NS, table_restore, d) != 0) {
         dynamodb_destroy(d);
         *out = NULL;
         return -1;
     }
     log_info("dynamodb ready", "tables=%zu", d->ntables);
+    ddb_backfills_resume(d);
+    ddb_sweep_start(d);
     *out = d;
     return 0;
 }
@@ -387,7 +407,10 @@ const aws_service_def *dynamodb_service_def(const dynamodb *d)
 
 void dynamodb_shutdown(dynamodb *d)
 {
-    (void)d; /* no timers or dispatchers yet: in-flight ops complete through the store */
+    /* In-flight ops complete through the store; backfills and the sweep stop at their next
+     * step. */
+    d->stopping = 1;
+    ddb_sweep_stop(d);
 }
 
 void dynamodb_destroy(dynamodb *d)
@@ -401,5 +424,8 @@ void dynamodb_destroy(dynamodb *d)
         ddb_table_free(d->dropped[i]);
     xfree(d->dropped);
     json_decref(d->tokens);
+    json_decref(d->streams);
+    ddb_backfills_free(d);
+    ddb_sweep_free(d);
     xfree(d);
 }

@@ -1,7 +1,7 @@
 /* DynamoDB tables: CreateTable (with secondary indexes: ddb_index.c), DescribeTable,
  * ListTables, DeleteTable (its items and index entries dropped in the same transaction),
- * tags, time to live (stored; expiry is not implemented yet), DescribeEndpoints and
- * DescribeLimits.
+ * tags, time to live (stored here; expiry: ddb_ttl.c), DescribeEndpoints and
+ * DescribeLimits. UpdateTable: ddb_update_table.c.
  *
  * A table is a document of namespace "dynamodb.table" keyed by its name: AttributeDefinitions,
  * KeySchema, BillingMode, ProvisionedThroughput, StreamSpecification, Tags, TimeToLive,
@@ -59,6 +59,11 @@ static json_t *describe(const dynamodb *d, const ddb_table *t, const char *statu
     return o;
 }
 
+json_t *ddb_table_describe(const dynamodb *d, const ddb_table *t, const char *status)
+{
+    return describe(d, t, status, NULL, NULL);
+}
+
 /* ---- CreateTable -------------------------------------------------------------------- */
 
 static int valid_table_name(const char *name)
@@ -88,7 +93,7 @@ static int check_table_name(aws_failure *f, const char *name)
     return 0;
 }
 
-static int check_attribute_definitions(aws_failure *f, const json_t *defs)
+int ddb_check_attribute_definitions(aws_failure *f, const json_t *defs)
 {
     if (!json_is_array(defs) || json_array_size(defs) == 0)
         return aws_fail(f, DDB_ERR_VALIDATION_EXC,
@@ -170,7 +175,7 @@ static int check_key_schema(aws_failure *f, const json_t *in, const json_t *ks, 
 }
 
 /* BillingMode and ProvisionedThroughput as AWS pairs them; fills the doc's. */
-static int check_billing(aws_failure *f, const json_t *in, json_t *doc)
+int ddb_check_billing(aws_failure *f, const json_t *in, json_t *doc)
 {
     const char *mode = ddb_str(in, "BillingMode");
     json_t *pt = json_object_get(in, "ProvisionedThroughput");
@@ -211,8 +216,8 @@ static int check_create(aws_failure *f, const json_t *in, json_t *doc, int64_t f
         return -1;
     json_t *defs = json_object_get(in, "AttributeDefinitions"),
            *ks = json_object_get(in, "KeySchema");
-    if (check_attribute_definitions(f, defs) || check_key_schema(f, in, ks, defs) ||
-        check_billing(f, in, doc) || ddb_indexes_check_create(f, in, doc, &first_index_id))
+    if (ddb_check_attribute_definitions(f, defs) || check_key_schema(f, in, ks, defs) ||
+        ddb_check_billing(f, in, doc) || ddb_indexes_check_create(f, in, doc, &first_index_id))
         return -1;
     json_t *stream = json_object_get(in, "StreamSpecification");
     if (json_is_true(json_object_get(stream, "StreamEnabled")) &&
@@ -220,6 +225,16 @@ static int check_create(aws_failure *f, const json_t *in, json_t *doc, int64_t f
         return aws_fail(f, DDB_ERR_VALIDATION_EXC,
                         "One or more parameter values were invalid: StreamViewType is required "
                         "when StreamEnabled is true");
+    const char *view = ddb_str(stream, "StreamViewType");
+    if (json_is_true(json_object_get(stream, "StreamEnabled")) && strcmp(view, "KEYS_ONLY") &&
+        strcmp(view, "NEW_IMAGE") && strcmp(view, "OLD_IMAGE") &&
+        strcmp(view, "NEW_AND_OLD_IMAGES"))
+        return aws_fail(f, DDB_ERR_VALIDATION_EXC,
+                        "1 validation error detected: Value '%s' at "
+                        "'streamSpecification.streamViewType' failed to satisfy constraint: "
+                        "Member must satisfy enum value set: [NEW_IMAGE, OLD_IMAGE, "
+                        "NEW_AND_OLD_IMAGES, KEYS_ONLY]",
+                        view);
     json_t *tags = json_object_get(in, "Tags");
     if (tags && !json_is_array(tags))
         return aws_fail(f, DDB_ERR_VALIDATION_EXC, "Tags must be a list");
@@ -237,7 +252,8 @@ typedef struct table_commit {
     store_op *drops;
     store_op **drop_children;
     store_op *children[2];
-    store_doc doc;
+    store_doc docs[2]; /* the table's; its stream's */
+    size_t ndocs;
     aws_call *call;
     ddb_table *table;
     json_t *reply;
@@ -257,7 +273,8 @@ static void table_commit_done(store_op *op)
     } else {
         aws_reply(c->call, c->reply);
     }
-    xfree((char *)c->doc.doc);
+    for (size_t i = 0; i < c->ndocs; i++)
+        xfree((char *)c->docs[i].doc);
     xfree(c->drops);
     xfree(c->drop_children);
     xfree(c);
@@ -291,14 +308,24 @@ void ddb_create_table(aws_call *call)
     ddb_table *t = ddb_table_from_doc(name, doc);
     ddb_table_insert(d, t);
     table_commit *c = xcalloc(1, sizeof *c);
+    json_t *spec = json_object_get(doc, "StreamSpecification");
+    if (json_is_true(json_object_get(spec, "StreamEnabled"))) {
+        /* after the insert: the stream's number follows the table's and its indexes' */
+        char *view = xstrdup(ddb_str(spec, "StreamViewType"));
+        c->docs[1] = ddb_stream_store_doc(ddb_stream_enable(d, name, doc, view));
+        c->ndocs = 1;
+        xfree(view);
+        ddb_table_parse_stream(t);
+    }
     c->call = call;
     c->table = t;
     c->reply = json_pack("{s:o}", "TableDescription", describe(d, t, "ACTIVE", NULL, NULL));
-    c->doc = (store_doc){DDB_DOC_NS, t->name, json_dumps(doc, JSON_COMPACT)};
+    c->docs[0] = (store_doc){DDB_DOC_NS, t->name, json_dumps(doc, JSON_COMPACT)};
+    c->ndocs++;
     c->group.kind = STORE_DOC_PUT;
     c->group.now_ms = clock_now_ms();
-    c->group.u.docs.docs = &c->doc;
-    c->group.u.docs.n = 1;
+    c->group.u.docs.docs = c->docs;
+    c->group.u.docs.n = c->ndocs;
     c->group.done = table_commit_done;
     c->group.ctx = c;
     store_submit(d->store, &c->group);
@@ -423,10 +450,18 @@ void ddb_delete_table(aws_call *call)
     c->table = t;
     /* The item count is not read back: the description says what is being deleted. */
     c->reply = json_pack("{s:o}", "TableDescription", describe(d, t, "DELETING", NULL, NULL));
-    c->doc = (store_doc){DDB_DOC_NS, t->name, NULL};
+    c->docs[0] = (store_doc){DDB_DOC_NS, t->name, NULL};
+    c->ndocs = 1;
+    if (t->stream_id) { /* the stream is disabled, its records readable until trimmed */
+        json_t *copy = json_deep_copy(t->doc);
+        const json_t *sd = ddb_stream_disable(d, copy);
+        if (sd)
+            c->docs[c->ndocs++] = ddb_stream_store_doc(sd);
+        json_decref(copy);
+    }
     c->doc_op.kind = STORE_DOC_PUT;
-    c->doc_op.u.docs.docs = &c->doc;
-    c->doc_op.u.docs.n = 1;
+    c->doc_op.u.docs.docs = c->docs;
+    c->doc_op.u.docs.n = c->ndocs;
     table_ops(&c->drops_group, &c->drops, &c->drop_children, t, STORE_KV_DROP);
     c->children[0] = &c->doc_op;
     c->children[1] = &c->drops_group;

@@ -3,7 +3,7 @@
 #ifndef SLUICE_STORE_SQLITE_SCHEMA_H
 #define SLUICE_STORE_SQLITE_SCHEMA_H
 
-#define SQLITE_SCHEMA_VERSION 3
+#define SQLITE_SCHEMA_VERSION 4
 
 /* migrations[v] brings a database from version v to v+1. */
 static const char *const sqlite_migrations[SQLITE_SCHEMA_VERSION] = {
@@ -106,6 +106,20 @@ static const char *const sqlite_migrations[SQLITE_SCHEMA_VERSION] = {
     "  tbl INTEGER PRIMARY KEY,"
     "  items INTEGER NOT NULL,"
     "  bytes INTEGER NOT NULL);",
+    /* 3 -> 4: DynamoDB stream records, appended by the key-value mutation that causes them.
+     * Sequence numbers count per stream from 1 (kv_streams.last_seq, never reused);
+     * trimmed_seq is the last one trimmed (records at or below it are gone). */
+    "CREATE TABLE kv_streams ("
+    "  stream INTEGER PRIMARY KEY,"
+    "  last_seq INTEGER NOT NULL,"
+    "  trimmed_seq INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE kv_stream_records ("
+    "  stream INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  record BLOB NOT NULL,"
+    "  PRIMARY KEY (stream, seq)) WITHOUT ROWID;"
+    "CREATE INDEX kv_stream_records_age ON kv_stream_records(created_ms);",
 };
 
 #endif

@@ -325,6 +325,8 @@ int sqlite_docs_exec(sqlite_db *d, store_op *op)
     case STORE_KV_RANGE:
     case STORE_KV_DROP:
     case STORE_KV_STATS:
+    case STORE_KV_STREAM_READ:
+    case STORE_KV_STREAM_TRIM:
         return sqlite_kv_exec(d, op);
     default:
         log_error("store op not supported by the sqlite backend", "kind=%d", (int)op->kind);

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #define SQ_MAX_STMTS     64 /* sqlite_store.c's prepared statements */
-#define SQ_MAX_AUX_STMTS 32 /* the other files' statements, prepared on first use */
+#define SQ_MAX_AUX_STMTS 40 /* the other files' statements, prepared on first use */
 #define SQ_AUX_KV_FIRST  20 /* aux slots: sqlite_docs.c below this, sqlite_kv.c from it */
 
 typedef struct sqlite_db {

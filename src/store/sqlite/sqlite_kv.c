@@ -6,7 +6,9 @@
  * segments being ranges of h. A mutation reads the current row, hands it to the caller's
  * pure callback and writes what it decides, all inside the batch's transaction: a
  * conditional write cannot interleave with another write of the same key. kv_stats keeps
- * each table's item count and total item size, updated in the same statement sequence. */
+ * each table's item count and total item size, updated in the same statement sequence.
+ * A mutation may also append a stream record (kv_stream_records, numbered per stream by
+ * kv_streams) in the same savepoint as its writes: no change without its record. */
 #include "common/alloc.h"
 #include "common/log.h"
 #include "store/sqlite/sqlite_internal.h"
@@ -26,6 +28,13 @@ enum {
     KV_DROP_ITEMS,
     KV_DROP_STATS,
     KV_STATS_GET,
+    KV_STREAM_NEXT,
+    KV_STREAM_APPEND,
+    KV_STREAM_BOUNDS,
+    KV_STREAM_READ,
+    KV_STREAM_OLDEST,
+    KV_STREAM_DELETE,
+    KV_STREAM_TRIMMED,
     KV__END
 };
 
@@ -53,6 +62,23 @@ static const char *const kv_sql[KV__END - SQ_AUX_KV_FIRST] = {
     [KV_DROP_ITEMS - SQ_AUX_KV_FIRST] = "DELETE FROM kv_items WHERE tbl = ?1",
     [KV_DROP_STATS - SQ_AUX_KV_FIRST] = "DELETE FROM kv_stats WHERE tbl = ?1",
     [KV_STATS_GET - SQ_AUX_KV_FIRST] = "SELECT items, bytes FROM kv_stats WHERE tbl = ?1",
+    [KV_STREAM_NEXT - SQ_AUX_KV_FIRST] =
+        "INSERT INTO kv_streams(stream, last_seq) VALUES(?1, 1) ON CONFLICT(stream) DO "
+        "UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
+    [KV_STREAM_APPEND - SQ_AUX_KV_FIRST] =
+        "INSERT INTO kv_stream_records(stream, seq, created_ms, record) VALUES(?1, ?2, ?3, ?4)",
+    [KV_STREAM_BOUNDS - SQ_AUX_KV_FIRST] =
+        "SELECT last_seq, trimmed_seq FROM kv_streams WHERE stream = ?1",
+    [KV_STREAM_READ - SQ_AUX_KV_FIRST] =
+        "SELECT seq, created_ms, record FROM kv_stream_records WHERE stream = ?1 AND seq > ?2 "
+        "ORDER BY seq LIMIT ?3",
+    [KV_STREAM_OLDEST - SQ_AUX_KV_FIRST] =
+        "SELECT stream, seq FROM kv_stream_records WHERE created_ms < ?1 ORDER BY created_ms "
+        "LIMIT ?2",
+    [KV_STREAM_DELETE - SQ_AUX_KV_FIRST] =
+        "DELETE FROM kv_stream_records WHERE stream = ?1 AND seq = ?2",
+    [KV_STREAM_TRIMMED - SQ_AUX_KV_FIRST] =
+        "UPDATE kv_streams SET trimmed_seq = max(trimmed_seq, ?2) WHERE stream = ?1",
 };
 
 static sqlite3_stmt *kv_stmt(sqlite_db *d, int which)
@@ -176,6 +202,30 @@ static void sides_free(store_kv_write *w)
     xfree(w->sides);
 }
 
+/* Appends w's stream record with its stream's next sequence number. */
+static int stream_append(sqlite_db *d, const store_kv_write *w, int64_t now_ms)
+{
+    sqlite3_stmt *s = kv_stmt(d, KV_STREAM_NEXT);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, w->stream);
+    int rc = sqlite3_step(s);
+    int64_t seq = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE || seq <= 0)
+        return -EIO;
+    s = kv_stmt(d, KV_STREAM_APPEND);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, w->stream);
+    sqlite3_bind_int64(s, 2, seq);
+    sqlite3_bind_int64(s, 3, now_ms);
+    sqlite3_bind_blob(s, 4, w->record, (int)w->record_len, SQLITE_STATIC);
+    return sq_step_done(d, s) ? -EIO : 0;
+}
+
 static int kv_mutate(sqlite_db *d, store_op *op)
 {
     const store_kv_key *k = &op->u.kv_mutate.key;
@@ -187,19 +237,24 @@ static int kv_mutate(sqlite_db *d, store_op *op)
     int rc = decision < 0 ? decision : 0;
     /* With side rows the op's writes are all or nothing: a savepoint around them. */
     char err[200];
-    int guarded = decision > 0 && w.nsides > 0;
+    int changes = decision == STORE_KV_PUT || (decision == STORE_KV_DELETE && old.item);
+    int record = changes && w.stream > 0 && w.record;
+    int guarded = decision > 0 && (w.nsides > 0 || record);
     if (guarded && sq_exec_sql(d, "SAVEPOINT kv_mutate", err, sizeof err))
         rc = -EIO;
-    if (rc == 0 && (decision == STORE_KV_PUT || (decision == STORE_KV_DELETE && old.item)))
+    if (rc == 0 && changes)
         rc = kv_write(d, k, &old, decision, &w);
     for (size_t i = 0; rc == 0 && decision > 0 && i < w.nsides; i++)
         rc = kv_side(d, &w.sides[i]);
+    if (rc == 0 && record)
+        rc = stream_append(d, &w, op->now_ms);
     if (guarded && rc != 0)
         sq_exec_sql(d, "ROLLBACK TO kv_mutate", err, sizeof err);
     if (guarded && sq_exec_sql(d, "RELEASE kv_mutate", err, sizeof err) && rc == 0)
         rc = -EIO;
     sides_free(&w);
     xfree(w.item);
+    xfree(w.record);
     xfree(old.item);
     return rc;
 }
@@ -345,6 +400,96 @@ static int kv_stats(sqlite_db *d, store_op *op)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+/* ---- stream records ------------------------------------------------------------------ */
+
+static int stream_bounds(sqlite_db *d, store_op *op)
+{
+    sqlite3_stmt *s = kv_stmt(d, KV_STREAM_BOUNDS);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, op->u.kv_stream.stream);
+    op->u.kv_stream.last_seq = op->u.kv_stream.trimmed_seq = 0;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        op->u.kv_stream.last_seq = sqlite3_column_int64(s, 0);
+        op->u.kv_stream.trimmed_seq = sqlite3_column_int64(s, 1);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int stream_read(sqlite_db *d, store_op *op)
+{
+    typeof(op->u.kv_stream) *r = &op->u.kv_stream;
+    r->items = NULL;
+    r->n = 0;
+    if (stream_bounds(d, op))
+        return -EIO;
+    if (r->max <= 0)
+        return 0;
+    sqlite3_stmt *s = kv_stmt(d, KV_STREAM_READ);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, r->stream);
+    sqlite3_bind_int64(s, 2, r->after_seq);
+    sqlite3_bind_int(s, 3, r->max);
+    r->items = xcalloc((size_t)r->max, sizeof *r->items);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && (int)r->n < r->max) {
+        store_kv_record *rec = &r->items[r->n++];
+        rec->seq = sqlite3_column_int64(s, 0);
+        rec->created_ms = sqlite3_column_int64(s, 1);
+        const void *p = sqlite3_column_blob(s, 2);
+        rec->len = (size_t)sqlite3_column_bytes(s, 2);
+        rec->record = xmalloc(rec->len + 1);
+        if (rec->len)
+            memcpy(rec->record, p, rec->len);
+        rec->record[rec->len] = '\0';
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Deletes one record and moves its stream's trim point past it. */
+static int stream_delete(sqlite_db *d, int64_t stream, int64_t seq)
+{
+    for (int which = KV_STREAM_DELETE; which <= KV_STREAM_TRIMMED; which++) {
+        sqlite3_stmt *s = kv_stmt(d, which);
+        if (!s)
+            return -EIO;
+        sqlite3_bind_int64(s, 1, stream);
+        sqlite3_bind_int64(s, 2, seq);
+        if (sq_step_done(d, s))
+            return -EIO;
+    }
+    return 0;
+}
+
+static int stream_trim(sqlite_db *d, store_op *op)
+{
+    int max = op->u.kv_trim.max > 0 ? op->u.kv_trim.max : 1;
+    sqlite3_stmt *s = kv_stmt(d, KV_STREAM_OLDEST);
+    if (!s)
+        return -EIO;
+    sqlite3_bind_int64(s, 1, op->u.kv_trim.before_ms);
+    sqlite3_bind_int(s, 2, max);
+    int64_t *keys = xcalloc((size_t)max * 2, sizeof *keys);
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && (int)n < max) {
+        keys[2 * n] = sqlite3_column_int64(s, 0);
+        keys[2 * n + 1] = sqlite3_column_int64(s, 1);
+        n++;
+    }
+    sqlite3_reset(s);
+    int out = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+    for (size_t i = 0; out == 0 && i < n; i++)
+        out = stream_delete(d, keys[2 * i], keys[2 * i + 1]);
+    op->u.kv_trim.deleted = out == 0 ? (int64_t)n : 0;
+    xfree(keys);
+    return out;
+}
+
 int sqlite_kv_exec(sqlite_db *d, store_op *op)
 {
     switch (op->kind) {
@@ -358,6 +503,10 @@ int sqlite_kv_exec(sqlite_db *d, store_op *op)
         return kv_drop(d, op->u.kv_table.table);
     case STORE_KV_STATS:
         return kv_stats(d, op);
+    case STORE_KV_STREAM_READ:
+        return stream_read(d, op);
+    case STORE_KV_STREAM_TRIM:
+        return stream_trim(d, op);
     default:
         log_error("not a key-value op", "kind=%d", (int)op->kind);
         return -EINVAL;
