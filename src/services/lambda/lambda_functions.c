@@ -9,6 +9,7 @@
 #include "services/lambda/lambda_internal.h"
 #include "services/lambda/lambda_code.h"
 
+#include "common/base64.h"
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/ids.h"
@@ -374,7 +375,7 @@ static void upload_work(uv_work_t *w)
     buf zip = BUF_INIT;
     const char *unzip_failed =
         "Could not unzip uploaded file. Please check your file, then try to upload again.";
-    if (lambda_unbase64(u->zip_b64, strlen(u->zip_b64), &zip) != 0) {
+    if (base64_decode(&zip, u->zip_b64, strlen(u->zip_b64)) != 0) {
         upload_fail(u, LAMBDA_ERR_INVALID, unzip_failed);
         goto done;
     }

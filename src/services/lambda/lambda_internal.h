@@ -151,9 +151,5 @@ void lambda_runtime_api(lambda *l, http_request *req, const char *rest);
 const char *lambda_str(const aws_call *call, const char *name);
 /* A worker was freed: after lambda_destroy, the last one frees the service. */
 void lambda_worker_freed(lambda *l);
-/* Base64 (standard) of bytes, appended to out. */
-void lambda_base64(const void *data, size_t len, buf *out);
-/* Decodes base64; 0 or -1. */
-int lambda_unbase64(const char *text, size_t len, buf *out);
 
 #endif

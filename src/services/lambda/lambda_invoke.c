@@ -13,6 +13,7 @@
  * event sent to the target's dead-letter queue, as EventBridge does. */
 #include "services/lambda/lambda_internal.h"
 
+#include "common/base64.h"
 #include "common/alloc.h"
 #include "common/clock.h"
 #include "common/ids.h"
@@ -36,14 +37,14 @@ static void sync_done(lambda_result *r, void *arg)
     sync_invoke *s = arg;
     json_t *out = json_pack("{s:i,s:s}", "StatusCode", 200, "ExecutedVersion", "$LATEST");
     buf b64 = BUF_INIT;
-    lambda_base64(r->payload.data ? r->payload.data : "", r->payload.len, &b64);
+    base64_encode(&b64, r->payload.data ? r->payload.data : "", r->payload.len);
     json_object_set_new(out, "Payload", json_string(b64.data ? b64.data : ""));
     buf_reset(&b64);
     if (r->kind == LAMBDA_RESULT_FUNCTION_ERROR)
         json_object_set_new(out, "FunctionError", json_string("Unhandled"));
     if (s->tail) {
         size_t from = r->log.len > LAMBDA_LOG_TAIL_BYTES ? r->log.len - LAMBDA_LOG_TAIL_BYTES : 0;
-        lambda_base64(r->log.data ? r->log.data + from : "", r->log.len - from, &b64);
+        base64_encode(&b64, r->log.data ? r->log.data + from : "", r->log.len - from);
         json_object_set_new(out, "LogResult", json_string(b64.data ? b64.data : ""));
     }
     buf_free(&b64);
@@ -64,7 +65,7 @@ static int payload_bytes(aws_call *call, buf *out)
         buf_puts(out, "{}");
         return 0;
     }
-    return lambda_unbase64(p, strlen(p), out);
+    return base64_decode(out, p, strlen(p));
 }
 
 static int payload_is_json(const buf *b)

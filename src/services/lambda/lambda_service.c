@@ -42,33 +42,6 @@ const char *lambda_str(const aws_call *call, const char *name)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-void lambda_base64(const void *data, size_t len, buf *out)
-{
-    buf_reserve(out, 4 * ((len + 2) / 3) + 1);
-    int n = EVP_EncodeBlock((unsigned char *)out->data + out->len, data, (int)len);
-    out->len += (size_t)n;
-    out->data[out->len] = 0;
-}
-
-int lambda_unbase64(const char *text, size_t len, buf *out)
-{
-    if (len % 4 != 0)
-        return -1;
-    buf_reserve(out, len / 4 * 3 + 1);
-    int n = EVP_DecodeBlock((unsigned char *)out->data + out->len, (const unsigned char *)text,
-                            (int)len);
-    if (n < 0)
-        return -1;
-    /* EVP_DecodeBlock counts the padding's zero bytes. */
-    while (len > 0 && text[len - 1] == '=') {
-        n--;
-        len--;
-    }
-    out->len += (size_t)n;
-    out->data[out->len] = 0;
-    return 0;
-}
-
 /* ---- HTTP endpoints ------------------------------------------------------------------- */
 
 void lambda_handle_http(http_request *req, void *ctx)
