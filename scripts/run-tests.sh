@@ -78,6 +78,8 @@ for n in "${names[@]}"; do
 done
 for n in "${names[@]}"; do
   grep -hE '(^=+ .*(passed|failed).*=+$|^[0-9]+ (passed|failed)|^# (pass|fail) [0-9]+|[0-9]+% tests passed)' "$logs/$n.log" | sed "s/^/[$n] /"
+  # which tests failed (pytest's summary lines, node's and ctest's failures), wherever they are in the log
+  grep -hE '^(FAILED|ERROR) |^not ok |\*\*\*Failed' "$logs/$n.log" | sed "s/^/[$n] /"
 done
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
