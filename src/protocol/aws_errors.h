@@ -131,7 +131,8 @@
       "ProvisionedThroughputExceededException", 400, 1)                                            \
     X(DDB_INTERNAL_SERVER_ERROR, "InternalServerError", "InternalServerError", 500, 0)             \
     X(DDB_EXPIRED_ITERATOR, "ExpiredIteratorException", "ExpiredIteratorException", 400, 1)        \
-    X(DDB_TRIMMED_DATA_ACCESS, "TrimmedDataAccessException", "TrimmedDataAccessException", 400, 1)
+    X(DDB_TRIMMED_DATA_ACCESS, "TrimmedDataAccessException", "TrimmedDataAccessException", 400, 1) \
+    X(DDB_DUPLICATE_ITEM, "DuplicateItemException", "DuplicateItemException", 400, 1)
 
 typedef enum {
 #define AWS_ERROR_ENUM(name, shape, query_code, status, sender) AWS_ERR_##name,

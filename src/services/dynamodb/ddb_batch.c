@@ -233,7 +233,10 @@ static json_t *cancellation_reasons(const write_group *g, buf *codes)
     for (size_t i = 0; i < g->n; i++) {
         const ddb_write *w = &g->writes[i];
         json_t *r;
-        if (w->failure == DDB_FAIL_CONDITION) {
+        if (w->failure == DDB_FAIL_CONDITION && w->duplicate_on_condition) {
+            r = json_pack("{s:s, s:s}", "Code", "DuplicateItem", "Message",
+                          "Duplicate primary key exists in table");
+        } else if (w->failure == DDB_FAIL_CONDITION) {
             r = json_pack("{s:s, s:s}", "Code", "ConditionalCheckFailed", "Message",
                           "The conditional request failed");
             const char *rv = ddb_str(w->req, "ReturnValuesOnConditionCheckFailure");
@@ -325,6 +328,11 @@ static int replay_token(aws_call *call, const char *token, const char *hash)
 
 void ddb_transact_write_items(aws_call *call)
 {
+    ddb_transact_write_run(call, NULL);
+}
+
+void ddb_transact_write_run(aws_call *call, const unsigned char *inserts)
+{
     json_t *list = json_object_get(call->input, "TransactItems");
     size_t n = json_array_size(list);
     if (n == 0 || n > DDB_TRANSACT_MAX) {
@@ -347,6 +355,7 @@ void ddb_transact_write_items(aws_call *call)
     for (size_t i = 0; i < n && rc == 0; i++) {
         rc = prepare_transact_item(&g->writes[i], ddb_of(call), json_array_get(list, i), &f);
         g->writes[i].defer_failure = 1;
+        g->writes[i].duplicate_on_condition = inserts && inserts[i];
     }
     if (rc == 0 && has_duplicate_keys(g))
         rc = aws_fail(&f, DDB_ERR_VALIDATION_EXC,

@@ -142,6 +142,7 @@ typedef struct ddb_write {
     int64_t old_size, new_size;
     int failure;
     int defer_failure; /* a transaction's: record the failure, let the others be evaluated */
+    int duplicate_on_condition; /* a PartiQL INSERT's: a failed condition is DuplicateItem */
     char err[512];
 } ddb_write;
 
@@ -169,11 +170,23 @@ void ddb_delete_item(aws_call *call);
 /* ---- ddb_read.c --------------------------------------------------------------------- */
 void ddb_query(aws_call *call);
 void ddb_scan(aws_call *call);
+/* A Query (query) or Scan of call->input whose page, before the reply, goes through shape
+ * (may be NULL): ExecuteStatement's NextToken. */
+typedef void (*ddb_page_fn)(json_t *page);
+void ddb_range_read(aws_call *call, int query, ddb_page_fn shape);
+
+/* ---- ddb_partiql_exec.c: ExecuteStatement, BatchExecuteStatement, ExecuteTransaction */
+void ddb_execute_statement(aws_call *call);
+void ddb_batch_execute_statement(aws_call *call);
+void ddb_execute_transaction(aws_call *call);
 
 /* ---- ddb_batch.c -------------------------------------------------------------------- */
 void ddb_batch_get_item(aws_call *call);
 void ddb_batch_write_item(aws_call *call);
 void ddb_transact_write_items(aws_call *call);
+/* TransactWriteItems of call->input; inserts (NULL, or a flag per item) marks the PartiQL
+ * INSERTs, whose failed condition is reported as DuplicateItem. inserts is borrowed. */
+void ddb_transact_write_run(aws_call *call, const unsigned char *inserts);
 void ddb_transact_get_items(aws_call *call);
 
 /* ---- ddb_index.c: secondary indexes ------------------------------------------------- */

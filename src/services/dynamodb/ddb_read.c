@@ -26,6 +26,7 @@ typedef struct range_read {
     buf pk, lo, hi, start_pk, start_sk;
     int count_only;
     int consistent;
+    ddb_page_fn shape; /* ExecuteStatement's: reshapes the page before the reply */
 } range_read;
 
 static void range_free(range_read *r)
@@ -97,6 +98,8 @@ static void range_done(store_op *op)
     json_t *cap = ddb_capacity(call->input, r->table->name, ddb_read_units(bytes, r->consistent));
     if (cap)
         json_object_set_new(out, "ConsumedCapacity", cap);
+    if (r->shape)
+        r->shape(out);
     aws_reply(call, out);
     store_op_clear(op);
     range_free(r);
@@ -403,12 +406,7 @@ static int prepare_query(range_read *r, json_t *in, char *err, size_t errlen)
 
 void ddb_query(aws_call *call)
 {
-    ddb_table *t = ddb_table_of(call, call->input);
-    if (!t)
-        return;
-    range_read *r = range_new(call, t);
-    char err[1024];
-    range_submit_or_fail(r, prepare_query(r, call->input, err, sizeof err), err);
+    ddb_range_read(call, 1, NULL);
 }
 
 /* ---- Scan --------------------------------------------------------------------------- */
@@ -455,10 +453,18 @@ static int prepare_scan(range_read *r, json_t *in, char *err, size_t errlen)
 
 void ddb_scan(aws_call *call)
 {
+    ddb_range_read(call, 0, NULL);
+}
+
+void ddb_range_read(aws_call *call, int query, ddb_page_fn shape)
+{
     ddb_table *t = ddb_table_of(call, call->input);
     if (!t)
         return;
     range_read *r = range_new(call, t);
+    r->shape = shape;
     char err[1024];
-    range_submit_or_fail(r, prepare_scan(r, call->input, err, sizeof err), err);
+    int rc = query ? prepare_query(r, call->input, err, sizeof err)
+                   : prepare_scan(r, call->input, err, sizeof err);
+    range_submit_or_fail(r, rc, err);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 static const aws_op_def ddb_ops[] = {
+    {"BatchExecuteStatement", ddb_batch_execute_statement},
     {"BatchGetItem", ddb_batch_get_item},
     {"BatchWriteItem", ddb_batch_write_item},
     {"CreateTable", ddb_create_table},
@@ -22,6 +23,8 @@ static const aws_op_def ddb_ops[] = {
     {"DescribeLimits", ddb_describe_limits},
     {"DescribeTable", ddb_describe_table},
     {"DescribeTimeToLive", ddb_describe_time_to_live},
+    {"ExecuteStatement", ddb_execute_statement},
+    {"ExecuteTransaction", ddb_execute_transaction},
     {"GetItem", ddb_get_item},
     {"ListTables", ddb_list_tables},
     {"ListTagsOfResource", ddb_list_tags_of_resource},
