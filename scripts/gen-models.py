@@ -91,6 +91,13 @@ SERVICES = [
         "out": "src/protocol/models/lambda.c",
         "symbol": "model_lambda",
     },
+    {
+        "service": "stepfunctions",
+        "api_version": "2016-11-23",
+        "overlay": "scripts/models/stepfunctions-overlay.json",
+        "out": "src/protocol/models/stepfunctions.c",
+        "symbol": "model_stepfunctions",
+    },
 ]
 
 PROTOCOLS = {

@@ -132,6 +132,23 @@
     X(DDB_INTERNAL_SERVER_ERROR, "InternalServerError", "InternalServerError", 500, 0)             \
     X(DDB_EXPIRED_ITERATOR, "ExpiredIteratorException", "ExpiredIteratorException", 400, 1)        \
     X(DDB_TRIMMED_DATA_ACCESS, "TrimmedDataAccessException", "TrimmedDataAccessException", 400, 1) \
+    X(SFN_INVALID_DEFINITION, "InvalidDefinition", "InvalidDefinition", 400, 1)                    \
+    X(SFN_INVALID_ARN, "InvalidArn", "InvalidArn", 400, 1)                                         \
+    X(SFN_INVALID_NAME, "InvalidName", "InvalidName", 400, 1)                                      \
+    X(SFN_STATE_MACHINE_ALREADY_EXISTS, "StateMachineAlreadyExists", "StateMachineAlreadyExists",  \
+      400, 1)                                                                                      \
+    X(SFN_STATE_MACHINE_DOES_NOT_EXIST, "StateMachineDoesNotExist", "StateMachineDoesNotExist",    \
+      400, 1)                                                                                      \
+    X(SFN_EXECUTION_ALREADY_EXISTS, "ExecutionAlreadyExists", "ExecutionAlreadyExists", 400, 1)    \
+    X(SFN_EXECUTION_DOES_NOT_EXIST, "ExecutionDoesNotExist", "ExecutionDoesNotExist", 400, 1)      \
+    X(SFN_RESOURCE_NOT_FOUND, "ResourceNotFound", "ResourceNotFound", 400, 1)                      \
+    X(SFN_TOO_MANY_TAGS, "TooManyTags", "TooManyTags", 400, 1)                                     \
+    X(SFN_INVALID_EXECUTION_INPUT, "InvalidExecutionInput", "InvalidExecutionInput", 400, 1)       \
+    X(SFN_INVALID_TOKEN, "InvalidToken", "InvalidToken", 400, 1)                                   \
+    X(SFN_STATE_MACHINE_TYPE_NOT_SUPPORTED, "StateMachineTypeNotSupported",                        \
+      "StateMachineTypeNotSupported", 400, 1)                                                      \
+    X(SFN_MISSING_REQUIRED_PARAMETER, "MissingRequiredParameter", "MissingRequiredParameter", 400, \
+      1)                                                                                           \
     X(DDB_DUPLICATE_ITEM, "DuplicateItemException", "DuplicateItemException", 400, 1)
 
 typedef enum {

@@ -124,5 +124,6 @@ extern const model_service model_sesv2;
 extern const model_service model_lambda;
 extern const model_service model_dynamodb;
 extern const model_service model_dynamodbstreams;
+extern const model_service model_stepfunctions;
 
 #endif

@@ -17,6 +17,7 @@
 #include "services/ses/ses.h"
 #include "services/sns/sns.h"
 #include "services/sqs/sqs.h"
+#include "services/stepfunctions/stepfunctions.h"
 #include "store/store.h"
 
 #include <signal.h>
@@ -35,6 +36,7 @@ typedef struct server {
     sns *sns;
     ses *ses;
     lambda *lambda;
+    sfn *sfn;
     router *router;
     http_server *http;
     health_info health;
@@ -48,6 +50,7 @@ typedef struct server {
  * dispatchers (what they have in flight stays due in the store). Safe on a partial start. */
 static void services_shutdown(server *s)
 {
+    sfn_shutdown(s->sfn);
     dynamodb_shutdown(s->dynamodb);
     lambda_shutdown(s->lambda);
     events_shutdown(s->events);
@@ -60,6 +63,8 @@ static void services_shutdown(server *s)
 /* Shutdown, step 2, once the store completed its last op (store_close). */
 static void services_destroy(server *s)
 {
+    sfn_destroy(s->sfn);
+    s->sfn = NULL;
     dynamodb_destroy(s->dynamodb);
     s->dynamodb = NULL;
     lambda_destroy(s->lambda);
@@ -139,6 +144,11 @@ static int services_create(server *s)
         log_error("cannot load the Lambda state", NULL);
         return -1;
     }
+    if (sfn_create(&s->sfn, s->loop, s->store, s->cfg.region, s->cfg.account_id,
+                   s->lambda) != 0) {
+        log_error("cannot load the Step Functions state", NULL);
+        return -1;
+    }
     /* lambda subscriptions and EventBridge targets; asynchronous invocations' destinations */
     sns_set_lambda(s->sns, s->lambda);
     lambda_set_topics(s->lambda, s->sns);
@@ -158,6 +168,7 @@ static void routes_add(server *s)
     router_add_get(s->router, MAIL_LOG_PATH, mailer_handle_get, s->mail);
     router_add_service(s->router, lambda_service_def(s->lambda));
     router_add_any(s->router, LAMBDA_HTTP_PREFIX, lambda_handle_http, s->lambda);
+    router_add_service(s->router, sfn_service_def(s->sfn));
 }
 
 /* Stops what a failed start left running, then lets the loop close the handles. */

@@ -51,6 +51,23 @@ void lambda_handle_http(http_request *req, void *ctx);
 #define LAMBDA_EVENT_KIND "lambda-event"
 void lambda_events_committed(lambda *l); /* accepts NULL */
 
+/* ---- synchronous invocations by other services (Step Functions tasks) ----------------
+ * lambda_call runs payload (copied) on the function named by name or ARN, as a
+ * RequestResponse Invoke does. It returns LAMBDA_CALL_STARTED, and done is called once
+ * later with LAMBDA_CALL_OK (payload: the response) or LAMBDA_CALL_FUNCTION_ERROR
+ * (payload: the error JSON, {"errorMessage", "errorType", ...}); or it returns
+ * LAMBDA_CALL_NOT_FOUND / LAMBDA_CALL_THROTTLED at once, and done is never called. */
+enum {
+    LAMBDA_CALL_STARTED = 0,
+    LAMBDA_CALL_OK = 0,
+    LAMBDA_CALL_FUNCTION_ERROR = 1,
+    LAMBDA_CALL_NOT_FOUND = 2,
+    LAMBDA_CALL_THROTTLED = 3,
+};
+typedef void (*lambda_call_done_fn)(int outcome, const char *payload, size_t len, void *arg);
+int lambda_call(lambda *l, const char *function, const char *payload, size_t len,
+                lambda_call_done_fn done, void *arg);
+
 /* Stops every worker (pending invocations fail) and the dispatcher. */
 void lambda_shutdown(lambda *l);
 /* After the store closed. Accepts NULL. */

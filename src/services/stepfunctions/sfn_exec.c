@@ -1,0 +1,919 @@
+/* Step Functions executions: the operations (start, describe, list, stop, history) and the
+ * interpreter that runs Pass, Choice, Wait, Succeed and Fail states durably.
+ *
+ * An execution advances one state at a time. A step computes, in memory, what the state
+ * does (its history events, the next state and its input, or the end of the execution),
+ * then commits the events (archive records of the archive named by the execution's ARN)
+ * and the execution's new document in ONE store group; the next step runs only from that
+ * commit's completion. A Wait state commits its entry with the time it ends ("wait"
+ * phase) and the service's single timer wakes the execution then, so nothing sleeps and a
+ * waiting execution holds no handle. After a crash the documents say where every running
+ * execution stopped: "enter" (run that state now) or "wait" (until wakeMs, which may have
+ * passed), and as the document and the events of a step commit together, no step is lost
+ * or done twice — an execution finishes exactly once.
+ *
+ * Task states are in sfn_task.c. Parallel and Map states are not run yet: an execution
+ * reaching one fails with States.Runtime. */
+#include "services/stepfunctions/sfn_run.h"
+
+#include "common/alloc.h"
+#include "common/clock.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "services/stepfunctions/sfn_choice.h"
+#include "services/stepfunctions/sfn_intrinsic.h"
+#include "services/stepfunctions/sfn_jsonpath.h"
+#include "services/stepfunctions/sfn_template.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_HISTORY 25000
+
+/* ---- lookups ------------------------------------------------------------------------ */
+
+static sfn_exec *exec_find(const sfn *s, const char *arn)
+{
+    for (sfn_exec *e = s->execs; e; e = e->next)
+        if (strcmp(sfn_doc_str(e->doc, "executionArn"), arn) == 0)
+            return e;
+    return NULL;
+}
+
+/* The execution named by the call's executionArn, or NULL (replied). */
+static sfn_exec *exec_or_reply(aws_call *call)
+{
+    const char *arn = sfn_str(call, "executionArn");
+    if (!sfn_arn_ok(arn) || !strstr(arn, ":execution:")) {
+        aws_reply_error(call, AWS_ERR_SFN_INVALID_ARN, "Invalid Arn: 'Invalid ARN prefix: %s'",
+                        arn ? arn : "");
+        return NULL;
+    }
+    sfn_exec *e = exec_find(sfn_of(call), arn);
+    if (!e)
+        aws_reply_error(call, AWS_ERR_SFN_EXECUTION_DOES_NOT_EXIST,
+                        "Execution Does Not Exist: '%s'", arn);
+    return e;
+}
+
+/* ---- a transition: its events and its commit --------------------------------------- */
+
+sfn_transition *sfn_transition_new(sfn *s, sfn_exec *ex)
+{
+    sfn_transition *t = xcalloc(1, sizeof *t);
+    t->s = s;
+    t->ex = ex;
+    t->now = clock_now_ms();
+    t->events = json_array();
+    return t;
+}
+
+static void transition_free(sfn_transition *t)
+{
+    for (size_t i = 0; i < t->archive_op.u.archive_append.n; i++)
+        xfree(t->records[i].event);
+    xfree(t->records);
+    xfree(t->doc_text);
+    json_decref(t->events);
+    json_decref(t->reply);
+    xfree(t);
+}
+
+json_t *sfn_json_text(const json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_t *out = json_string(s ? s : "null");
+    free(s);
+    return out;
+}
+
+/* Appends an event of `type` with its details object (taken; NULL: none) under key. */
+void sfn_emit(sfn_transition *t, const char *type, const char *key, json_t *details)
+{
+    json_int_t id = sfn_doc_int(t->ex->doc, "lastEventId") + 1;
+    json_object_set_new(t->ex->doc, "lastEventId", json_integer(id));
+    json_t *ev = json_pack("{s:I,s:I,s:I,s:s}", "id", id, "previousEventId", id - 1, "timestamp",
+                           (json_int_t)t->now, "type", type);
+    if (key && details)
+        json_object_set_new(ev, key, details);
+    else
+        json_decref(details);
+    json_array_append_new(t->events, ev);
+}
+
+static json_t *data_details(const char *name, const char *field, const json_t *data)
+{
+    char details_key[32];
+    snprintf(details_key, sizeof details_key, "%sDetails", field);
+    json_t *d = json_pack("{s:o,s:{s:b}}", field, sfn_json_text(data), details_key, "truncated", 0);
+    if (name)
+        json_object_set_new(d, "name", json_string(name));
+    return d;
+}
+
+void sfn_state_entered(sfn_transition *t, const char *type, const char *name, const json_t *input)
+{
+    char ev[64];
+    snprintf(ev, sizeof ev, "%sStateEntered", type);
+    sfn_emit(t, ev, "stateEnteredEventDetails", data_details(name, "input", input));
+}
+
+void sfn_state_exited(sfn_transition *t, const char *type, const char *name, const json_t *output)
+{
+    char ev[64];
+    snprintf(ev, sizeof ev, "%sStateExited", type);
+    sfn_emit(t, ev, "stateExitedEventDetails", data_details(name, "output", output));
+}
+
+static void execution_end(sfn_transition *t, const char *status)
+{
+    json_object_set_new(t->ex->doc, "status", json_string(status));
+    json_object_set_new(t->ex->doc, "stopDate", json_integer(t->now));
+    json_object_del(t->ex->doc, "cursor");
+    t->ex->wake_ms = 0;
+}
+
+static void execution_succeed(sfn_transition *t, const json_t *output)
+{
+    execution_end(t, "SUCCEEDED");
+    json_object_set_new(t->ex->doc, "output", sfn_json_text(output));
+    sfn_emit(t, "ExecutionSucceeded", "executionSucceededEventDetails",
+             data_details(NULL, "output", output));
+}
+
+void sfn_execution_fail(sfn_transition *t, const char *error, const char *cause)
+{
+    execution_end(t, "FAILED");
+    json_t *d = json_object();
+    if (error) {
+        json_object_set_new(t->ex->doc, "error", json_string(error));
+        json_object_set_new(d, "error", json_string(error));
+    }
+    if (cause) {
+        json_object_set_new(t->ex->doc, "cause", json_string(cause));
+        json_object_set_new(d, "cause", json_string(cause));
+    }
+    sfn_emit(t, "ExecutionFailed", "executionFailedEventDetails", d);
+}
+
+static void commit_done(store_op *op);
+
+/* Commits the step's events and the execution's document as one group. */
+void sfn_transition_commit(sfn_transition *t)
+{
+    const char *arn = sfn_doc_str(t->ex->doc, "executionArn");
+    size_t n = json_array_size(t->events);
+    t->records = xcalloc(n ? n : 1, sizeof *t->records);
+    for (size_t i = 0; i < n; i++) {
+        char *text = json_dumps(json_array_get(t->events, i), JSON_COMPACT);
+        t->records[i] = (store_archived){
+            .archive = (char *)arn, .time_ms = t->now, .event = text, .len = strlen(text)};
+    }
+    t->archive_op.kind = STORE_ARCHIVE_APPEND;
+    t->archive_op.u.archive_append.items = t->records;
+    t->archive_op.u.archive_append.n = n;
+    t->doc_text = json_dumps(t->ex->doc, JSON_COMPACT);
+    t->doc = (store_doc){.ns = SFN_NS_EXECUTION, .key = arn, .doc = t->doc_text};
+    t->doc_op.kind = STORE_DOC_PUT;
+    t->doc_op.u.docs.docs = &t->doc;
+    t->doc_op.u.docs.n = 1;
+    t->children[0] = &t->archive_op;
+    t->children[1] = &t->doc_op;
+    t->group.kind = STORE_GROUP;
+    t->group.u.group.ops = t->children;
+    t->group.u.group.n = 2;
+    t->group.done = commit_done;
+    t->group.ctx = t;
+    t->group.now_ms = t->now;
+    t->ex->committing = true;
+    store_submit(t->s->store, &t->group);
+}
+
+/* ---- the timer ---------------------------------------------------------------------- */
+
+static void exec_step(sfn *s, sfn_exec *ex);
+static void timer_fired(uv_timer_t *timer);
+
+void sfn_timer_arm(sfn *s)
+{
+    if (s->stopping)
+        return;
+    int64_t next = 0;
+    for (sfn_exec *e = s->execs; e; e = e->next)
+        if (e->wake_ms && !e->committing && (!next || e->wake_ms < next))
+            next = e->wake_ms;
+    if (!next) {
+        uv_timer_stop(&s->wait_timer);
+        return;
+    }
+    int64_t delay = next - clock_now_ms();
+    uv_timer_start(&s->wait_timer, timer_fired, delay > 0 ? (uint64_t)delay : 0, 0);
+}
+
+static void timer_fired(uv_timer_t *timer)
+{
+    sfn *s = timer->data;
+    int64_t now = clock_now_ms();
+    for (sfn_exec *e = s->execs; e && !s->stopping; e = e->next)
+        if (e->wake_ms && e->wake_ms <= now && !e->committing && sfn_exec_running(e)) {
+            e->wake_ms = 0;
+            if (e->resume_task) {
+                e->resume_task = false;
+                sfn_task_start(s, e);
+            } else {
+                exec_step(s, e);
+            }
+        }
+    sfn_timer_arm(s);
+}
+
+static void commit_done(store_op *op)
+{
+    sfn_transition *t = op->ctx;
+    sfn_exec *ex = t->ex;
+    int status = op->status; /* op is part of t */
+    ex->committing = false;
+    if (status != 0)
+        log_error("stepfunctions: a transition could not be committed", "execution='%s'",
+                  sfn_doc_str(ex->doc, "executionArn"));
+    if (t->call) {
+        if (status != 0)
+            aws_reply_error(t->call, AWS_ERR_INTERNAL_ERROR,
+                            "The store could not commit the change.");
+        else
+            aws_reply(t->call, t->reply ? json_incref(t->reply) : json_object());
+    }
+    sfn *s = t->s;
+    transition_free(t);
+    if (status != 0 || s->stopping || !sfn_exec_running(ex))
+        return;
+    json_t *cursor = json_object_get(ex->doc, "cursor");
+    const char *phase = sfn_doc_str(cursor, "phase");
+    if (strcmp(phase, "wait") == 0 || strcmp(phase, "retry") == 0) {
+        ex->wake_ms = sfn_doc_int(cursor, "wakeMs");
+        sfn_timer_arm(s);
+    } else if (strcmp(phase, "task") == 0) {
+        if (!ex->invoking)
+            sfn_task_start(s, ex);
+    } else {
+        exec_step(s, ex);
+    }
+}
+
+/* ---- running one state -------------------------------------------------------------- */
+
+static void iso_time(int64_t ms, char out[32])
+{
+    clock_iso8601_ms(ms, out);
+}
+
+/* The context object ($$) of the state `name` entered now. */
+json_t *sfn_context_object(const sfn_exec *ex, const char *name, int64_t now)
+{
+    char started[32], entered[32];
+    iso_time(sfn_doc_int(ex->doc, "startDate"), started);
+    iso_time(now, entered);
+    json_t *input = json_loads(sfn_doc_str(ex->doc, "input"), JSON_DECODE_ANY, NULL);
+    return json_pack("{s:{s:s,s:o,s:s,s:s,s:s},s:{s:s,s:s,s:i},s:{s:s,s:s}}", "Execution", "Id",
+                     sfn_doc_str(ex->doc, "executionArn"), "Input", input ? input : json_object(),
+                     "Name", sfn_doc_str(ex->doc, "name"), "RoleArn",
+                     sfn_doc_str(ex->doc, "roleArn"), "StartTime", started, "State", "EnteredTime",
+                     entered, "Name", name, "RetryCount", 0, "StateMachine", "Id",
+                     sfn_doc_str(ex->doc, "stateMachineArn"), "Name",
+                     sfn_doc_str(ex->doc, "stateMachineName"));
+}
+
+/* A path field of a state: its text, "$" when absent, NULL for JSON null. */
+const char *sfn_path_field(const json_t *state, const char *field)
+{
+    json_t *v = json_object_get(state, field);
+    return v ? json_string_value(v) : "$";
+}
+
+/* InputPath, then Parameters. New reference, or NULL with io->err set. */
+json_t *sfn_effective_input(sfn_step_io *io, bool parameters)
+{
+    json_t *eff = NULL, *out = NULL;
+    if (sfn_path_apply(sfn_path_field(io->state, "InputPath"), io->input, io->context, &eff,
+                       &io->err) != 0)
+        return NULL;
+    json_t *tmpl = json_object_get(io->state, "Parameters");
+    if (!parameters || !tmpl)
+        return eff;
+    int rc = sfn_template_apply(tmpl, eff, io->context, &out, &io->err);
+    json_decref(eff);
+    return rc == 0 ? out : NULL;
+}
+
+/* ResultPath (on the raw input), then OutputPath. Takes result. */
+json_t *sfn_state_output(sfn_step_io *io, json_t *result, bool result_path)
+{
+    json_t *merged = result, *out = NULL;
+    if (result_path) {
+        merged = NULL;
+        int rc = sfn_result_path_apply(sfn_path_field(io->state, "ResultPath"), io->input, result,
+                                       &merged, &io->err);
+        json_decref(result);
+        if (rc != 0)
+            return NULL;
+    }
+    int rc = sfn_path_apply(sfn_path_field(io->state, "OutputPath"), merged, io->context, &out,
+                            &io->err);
+    json_decref(merged);
+    return rc == 0 ? out : NULL;
+}
+
+bool sfn_output_over_limit(sfn_transition *t, const char *name, const json_t *output)
+{
+    char *text = json_dumps(output, JSON_COMPACT | JSON_ENCODE_ANY);
+    bool over = text && strlen(text) > SFN_MAX_PAYLOAD;
+    free(text);
+    if (over) {
+        char cause[400];
+        snprintf(cause, sizeof cause,
+                 "The state/task '%s' returned a result with a size exceeding the maximum number "
+                 "of bytes service limit.",
+                 name);
+        sfn_execution_fail(t, "States.DataLimitExceeded", cause);
+    }
+    return over;
+}
+
+/* Moves on from a state that produced `output` (borrowed): to Next, or the end. */
+void sfn_go_next(sfn_transition *t, const char *next, json_t *output)
+{
+    if (!next) {
+        execution_succeed(t, output);
+        return;
+    }
+    json_object_set_new(
+        t->ex->doc, "cursor",
+        json_pack("{s:s,s:O,s:s}", "state", next, "stateInput", output, "phase", "enter"));
+}
+
+static json_t *run_pass(sfn_step_io *io)
+{
+    json_t *eff = sfn_effective_input(io, true);
+    if (!eff)
+        return NULL;
+    json_t *result = json_object_get(io->state, "Result");
+    if (result) {
+        json_decref(eff);
+        eff = json_deep_copy(result);
+    }
+    return sfn_state_output(io, eff, true);
+}
+
+/* The end of a Wait state (ms since the epoch), or -1 with io->err set. */
+static int64_t wait_until(sfn_step_io *io, json_t *eff, int64_t now)
+{
+    json_t *v;
+    if ((v = json_object_get(io->state, "Seconds")))
+        return now + json_integer_value(v) * 1000;
+    const char *ts = sfn_doc_str(io->state, "Timestamp");
+    const char *sp = sfn_doc_str(io->state, "SecondsPath"),
+               *tp = sfn_doc_str(io->state, "TimestampPath");
+    json_t *picked = NULL;
+    if (sp || tp) {
+        if (sfn_path_apply(sp ? sp : tp, eff, io->context, &picked, &io->err) != 0)
+            return -1;
+    }
+    int64_t at = -1;
+    if (sp) {
+        if (json_is_integer(picked) && json_integer_value(picked) >= 0)
+            at = now + json_integer_value(picked) * 1000;
+        else
+            sfn_error_set(&io->err, "States.Runtime",
+                          "The SecondsPath parameter does not reference a valid integer value: %s",
+                          sp);
+    } else {
+        const char *text = tp ? json_string_value(picked) : ts;
+        sfn_time when;
+        if (text && sfn_timestamp_parse(text, &when) == 0)
+            at = when.secs * 1000 + when.nanos / 1000000;
+        else
+            sfn_error_set(&io->err, "States.Runtime",
+                          "The TimestampPath parameter does not reference a valid ISO-8601 "
+                          "extended offset date-time format string: %s",
+                          tp ? tp : "Timestamp");
+    }
+    json_decref(picked);
+    return at;
+}
+
+/* Fail: Error/Cause, or ErrorPath/CausePath on the raw input. 0, or -1 with io->err. */
+static int fail_field(sfn_step_io *io, const char *field, const char *path_field_name, char **out)
+{
+    *out = NULL;
+    const char *lit = sfn_doc_str(io->state, field),
+               *path = sfn_doc_str(io->state, path_field_name);
+    if (lit) {
+        *out = xstrdup(lit);
+        return 0;
+    }
+    if (!path)
+        return 0;
+    json_t *v = NULL;
+    int rc = sfn_intrinsic_is_call(path)
+                 ? sfn_intrinsic_run(path, io->input, io->context, path_field_name, &v, &io->err)
+                 : sfn_path_apply(path, io->input, io->context, &v, &io->err);
+    if (rc != 0)
+        return -1;
+    if (!json_is_string(v)) {
+        json_decref(v);
+        return sfn_error_set(&io->err, "States.Runtime",
+                             "The %s field must reference a string value: %s", path_field_name,
+                             path);
+    }
+    *out = xstrdup(json_string_value(v));
+    json_decref(v);
+    return 0;
+}
+
+static void run_fail(sfn_transition *t, sfn_step_io *io)
+{
+    char *error = NULL, *cause = NULL;
+    if (fail_field(io, "Error", "ErrorPath", &error) != 0 ||
+        fail_field(io, "Cause", "CausePath", &cause) != 0)
+        sfn_execution_fail(t, io->err.name, io->err.cause);
+    else
+        sfn_execution_fail(t, error, cause);
+    xfree(error);
+    xfree(cause);
+}
+
+/* Enters the Wait state: done now if its time has come, else the "wait" phase. */
+static int run_wait_enter(sfn_transition *t, sfn_step_io *io, const char *name)
+{
+    json_t *eff = sfn_effective_input(io, false);
+    if (!eff)
+        return -1;
+    int64_t until = wait_until(io, eff, t->now);
+    json_t *output = until < 0 ? NULL : sfn_state_output(io, json_incref(eff), false);
+    json_decref(eff);
+    if (!output)
+        return -1;
+    if (until <= t->now) {
+        sfn_state_exited(t, "Wait", name, output);
+        sfn_go_next(t, sfn_doc_str(io->state, "Next"), output);
+    } else {
+        json_object_set_new(t->ex->doc, "cursor",
+                            json_pack("{s:s,s:O,s:s,s:I,s:O}", "state", name, "stateInput",
+                                      io->input, "phase", "wait", "wakeMs", (json_int_t)until,
+                                      "waitOutput", output));
+    }
+    json_decref(output);
+    return 0;
+}
+
+/* Runs the state the cursor names (phase "enter"), or ends its Wait (phase "wait"). */
+static void run_state(sfn_transition *t)
+{
+    sfn_exec *ex = t->ex;
+    json_t *cursor = json_incref(json_object_get(ex->doc, "cursor"));
+    const char *name = sfn_doc_str(cursor, "state");
+    json_t *state = json_object_get(json_object_get(ex->def, "States"), name);
+    const char *type = sfn_doc_str(state, "Type");
+    if (!type) {
+        sfn_execution_fail(t, "States.Runtime",
+                           "The execution reached a state the definition lacks");
+        json_decref(cursor);
+        return;
+    }
+    sfn_step_io io = {.state = state,
+                      .input = json_object_get(cursor, "stateInput"),
+                      .context = sfn_context_object(ex, name, t->now)};
+    const char *phase = sfn_doc_str(cursor, "phase");
+    if (strcmp(phase, "task") == 0 || strcmp(phase, "retry") == 0) {
+        sfn_task_wake(t, &io, name);
+        goto done;
+    }
+    if (strcmp(phase, "wait") == 0) {
+        json_t *output = json_object_get(cursor, "waitOutput");
+        sfn_state_exited(t, "Wait", name, output);
+        sfn_go_next(t, sfn_doc_str(state, "Next"), output);
+        goto done;
+    }
+    sfn_state_entered(t, type, name, io.input);
+    json_t *output = NULL;
+    const char *next = sfn_doc_str(state, "Next");
+    if (strcmp(type, "Pass") == 0) {
+        output = run_pass(&io);
+    } else if (strcmp(type, "Choice") == 0) {
+        json_t *eff = sfn_effective_input(&io, false);
+        if (eff && sfn_choice_state_select(state, eff, io.context, &next, &io.err) == 0)
+            output = sfn_state_output(&io, json_incref(eff), false);
+        json_decref(eff);
+    } else if (strcmp(type, "Succeed") == 0) {
+        json_t *eff = sfn_effective_input(&io, false);
+        output = eff ? sfn_state_output(&io, eff, false) : NULL;
+        next = NULL;
+    } else if (strcmp(type, "Wait") == 0) {
+        if (run_wait_enter(t, &io, name) != 0)
+            sfn_execution_fail(t, io.err.name, io.err.cause);
+        goto done;
+    } else if (strcmp(type, "Fail") == 0) {
+        run_fail(t, &io);
+        goto done;
+    } else if (strcmp(type, "Task") == 0) {
+        sfn_task_enter(t, &io, name);
+        goto done;
+    } else {
+        sfn_error_set(&io.err, "States.Runtime", "Sluice does not run %s states yet", type);
+    }
+    if (!output) {
+        sfn_execution_fail(t, io.err.name, io.err.cause);
+        goto done;
+    }
+    if (!sfn_output_over_limit(t, name, output)) {
+        sfn_state_exited(t, type, name, output);
+        sfn_go_next(t, next, output);
+    }
+    json_decref(output);
+done:
+    json_decref(io.context);
+    json_decref(cursor);
+}
+
+static void exec_step(sfn *s, sfn_exec *ex)
+{
+    if (s->stopping || ex->committing || !sfn_exec_running(ex))
+        return;
+    sfn_transition *t = sfn_transition_new(s, ex);
+    run_state(t);
+    sfn_transition_commit(t);
+}
+
+/* ---- operations --------------------------------------------------------------------- */
+
+static void exec_link(sfn *s, json_t *doc)
+{
+    sfn_exec *ex = xcalloc(1, sizeof *ex);
+    ex->doc = doc;
+    ex->def =
+        json_loads(sfn_doc_str(doc, "definition") ? sfn_doc_str(doc, "definition") : "", 0, NULL);
+    ex->next = s->execs;
+    s->execs = ex;
+}
+
+void sfn_start_execution(aws_call *call)
+{
+    sfn *s = sfn_of(call);
+    json_t *m = sfn_machine_or_reply(call, sfn_str(call, "stateMachineArn"));
+    if (!m)
+        return;
+    const char *name = sfn_str(call, "name"), *input = sfn_str(call, "input");
+    char uuid[37];
+    if (!name) {
+        ids_uuid4(uuid);
+        name = uuid;
+    }
+    if (!sfn_valid_name(name)) {
+        aws_reply_error(call, AWS_ERR_SFN_INVALID_NAME, "Invalid Name: '%s'", name);
+        return;
+    }
+    if (!input)
+        input = "{}";
+    if (strlen(input) > SFN_MAX_PAYLOAD) {
+        aws_reply_error(call, AWS_ERR_SFN_INVALID_EXECUTION_INPUT,
+                        "Invalid State Machine Execution Input: 'The input exceeds the maximum "
+                        "size of %d bytes'",
+                        SFN_MAX_PAYLOAD);
+        return;
+    }
+    json_error_t jerr;
+    json_t *parsed = json_loads(input, JSON_DECODE_ANY, &jerr);
+    if (!parsed) {
+        aws_reply_error(call, AWS_ERR_SFN_INVALID_EXECUTION_INPUT,
+                        "Invalid State Machine Execution Input: '%s'", jerr.text);
+        return;
+    }
+    char arn[600];
+    snprintf(arn, sizeof arn, "arn:aws:states:%s:%s:execution:%s:%s", s->region, s->account,
+             sfn_doc_str(m, "name"), name);
+    sfn_exec *old = exec_find(s, arn);
+    if (old) {
+        json_decref(parsed);
+        /* AWS: the same name and input on a running execution is the same call */
+        if (sfn_exec_running(old) && strcmp(sfn_doc_str(old->doc, "input"), input) == 0)
+            aws_reply(call, json_pack("{s:s,s:o}", "executionArn", arn, "startDate",
+                                      sfn_time_json(sfn_doc_int(old->doc, "startDate"))));
+        else
+            aws_reply_error(call, AWS_ERR_SFN_EXECUTION_ALREADY_EXISTS,
+                            "Execution Already Exists: '%s'", arn);
+        return;
+    }
+    const char *def_text = sfn_doc_str(m, "definition");
+    json_t *def = json_loads(def_text, 0, NULL);
+    int64_t now = clock_now_ms();
+    json_t *doc = json_pack(
+        "{s:s,s:O,s:s,s:O,s:s,s:I,s:s,s:s,s:O,s:O,s:I,s:{s:O,s:o,s:s}}", "executionArn", arn,
+        "stateMachineArn", json_object_get(m, "stateMachineArn"), "name", name, "stateMachineName",
+        json_object_get(m, "name"), "status", "RUNNING", "startDate", (json_int_t)now, "input",
+        input, "definition", def_text, "roleArn", json_object_get(m, "roleArn"), "type",
+        json_object_get(m, "type"), "lastEventId", (json_int_t)0, "cursor", "state",
+        json_object_get(def, "StartAt"), "stateInput", parsed, "phase", "enter");
+    json_decref(def);
+    exec_link(s, doc);
+    sfn_transition *t = sfn_transition_new(s, s->execs);
+    t->now = now;
+    sfn_emit(t, "ExecutionStarted", "executionStartedEventDetails",
+             json_pack("{s:s,s:{s:b},s:O}", "input", input, "inputDetails", "truncated", 0,
+                       "roleArn", json_object_get(m, "roleArn")));
+    t->call = call;
+    t->reply = json_pack("{s:s,s:o}", "executionArn", arn, "startDate", sfn_time_json(now));
+    sfn_transition_commit(t);
+}
+
+void sfn_describe_execution(aws_call *call)
+{
+    sfn_exec *ex = exec_or_reply(call);
+    if (!ex)
+        return;
+    json_t *d = ex->doc, *out = json_object();
+    const char *copy[] = {"executionArn", "stateMachineArn", "name",  "status",
+                          "input",        "output",          "error", "cause"};
+    for (size_t i = 0; i < sizeof copy / sizeof copy[0]; i++)
+        if (json_object_get(d, copy[i]))
+            json_object_set(out, copy[i], json_object_get(d, copy[i]));
+    json_object_set_new(out, "inputDetails", json_pack("{s:b}", "included", 1));
+    if (json_object_get(d, "output"))
+        json_object_set_new(out, "outputDetails", json_pack("{s:b}", "included", 1));
+    json_object_set_new(out, "startDate", sfn_time_json(sfn_doc_int(d, "startDate")));
+    if (json_object_get(d, "stopDate"))
+        json_object_set_new(out, "stopDate", sfn_time_json(sfn_doc_int(d, "stopDate")));
+    aws_reply(call, out);
+}
+
+void sfn_describe_state_machine_for_execution(aws_call *call)
+{
+    sfn_exec *ex = exec_or_reply(call);
+    if (!ex)
+        return;
+    aws_reply(call, json_pack("{s:O,s:O,s:O,s:O,s:o,s:{s:s,s:b},s:{s:b}}", "stateMachineArn",
+                              json_object_get(ex->doc, "stateMachineArn"), "name",
+                              json_object_get(ex->doc, "stateMachineName"), "definition",
+                              json_object_get(ex->doc, "definition"), "roleArn",
+                              json_object_get(ex->doc, "roleArn"), "updateDate",
+                              sfn_time_json(sfn_doc_int(ex->doc, "startDate")),
+                              "loggingConfiguration", "level", "OFF", "includeExecutionData", 0,
+                              "tracingConfiguration", "enabled", 0));
+}
+
+static const char *const statuses[] = {"RUNNING",   "SUCCEEDED", "FAILED",
+                                       "TIMED_OUT", "ABORTED",   "PENDING_REDRIVE"};
+
+void sfn_list_executions(aws_call *call)
+{
+    sfn *s = sfn_of(call);
+    const char *machine = sfn_str(call, "stateMachineArn");
+    if (!sfn_machine_or_reply(call, machine))
+        return;
+    const char *filter = sfn_str(call, "statusFilter"), *token = sfn_str(call, "nextToken");
+    bool known = !filter;
+    for (size_t i = 0; filter && i < sizeof statuses / sizeof statuses[0]; i++)
+        known = known || strcmp(statuses[i], filter) == 0;
+    if (!known) {
+        aws_reply_error(call, AWS_ERR_EVENTS_VALIDATION,
+                        "1 validation error detected: Value '%s' at 'statusFilter' failed to "
+                        "satisfy constraint: Member must satisfy enum value set: [RUNNING, "
+                        "SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE]",
+                        filter);
+        return;
+    }
+    char *end = NULL;
+    long start = token ? strtol(token, &end, 10) : 0;
+    if (token && (*end || start < 0)) {
+        aws_reply_error(call, AWS_ERR_SFN_INVALID_TOKEN, "Invalid Token: '%s'", token);
+        return;
+    }
+    json_int_t max = json_integer_value(json_object_get(call->input, "maxResults"));
+    if (max <= 0 || max > 1000)
+        max = 100;
+    json_t *list = json_array();
+    long index = 0;
+    bool more = false;
+    for (sfn_exec *e = s->execs; e; e = e->next) {
+        if (strcmp(sfn_doc_str(e->doc, "stateMachineArn"), machine) != 0 ||
+            (filter && strcmp(sfn_doc_str(e->doc, "status"), filter) != 0))
+            continue;
+        if (index++ < start)
+            continue;
+        if ((json_int_t)json_array_size(list) == max) {
+            more = true;
+            break;
+        }
+        json_t *item = json_pack(
+            "{s:O,s:O,s:O,s:O,s:o}", "executionArn", json_object_get(e->doc, "executionArn"),
+            "stateMachineArn", json_object_get(e->doc, "stateMachineArn"), "name",
+            json_object_get(e->doc, "name"), "status", json_object_get(e->doc, "status"),
+            "startDate", sfn_time_json(sfn_doc_int(e->doc, "startDate")));
+        if (json_object_get(e->doc, "stopDate"))
+            json_object_set_new(item, "stopDate", sfn_time_json(sfn_doc_int(e->doc, "stopDate")));
+        json_array_append_new(list, item);
+    }
+    json_t *out = json_pack("{s:o}", "executions", list);
+    if (more)
+        json_object_set_new(out, "nextToken", json_sprintf("%ld", index - 1));
+    aws_reply(call, out);
+}
+
+void sfn_stop_execution(aws_call *call)
+{
+    sfn *s = sfn_of(call);
+    sfn_exec *ex = exec_or_reply(call);
+    if (!ex)
+        return;
+    if (!sfn_exec_running(ex)) {
+        aws_reply(call,
+                  json_pack("{s:o}", "stopDate", sfn_time_json(sfn_doc_int(ex->doc, "stopDate"))));
+        return;
+    }
+    sfn_transition *t = sfn_transition_new(s, ex);
+    execution_end(t, "ABORTED");
+    json_t *d = json_object();
+    const char *error = sfn_str(call, "error"), *cause = sfn_str(call, "cause");
+    if (error) {
+        json_object_set_new(ex->doc, "error", json_string(error));
+        json_object_set_new(d, "error", json_string(error));
+    }
+    if (cause) {
+        json_object_set_new(ex->doc, "cause", json_string(cause));
+        json_object_set_new(d, "cause", json_string(cause));
+    }
+    sfn_emit(t, "ExecutionAborted", "executionAbortedEventDetails", d);
+    t->call = call;
+    t->reply = json_pack("{s:o}", "stopDate", sfn_time_json(t->now));
+    sfn_transition_commit(t);
+    sfn_timer_arm(s);
+}
+
+/* ---- history ------------------------------------------------------------------------ */
+
+typedef struct history_read {
+    store_op op;
+    aws_call *call;
+    char *arn;
+} history_read;
+
+static int by_id(const void *a, const void *b)
+{
+    json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "id"));
+    json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "id"));
+    return (x > y) - (x < y);
+}
+
+/* An event as the API returns it: the timestamp in seconds, the data left out on request. */
+static json_t *event_out(json_t *ev, bool include_data)
+{
+    json_object_set_new(ev, "timestamp", sfn_time_json(sfn_doc_int(ev, "timestamp")));
+    if (json_integer_value(json_object_get(ev, "previousEventId")) == 0)
+        json_object_set_new(ev, "previousEventId", json_integer(0));
+    if (!include_data) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(ev, k, v) if (json_is_object(v))
+        {
+            json_object_del(v, "input");
+            json_object_del(v, "output");
+        }
+    }
+    return ev;
+}
+
+static void history_done(store_op *op)
+{
+    history_read *h = op->ctx;
+    aws_call *call = h->call;
+    if (op->status != 0) {
+        aws_reply_error(call, AWS_ERR_INTERNAL_ERROR, "The store could not read the history.");
+        goto out;
+    }
+    size_t n = op->u.archive.n;
+    json_t **events = xcalloc(n ? n : 1, sizeof *events);
+    for (size_t i = 0; i < n; i++)
+        events[i] = json_loads(op->u.archive.items[i].event, 0, NULL);
+    qsort(events, n, sizeof *events, by_id);
+    json_t *include = json_object_get(call->input, "includeExecutionData");
+    bool reverse = json_is_true(json_object_get(call->input, "reverseOrder"));
+    json_int_t max = json_integer_value(json_object_get(call->input, "maxResults"));
+    if (max <= 0 || max > 1000)
+        max = 100;
+    const char *token = sfn_str(call, "nextToken");
+    char *end = NULL;
+    long start = token ? strtol(token, &end, 10) : 0;
+    if (token && (*end || start < 0)) {
+        aws_reply_error(call, AWS_ERR_SFN_INVALID_TOKEN, "Invalid Token: '%s'", token);
+    } else {
+        json_t *list = json_array();
+        size_t i = (size_t)start;
+        for (; i < n && (json_int_t)json_array_size(list) < max; i++) {
+            json_t *ev = events[reverse ? n - 1 - i : i];
+            if (ev)
+                json_array_append(list, event_out(ev, !include || json_is_true(include)));
+        }
+        json_t *out = json_pack("{s:o}", "events", list);
+        if (i < n)
+            json_object_set_new(out, "nextToken", json_sprintf("%zu", i));
+        aws_reply(call, out);
+    }
+    for (size_t i = 0; i < n; i++)
+        json_decref(events[i]);
+    xfree(events);
+out:
+    store_op_clear(op);
+    xfree(h->arn);
+    xfree(h);
+}
+
+void sfn_get_execution_history(aws_call *call)
+{
+    sfn_exec *ex = exec_or_reply(call);
+    if (!ex)
+        return;
+    history_read *h = xcalloc(1, sizeof *h);
+    h->call = call;
+    h->arn = xstrdup(sfn_doc_str(ex->doc, "executionArn"));
+    h->op.kind = STORE_ARCHIVE_READ;
+    h->op.u.archive.archive = h->arn;
+    h->op.u.archive.from_ms = 0;
+    h->op.u.archive.to_ms = INT64_MAX;
+    h->op.u.archive.max = MAX_HISTORY;
+    h->op.done = history_done;
+    h->op.ctx = h;
+    h->op.now_ms = clock_now_ms();
+    store_submit(sfn_of(call)->store, &h->op);
+}
+
+/* ---- startup and shutdown ----------------------------------------------------------- */
+
+void sfn_exec_restore(const char *key, const char *doc, void *arg)
+{
+    (void)key;
+    json_t *d = json_loads(doc, 0, NULL);
+    if (json_is_object(d) && sfn_doc_str(d, "executionArn"))
+        exec_link(arg, d);
+    else
+        json_decref(d);
+}
+
+/* Running executions continue where their last commit left them: a Wait at its end time
+ * (now, if it passed while the server was down), any other state now. */
+static int by_start_desc(const void *a, const void *b)
+{
+    int64_t x = sfn_doc_int((*(sfn_exec *const *)a)->doc, "startDate");
+    int64_t y = sfn_doc_int((*(sfn_exec *const *)b)->doc, "startDate");
+    return (x < y) - (x > y);
+}
+
+/* The list newest first, as new executions are linked (ListExecutions' order). */
+static void execs_sort(sfn *s)
+{
+    size_t n = 0;
+    for (sfn_exec *e = s->execs; e; e = e->next)
+        n++;
+    if (n < 2)
+        return;
+    sfn_exec **v = xcalloc(n, sizeof *v);
+    n = 0;
+    for (sfn_exec *e = s->execs; e; e = e->next)
+        v[n++] = e;
+    qsort(v, n, sizeof *v, by_start_desc);
+    for (size_t i = 0; i < n; i++)
+        v[i]->next = i + 1 < n ? v[i + 1] : NULL;
+    s->execs = v[0];
+    xfree(v);
+}
+
+void sfn_exec_resume_all(sfn *s)
+{
+    execs_sort(s);
+    size_t running = 0;
+    int64_t now = clock_now_ms();
+    for (sfn_exec *e = s->execs; e; e = e->next) {
+        if (!sfn_exec_running(e))
+            continue;
+        json_t *cursor = json_object_get(e->doc, "cursor");
+        const char *phase = sfn_doc_str(cursor, "phase");
+        bool timed = phase && (strcmp(phase, "wait") == 0 || strcmp(phase, "retry") == 0);
+        e->wake_ms = timed ? sfn_doc_int(cursor, "wakeMs") : now;
+        /* a Task's invocation was in flight: it runs again (at least once) */
+        e->resume_task = phase && strcmp(phase, "task") == 0;
+        running++;
+    }
+    if (running)
+        log_info("stepfunctions: resuming executions", "running=%zu", running);
+    sfn_timer_arm(s);
+}
+
+void sfn_execs_free(sfn *s)
+{
+    while (s->execs) {
+        sfn_exec *e = s->execs;
+        s->execs = e->next;
+        json_decref(e->doc);
+        json_decref(e->def);
+        xfree(e);
+    }
+}

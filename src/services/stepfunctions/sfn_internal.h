@@ -1,0 +1,75 @@
+/* Step Functions internals shared by the service's files: the service state, the state
+ * machine and execution records, and the helpers of the handlers.
+ *
+ * State machines are JSON documents (namespace "sfn.machine", keyed by ARN). An execution
+ * is a JSON document too ("sfn.execution", keyed by ARN): its description, the definition
+ * it runs (a copy taken at start), and its cursor — the state it is in, that state's
+ * input, and its phase: "enter" (run the state), "wait" (in a Wait until wakeMs), "task"
+ * (a Task's invocation in flight) or "retry" (a Task's retry delay). Its history events
+ * are archive records (the archive named by the execution's ARN). Every transition commits
+ * the events it produced and the new document in one store group before the next runs
+ * (sfn_exec.c). */
+#ifndef SLUICE_SERVICES_SFN_INTERNAL_H
+#define SLUICE_SERVICES_SFN_INTERNAL_H
+
+#include "services/stepfunctions/stepfunctions.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SFN_NS_MACHINE   "sfn.machine"
+#define SFN_NS_EXECUTION "sfn.execution"
+
+/* One execution in memory. */
+typedef struct sfn_exec {
+    json_t *doc;      /* the persisted document */
+    json_t *def;      /* its definition, parsed */
+    bool committing;  /* a transition's commit is in flight */
+    bool invoking;    /* a Task's invocation is in flight */
+    bool resume_task; /* restarted in a Task: invoke again when the timer fires */
+    int64_t wake_ms;  /* run the next step then (a Wait's end, a resume): 0 for none */
+    struct sfn_exec *next;
+} sfn_exec;
+
+struct sfn {
+    aws_service_def def;
+    uv_loop_t *loop;
+    store *store;
+    struct lambda *lambda; /* Task states' functions (may be NULL) */
+    char region[64];
+    char account[32];
+    json_t *machines;      /* ARN -> document */
+    sfn_exec *execs;       /* every execution, newest first */
+    uv_timer_t wait_timer; /* the earliest wake_ms of the waiting executions */
+    bool stopping;
+};
+
+static inline sfn *sfn_of(const aws_call *call)
+{
+    return call->service->ctx;
+}
+
+/* The call's string member `name`, or NULL. */
+const char *sfn_str(const aws_call *call, const char *name);
+/* ms since the epoch as the JSON protocol's timestamp (seconds, fractional). */
+json_t *sfn_time_json(int64_t ms);
+/* AWS's rule for state machine and execution names. */
+bool sfn_valid_name(const char *name);
+/* The machine document of arn, or NULL (replies StateMachineDoesNotExist or InvalidArn). */
+json_t *sfn_machine_or_reply(aws_call *call, const char *arn);
+/* Is arn shaped as an ARN of this service ("arn:aws:states:")? */
+bool sfn_arn_ok(const char *arn);
+
+/* sfn_exec.c: operations, startup and timers. */
+void sfn_start_execution(aws_call *call);
+void sfn_describe_execution(aws_call *call);
+void sfn_list_executions(aws_call *call);
+void sfn_stop_execution(aws_call *call);
+void sfn_get_execution_history(aws_call *call);
+void sfn_describe_state_machine_for_execution(aws_call *call);
+void sfn_exec_restore(const char *key, const char *doc, void *arg);
+void sfn_exec_resume_all(sfn *s);
+void sfn_execs_free(sfn *s);
+
+#endif

@@ -1,0 +1,23 @@
+/* The Step Functions service (AWS JSON 1.0, X-Amz-Target AWSStepFunctions.*): state
+ * machines, and durable executions of their states. */
+#ifndef SLUICE_SERVICES_STEPFUNCTIONS_H
+#define SLUICE_SERVICES_STEPFUNCTIONS_H
+
+#include "protocol/aws.h"
+#include "store/store.h"
+
+#include <uv.h>
+
+typedef struct sfn sfn;
+struct lambda;
+
+/* Loads the state machines and executions (resuming the running ones). Task states invoke
+ * the functions of `functions` (borrowed; NULL: none). 0, or -1 (logged). */
+int sfn_create(sfn **out, uv_loop_t *loop, store *st, const char *region, const char *account,
+               struct lambda *functions);
+const aws_service_def *sfn_service_def(const sfn *s);
+/* Stops the timers; executions stay where their last commit left them. */
+void sfn_shutdown(sfn *s);
+void sfn_destroy(sfn *s);
+
+#endif

@@ -1,0 +1,144 @@
+"""Step Functions durability: executions survive SIGKILL. A Wait resumes with its
+remaining time (or at once if it ended while the server was down), a busy execution
+resumes at the state where its last committed transition left it, and each finishes
+exactly once with a complete, gap-free history."""
+
+import json
+import time
+
+from helpers import make_client, unique
+
+ROLE = "arn:aws:iam::000000000000:role/sfn"
+
+
+def client(server):
+    return make_client(server.endpoint, "stepfunctions")
+
+
+def create(sfn, definition):
+    return sfn.create_state_machine(name=unique("sm"), definition=json.dumps(definition), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+
+
+def wait_done(sfn, arn, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        d = sfn.describe_execution(executionArn=arn)
+        if d["status"] != "RUNNING":
+            return d
+        time.sleep(0.05)
+    raise AssertionError("execution still running: %s" % arn)
+
+
+def events(sfn, arn):
+    out, kw = [], {"executionArn": arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kw)
+        out += page["events"]
+        if not page.get("nextToken"):
+            return out
+        kw["nextToken"] = page["nextToken"]
+
+
+def assert_complete_once(ev):
+    assert [e["id"] for e in ev] == list(range(1, len(ev) + 1))
+    assert [e["previousEventId"] for e in ev] == list(range(0, len(ev)))
+    ends = [e for e in ev if e["type"] in ("ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted")]
+    assert len(ends) == 1 and ev[-1] is ends[0]
+
+
+WAIT_MACHINE = {
+    "StartAt": "Prepare",
+    "States": {
+        "Prepare": {"Type": "Pass", "Result": "ready", "ResultPath": "$.step", "Next": "Sleep"},
+        "Sleep": {"Type": "Wait", "SecondsPath": "$.seconds", "Next": "Finish"},
+        "Finish": {"Type": "Pass", "Parameters": {"done.$": "$.step", "order.$": "$.order"}, "End": True},
+    },
+}
+
+
+def test_wait_survives_sigkill_and_completes_once(fresh_server):
+    sfn = client(fresh_server)
+    sm = create(sfn, WAIT_MACHINE)
+    t0 = time.time()
+    long_ex = sfn.start_execution(stateMachineArn=sm, name="long", input=json.dumps({"seconds": 4, "order": "o-1"}))[
+        "executionArn"
+    ]
+    short_ex = sfn.start_execution(stateMachineArn=sm, name="short", input=json.dumps({"seconds": 1, "order": "o-2"}))[
+        "executionArn"
+    ]
+    # both are in their Wait state
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        if all(events(sfn, a)[-1]["type"] == "WaitStateEntered" for a in (long_ex, short_ex)):
+            break
+        time.sleep(0.05)
+    assert events(sfn, long_ex)[-1]["type"] == "WaitStateEntered"
+    fresh_server.kill()
+    time.sleep(1.5)  # the short wait ends while the server is down
+    fresh_server.start(port=fresh_server.port)
+    sfn = client(fresh_server)
+
+    d_short = wait_done(sfn, short_ex)
+    assert d_short["status"] == "SUCCEEDED"
+    assert json.loads(d_short["output"]) == {"done": "ready", "order": "o-2"}
+    # the long one is still waiting for its remaining time, not restarted from zero
+    assert sfn.describe_execution(executionArn=long_ex)["status"] == "RUNNING"
+    d_long = wait_done(sfn, long_ex)
+    elapsed = time.time() - t0
+    assert d_long["status"] == "SUCCEEDED"
+    assert json.loads(d_long["output"]) == {"done": "ready", "order": "o-1"}
+    assert 3.9 <= elapsed < 9, elapsed
+    for arn in (short_ex, long_ex):
+        ev = events(sfn, arn)
+        assert_complete_once(ev)
+        assert [e["type"] for e in ev] == [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "WaitStateEntered",
+            "WaitStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded",
+        ]
+    # and nothing runs again after another restart
+    fresh_server.restart_after_kill()
+    sfn = client(fresh_server)
+    time.sleep(0.5)
+    assert len(events(sfn, long_ex)) == 8
+    assert sfn.describe_execution(executionArn=long_ex)["stopDate"] == d_long["stopDate"]
+
+
+LOOP = {
+    "StartAt": "Init",
+    "States": {
+        "Init": {"Type": "Pass", "Result": 0, "ResultPath": "$.i", "Next": "Check"},
+        "Check": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.i", "NumericGreaterThanEquals": 400, "Next": "Done"}],
+            "Default": "Inc",
+        },
+        "Inc": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)"}, "Next": "Check"},
+        "Done": {"Type": "Succeed"},
+    },
+}
+
+
+def test_busy_executions_resume_after_sigkill(fresh_server):
+    sfn = client(fresh_server)
+    sm = create(sfn, LOOP)
+    arns = [sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"] for _ in range(4)]
+    time.sleep(0.3)
+    running = [a for a in arns if sfn.describe_execution(executionArn=a)["status"] == "RUNNING"]
+    fresh_server.restart_after_kill()
+    sfn = client(fresh_server)
+    assert running, "the executions finished before the kill: nothing was resumed"
+    for arn in arns:
+        d = wait_done(sfn, arn, timeout=60)
+        assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == {"i": 400}
+        ev = events(sfn, arn)
+        assert_complete_once(ev)
+        # 1 start, Init (2), 401 Checks and 400 Incs (2 each), Succeed (2), the end
+        assert len(ev) == 1 + 2 + 2 * 401 + 2 * 400 + 2 + 1
