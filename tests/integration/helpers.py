@@ -161,6 +161,24 @@ class Server:
 # --------------------------------------------------------------------------- clients
 
 
+def cli_env(home):
+    """The environment of an AWS CLI run against a local server: test credentials, the
+    region, no pager or metadata lookups, config files under `home`, one attempt."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": home,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_PAGER": "",
+        "AWS_CONFIG_FILE": os.path.join(home, "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": os.path.join(home, "credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_MAX_ATTEMPTS": "1",
+        "LC_ALL": "C.UTF-8",
+    }
+
+
 def client_config(**kw):
     base = dict(
         retries={"total_max_attempts": 1},  # never hide a failure behind a retry

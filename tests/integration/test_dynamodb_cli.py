@@ -11,7 +11,7 @@ import tempfile
 
 import pytest
 
-from helpers import REGION, SLOW, unique
+from helpers import SLOW, cli_env, unique
 
 AWS = "/usr/bin/aws"
 
@@ -21,19 +21,7 @@ pytestmark = pytest.mark.skipif(not os.access(AWS, os.X_OK), reason="no AWS CLI 
 @pytest.fixture(scope="module")
 def aws(server):
     home = tempfile.mkdtemp(prefix="sluice-cli-")
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": home,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_PAGER": "",
-        "AWS_CONFIG_FILE": os.path.join(home, "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": os.path.join(home, "credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_MAX_ATTEMPTS": "1",
-        "LC_ALL": "C.UTF-8",
-    }
+    env = cli_env(home)
 
     def run(*args, expect_rc=0):
         p = subprocess.run([AWS, "--endpoint-url", server.endpoint, "--output", "json"] + list(args),

@@ -11,6 +11,7 @@ import tempfile
 
 import pytest
 
+from helpers import cli_env
 from sns_helpers import ACCOUNT, REGION, SLOW, make_sns_client, topic_arn, unique
 
 AWS = "/usr/bin/aws"
@@ -19,19 +20,7 @@ pytestmark = pytest.mark.skipif(not os.access(AWS, os.X_OK), reason="no AWS CLI 
 
 
 def _runner(endpoint, home):
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": home,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_PAGER": "",
-        "AWS_CONFIG_FILE": os.path.join(home, "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": os.path.join(home, "credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_MAX_ATTEMPTS": "1",
-        "LC_ALL": "C.UTF-8",
-    }
+    env = cli_env(home)
 
     def run(*args, expect_rc=0):
         p = subprocess.run(
