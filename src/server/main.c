@@ -144,8 +144,7 @@ static int services_create(server *s)
         log_error("cannot load the Lambda state", NULL);
         return -1;
     }
-    if (sfn_create(&s->sfn, s->loop, s->store, s->cfg.region, s->cfg.account_id,
-                   s->lambda) != 0) {
+    if (sfn_create(&s->sfn, s->loop, s->store, s->cfg.region, s->cfg.account_id, s->lambda) != 0) {
         log_error("cannot load the Step Functions state", NULL);
         return -1;
     }
