@@ -19,6 +19,7 @@
 #include "net/http_client.h"
 
 #include "common/alloc.h"
+#include "common/err_table.h"
 #include "common/buf.h"
 #include "net/curl_loop.h"
 
@@ -60,32 +61,17 @@ struct http_client {
  * Error codes
  * --------------------------------------------------------------------------------------- */
 
+static const err_row errors[] = {HTTP_CLIENT_ERRORS(ERR_ROW)};
+#define NERRORS (sizeof errors / sizeof errors[0])
+
 const char *http_client_error_name(int code)
 {
-    switch (code) {
-    case 0:
-        return "OK";
-#define ERR_NAME(name, value, msg)                                                                 \
-    case value:                                                                                    \
-        return #name;
-        HTTP_CLIENT_ERRORS(ERR_NAME)
-#undef ERR_NAME
-    }
-    return "UNKNOWN";
+    return err_table_name(errors, NERRORS, code);
 }
 
 const char *http_client_error_message(int code)
 {
-    switch (code) {
-    case 0:
-        return "";
-#define ERR_MSG(name, value, msg)                                                                  \
-    case value:                                                                                    \
-        return msg;
-        HTTP_CLIENT_ERRORS(ERR_MSG)
-#undef ERR_MSG
-    }
-    return "unknown error";
+    return err_table_message(errors, NERRORS, code);
 }
 
 /* ---------------------------------------------------------------------------------------

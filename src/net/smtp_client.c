@@ -21,6 +21,7 @@
 #include "net/smtp_client.h"
 
 #include "common/alloc.h"
+#include "common/err_table.h"
 #include "common/buf.h"
 #include "net/curl_loop.h"
 
@@ -56,32 +57,17 @@ struct smtp_client {
  * Error codes
  * --------------------------------------------------------------------------------------- */
 
+static const err_row errors[] = {SMTP_CLIENT_ERRORS(ERR_ROW)};
+#define NERRORS (sizeof errors / sizeof errors[0])
+
 const char *smtp_client_error_name(int code)
 {
-    switch (code) {
-    case 0:
-        return "OK";
-#define ERR_NAME(name, value, msg)                                                                 \
-    case value:                                                                                    \
-        return #name;
-        SMTP_CLIENT_ERRORS(ERR_NAME)
-#undef ERR_NAME
-    }
-    return "UNKNOWN";
+    return err_table_name(errors, NERRORS, code);
 }
 
 const char *smtp_client_error_message(int code)
 {
-    switch (code) {
-    case 0:
-        return "";
-#define ERR_MSG(name, value, msg)                                                                  \
-    case value:                                                                                    \
-        return msg;
-        SMTP_CLIENT_ERRORS(ERR_MSG)
-#undef ERR_MSG
-    }
-    return "unknown error";
+    return err_table_message(errors, NERRORS, code);
 }
 
 /* ---------------------------------------------------------------------------------------
