@@ -9,6 +9,7 @@ import signal
 import socket
 import struct
 import subprocess
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -355,3 +356,41 @@ def xml_error(body):
     err = next(e for e in root if local(e.tag) == "Error")
     fields = {local(e.tag): (e.text or "") for e in err}
     return fields.get("Type"), fields.get("Code"), fields.get("Message")
+
+
+def collect_markers(endpoint, url, key, expected, settle=1.0, readers=2, timeout=40):
+    """Every message on the queue, read by `readers` clients in parallel and left invisible
+    (not deleted) so each is read once, until every marker in `expected` arrived and the queue
+    stayed empty for `settle` s, or `timeout` (x SLOW) passed. key(body) is a message's marker.
+    Returns {marker: times read}: a crash test asserts each expected one was read once."""
+    seen = {}
+    lock = threading.Lock()
+    done = threading.Event()
+    deadline = time.monotonic() + timeout * SLOW
+    state = {"quiet_since": None}
+
+    def reader():
+        c = make_client(endpoint)
+        while not done.is_set() and time.monotonic() < deadline:
+            msgs = c.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=600
+            ).get("Messages", [])
+            with lock:
+                for m in msgs:
+                    k = key(m["Body"])
+                    seen[k] = seen.get(k, 0) + 1
+                if msgs:
+                    state["quiet_since"] = None
+                elif expected <= set(seen):
+                    state["quiet_since"] = state["quiet_since"] or time.monotonic()
+                    if time.monotonic() - state["quiet_since"] >= settle:
+                        done.set()
+            if not msgs:
+                time.sleep(0.05)
+
+    threads = [threading.Thread(target=reader, daemon=True) for _ in range(readers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return seen

@@ -29,7 +29,7 @@ from events_helpers import (  # noqa: F401 - fixtures
     user_registered,
     wait_for_second_boundary,
 )
-from helpers import make_client
+from helpers import collect_markers, make_client
 
 LOAD_SECONDS = 2.0
 SENDERS = 4
@@ -74,41 +74,8 @@ def _sender(endpoint, bus, idx, stop, killed, ledger):
                     ledger["errors"].append(repr(res))
 
 
-def _collect(endpoint, url, expected_ids, settle=1.0, readers=2):
-    """Every message on the queue until the expected ids arrived and the queue stayed empty
-    for `settle` s. Messages are left invisible (not deleted) so each is read once; readers
-    run in parallel. Returns {event id: count}."""
-    seen = {}
-    lock = threading.Lock()
-    done = threading.Event()
-    deadline = time.monotonic() + 30 * SLOW
-    state = {"quiet_since": None}
-
-    def reader():
-        c = make_client(endpoint)
-        while not done.is_set() and time.monotonic() < deadline:
-            msgs = c.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=600
-            ).get("Messages", [])
-            with lock:
-                for m in msgs:
-                    eid = json.loads(m["Body"])["id"]
-                    seen[eid] = seen.get(eid, 0) + 1
-                if msgs:
-                    state["quiet_since"] = None
-                elif expected_ids <= set(seen):
-                    state["quiet_since"] = state["quiet_since"] or time.monotonic()
-                    if time.monotonic() - state["quiet_since"] >= settle:
-                        done.set()
-            if not msgs:
-                time.sleep(0.05)
-
-    threads = [threading.Thread(target=reader, daemon=True) for _ in range(readers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return seen
+def _event_id(body):
+    return json.loads(body)["id"]
 
 
 @pytest.mark.sluice_timeout(150)
@@ -150,7 +117,7 @@ def test_kill_9_during_put_events_loses_no_acknowledged_event(fresh_server_facto
     seen = {}
 
     def collect(q, url):
-        seen[q] = _collect(srv.endpoint, url, expected[q])
+        seen[q] = collect_markers(srv.endpoint, url, _event_id, expected[q], timeout=30)
 
     collectors = [threading.Thread(target=collect, args=(q, url)) for q, (url, _) in setup["queues"].items()]
     for t in collectors:
@@ -257,7 +224,7 @@ def test_replay_interrupted_by_kill_finishes_after_restart(fresh_server_factory)
             break
         time.sleep(0.2)
     assert state == "COMPLETED"
-    seen = _collect(srv.endpoint, url, ids, settle=0.5)
+    seen = collect_markers(srv.endpoint, url, _event_id, ids, settle=0.5, timeout=30)
     missing = ids - set(seen)
     assert not missing, "%d of %d archived events never replayed" % (len(missing), len(ids))
     assert set(seen) <= ids

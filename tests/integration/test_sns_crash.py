@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from helpers import make_client
+from helpers import collect_markers, make_client
 from sns_helpers import (  # noqa: F401 - fixtures
     SLOW,
     fast_retry_policy,
@@ -99,42 +99,6 @@ def _marker(body, raw):
     return body if raw else json.loads(body)["Message"]
 
 
-def _collect(endpoint, url, raw, expected, settle=1.0, readers=2):
-    """Every message on the queue (left invisible, so each is read once) until the expected
-    markers arrived and the queue stayed empty for `settle` s. Returns {marker: count}."""
-    seen = {}
-    lock = threading.Lock()
-    done = threading.Event()
-    deadline = time.monotonic() + 40 * SLOW
-    state = {"quiet_since": None}
-
-    def reader():
-        c = make_client(endpoint)
-        while not done.is_set() and time.monotonic() < deadline:
-            msgs = c.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=600
-            ).get("Messages", [])
-            with lock:
-                for m in msgs:
-                    k = _marker(m["Body"], raw)
-                    seen[k] = seen.get(k, 0) + 1
-                if msgs:
-                    state["quiet_since"] = None
-                elif expected <= set(seen):
-                    state["quiet_since"] = state["quiet_since"] or time.monotonic()
-                    if time.monotonic() - state["quiet_since"] >= settle:
-                        done.set()
-            if not msgs:
-                time.sleep(0.05)
-
-    threads = [threading.Thread(target=reader, daemon=True) for _ in range(readers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return seen
-
-
 @pytest.mark.sluice_timeout(180)
 @pytest.mark.parametrize("durability", ["full", "normal"])
 def test_kill_9_during_publish_loses_no_acknowledged_message(fresh_server_factory, durability):
@@ -185,7 +149,8 @@ def test_kill_9_during_publish_loses_no_acknowledged_message(fresh_server_factor
     seen = {}
 
     def collect(q):
-        seen[q] = _collect(srv.endpoint, queues[q], ROUTES[q][1], expected[q])
+        raw = ROUTES[q][1]
+        seen[q] = collect_markers(srv.endpoint, queues[q], lambda b: _marker(b, raw), expected[q])
 
     collectors = [threading.Thread(target=collect, args=(q,)) for q in ROUTES]
     for t in collectors:
