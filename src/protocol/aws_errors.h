@@ -115,6 +115,8 @@
     X(LAMBDA_INVALID_REQUEST_CONTENT, "InvalidRequestContentException",                            \
       "InvalidRequestContentException", 400, 1)                                                    \
     X(LAMBDA_SERVICE, "ServiceException", "ServiceException", 500, 0)                              \
+    X(LAMBDA_PRECONDITION_FAILED, "PreconditionFailedException", "PreconditionFailedException",    \
+      412, 1)                                                                                      \
     /* DynamoDB (ValidationException, ResourceNotFoundException: the EVENTS_ rows) */              \
     X(DDB_RESOURCE_IN_USE, "ResourceInUseException", "ResourceInUseException", 400, 1)             \
     X(DDB_CONDITIONAL_CHECK_FAILED, "ConditionalCheckFailedException",                             \

@@ -33,9 +33,10 @@ def test_create_returns_an_active_configuration(lam):
                               Environment={"Variables": {"STAGE": "test"}},
                               Tags={"team": "orders"}, Publish=True)
     assert cfg["FunctionName"] == name
-    assert cfg["FunctionArn"] == arn(name)
+    # Publish=True answers with the version it published, as Lambda does.
+    assert cfg["FunctionArn"] == arn(name) + ":1"
     assert cfg["State"] == "Active" and cfg["LastUpdateStatus"] == "Successful"
-    assert cfg["Version"] == "$LATEST"
+    assert cfg["Version"] == "1"
     assert cfg["CodeSize"] == len(zip_bytes)
     assert cfg["CodeSha256"] == base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
     assert (cfg["Timeout"], cfg["MemorySize"], cfg["Description"]) == (7, 256, "echo")

@@ -22,7 +22,7 @@ static void call_done(lambda_result *r, void *arg)
 int lambda_call(lambda *l, const char *function, const char *payload, size_t len,
                 lambda_call_done_fn done, void *arg)
 {
-    lambda_fn *fn = l && function ? lambda_fn_find(l, function) : NULL;
+    lambda_fn *fn = l && function ? lambda_fn_target(l, function, NULL) : NULL;
     if (!fn)
         return LAMBDA_CALL_NOT_FOUND;
     char id[40];

@@ -508,7 +508,7 @@ static void poller_invoke(esm_poller *p)
         poller_receive(p);
         return;
     }
-    lambda_fn *fn = lambda_fn_find(l, doc_str(m, "FunctionArn"));
+    lambda_fn *fn = lambda_fn_target(l, doc_str(m, "FunctionArn"), NULL);
     if (!fn) { /* the function was deleted: the messages go back to the queue */
         set_result(m, "PROBLEM: Function not found");
         items_clear(p);
@@ -689,13 +689,18 @@ static int merge_input(aws_call *call, lambda *l, json_t *doc)
 {
     const char *fname = lambda_str(call, "FunctionName");
     if (fname) {
-        lambda_fn *fn = lambda_fn_find(l, fname);
+        lambda_fn *fn = lambda_fn_version(l, fname, NULL);
         if (!fn) {
             aws_reply_error(call, LAMBDA_ERR_NOT_FOUND, "Function does not exist");
             return -1;
         }
-        char arn[512];
+        char arn[512], qualifier[130];
         lambda_fn_arn(l, fn->name, arn, sizeof arn);
+        lambda_qualifier_of(fname, qualifier, sizeof qualifier);
+        if (qualifier[0]) { /* an alias or a version: the mapping invokes it */
+            strncat(arn, ":", sizeof arn - strlen(arn) - 1);
+            strncat(arn, qualifier, sizeof arn - strlen(arn) - 1);
+        }
         json_object_set_new(doc, "FunctionArn", json_string(arn));
     }
     const char *members[] = {"BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes",

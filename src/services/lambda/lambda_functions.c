@@ -5,7 +5,8 @@
  * members Lambda returns, plus Tags and CodeHex (the hex SHA-256 naming its code directory,
  * DATA/lambda/NAME/HEX/ holding code.zip and the unpacked code/). Code arrives base64 in the
  * request; decoding, hashing, writing and unpacking run on libuv's thread pool, then the
- * document is committed and the call answered. Only $LATEST exists (no versions yet). */
+ * document is committed and the call answered. Published versions and aliases live in the
+ * same document (lambda_versions.c). */
 #include "services/lambda/lambda_internal.h"
 #include "services/lambda/lambda_code.h"
 
@@ -131,6 +132,8 @@ static lambda_fn *fn_insert(lambda *l, const char *name, json_t *doc)
     lambda_fn *fn = xcalloc(1, sizeof *fn);
     fn->name = xstrdup(name);
     fn->doc = doc;
+    fn->latest = fn;
+    snprintf(fn->version, sizeof fn->version, "$LATEST");
     l->fns[i] = fn;
     l->nfns++;
     return fn;
@@ -140,6 +143,7 @@ void lambda_fn_release(lambda *l, lambda_fn *fn)
 {
     if (!fn->deleted || fn->workers > 0)
         return;
+    xfree(fn->versions);
     json_decref(fn->doc);
     xfree(fn->name);
     xfree(fn);
@@ -155,6 +159,7 @@ static void fn_remove(lambda *l, lambda_fn *fn)
     }
     fn->deleted = 1;
     fn->generation++;
+    lambda_versions_delete_all(l, fn);
     lambda_workers_retire(l, fn);
     lambda_fn_release(l, fn);
 }
@@ -170,14 +175,25 @@ void lambda_fn_code_dir(const lambda *l, const lambda_fn *fn, char *out, size_t 
              json_string_value(json_object_get(fn->doc, "CodeHex")));
 }
 
-void lambda_reply_not_found(aws_call *call)
+void lambda_reply_not_found_q(aws_call *call, const char *qualifier)
 {
     lambda *l = call->service->ctx;
     char name[128], arn[512];
     const char *given = lambda_str(call, "FunctionName");
     name_of(given ? given : "", name, sizeof name);
     lambda_fn_arn(l, name, arn, sizeof arn);
-    aws_reply_error(call, LAMBDA_ERR_NOT_FOUND, "Function not found: %s", arn);
+    if (qualifier && qualifier[0])
+        aws_reply_error(call, LAMBDA_ERR_NOT_FOUND, "Function not found: %s:%s", arn, qualifier);
+    else
+        aws_reply_error(call, LAMBDA_ERR_NOT_FOUND, "Function not found: %s", arn);
+}
+
+void lambda_reply_not_found(aws_call *call)
+{
+    char qualifier[130];
+    lambda_qualifier_of(lambda_str(call, "FunctionName"), qualifier, sizeof qualifier);
+    const char *q = lambda_str(call, "Qualifier");
+    lambda_reply_not_found_q(call, qualifier[0] ? qualifier : q);
 }
 
 static void restore(const char *key, const char *text, void *arg)
@@ -185,7 +201,7 @@ static void restore(const char *key, const char *text, void *arg)
     lambda *l = arg;
     json_t *doc = json_loads(text, 0, NULL);
     if (doc)
-        fn_insert(l, key, doc);
+        lambda_versions_load(l, fn_insert(l, key, doc));
 }
 
 int lambda_functions_load(lambda *l)
@@ -196,6 +212,7 @@ int lambda_functions_load(lambda *l)
 void lambda_functions_free(lambda *l)
 {
     for (size_t i = 0; i < l->nfns; i++) {
+        lambda_versions_free(l->fns[i]);
         json_decref(l->fns[i]->doc);
         xfree(l->fns[i]->name);
         xfree(l->fns[i]);
@@ -207,22 +224,27 @@ void lambda_functions_free(lambda *l)
 
 /* ---- shapes --------------------------------------------------------------------------- */
 
-static json_t *configuration(const lambda_fn *fn)
+json_t *lambda_fn_configuration(const lambda_fn *fn)
 {
+    /* Members of the document that are not FunctionConfiguration's. */
+    static const char *const hidden[] = {
+        "Tags",     "CodeHex",     "EventInvokeConfig", /* lambda_eic.c */
+        "Versions", "LastVersion", "Aliases",           "Policies", "ReservedConcurrentExecutions",
+    };
     json_t *c = json_deep_copy(fn->doc);
-    json_object_del(c, "Tags");
-    json_object_del(c, "CodeHex");
-    json_object_del(c, "EventInvokeConfig"); /* lambda_eic.c */
+    for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++)
+        json_object_del(c, hidden[i]);
     return c;
 }
 
-static void persist(lambda *l, aws_call *call, json_t *reply, lambda_fn *fn)
+void lambda_fn_persist(lambda *l, aws_call *call, json_t *reply, lambda_fn *fn)
 {
+    fn = fn->latest ? fn->latest : fn;
     service_persist_doc(l->store, call, reply, AWS_ERR_LAMBDA_SERVICE, LAMBDA_NS_FUNCTION, fn->name,
                         fn->deleted ? NULL : fn->doc);
 }
 
-static void touch(json_t *doc)
+void lambda_doc_touch(json_t *doc)
 {
     char when[32], rev[37];
     clock_iso8601_ms(clock_now_ms(), when);
@@ -477,11 +499,13 @@ static void create_committed(upload *u)
                             "Successful", "PackageType", "Zip", "Architectures", "x86_64");
     apply_config(doc, call->input);
     set_code(doc, u);
-    touch(doc);
+    lambda_doc_touch(doc);
     json_t *tags = json_object_get(call->input, "Tags");
     json_object_set_new(doc, "Tags", tags ? json_deep_copy(tags) : json_object());
     lambda_fn *fn = fn_insert(l, u->name, doc);
-    persist(l, call, configuration(fn), fn);
+    json_t *pub = json_object_get(call->input, "Publish");
+    lambda_fn_persist(
+        l, call, lambda_fn_configuration(json_is_true(pub) ? lambda_publish(l, fn, NULL) : fn), fn);
 }
 
 void lambda_create_function(aws_call *call)
@@ -525,18 +549,20 @@ void lambda_create_function(aws_call *call)
 
 void lambda_get_function_configuration(aws_call *call)
 {
-    lambda_fn *fn = lambda_fn_find(call->service->ctx, lambda_str(call, "FunctionName"));
+    lambda_fn *fn = lambda_fn_version(call->service->ctx, lambda_str(call, "FunctionName"),
+                                      lambda_str(call, "Qualifier"));
     if (!fn) {
         lambda_reply_not_found(call);
         return;
     }
-    aws_reply(call, configuration(fn));
+    aws_reply(call, lambda_fn_configuration(fn));
 }
 
 void lambda_get_function(aws_call *call)
 {
     lambda *l = call->service->ctx;
-    lambda_fn *fn = lambda_fn_find(l, lambda_str(call, "FunctionName"));
+    lambda_fn *fn =
+        lambda_fn_version(l, lambda_str(call, "FunctionName"), lambda_str(call, "Qualifier"));
     if (!fn) {
         lambda_reply_not_found(call);
         return;
@@ -544,11 +570,16 @@ void lambda_get_function(aws_call *call)
     char url[1400];
     snprintf(url, sizeof url, "%s%scode/%s/%s.zip", l->public_url, LAMBDA_HTTP_PREFIX, fn->name,
              json_string_value(json_object_get(fn->doc, "CodeHex")));
-    json_t *out = json_pack("{s:o,s:{s:s,s:s}}", "Configuration", configuration(fn), "Code",
-                            "RepositoryType", "S3", "Location", url);
-    json_t *tags = json_object_get(fn->doc, "Tags");
+    json_t *out = json_pack("{s:o,s:{s:s,s:s}}", "Configuration", lambda_fn_configuration(fn),
+                            "Code", "RepositoryType", "S3", "Location", url);
+    json_t *tags = json_object_get(fn->latest->doc, "Tags");
     if (json_object_size(tags) > 0)
         json_object_set(out, "Tags", tags);
+    long reserved = lambda_reserved_concurrency(fn);
+    if (reserved >= 0)
+        json_object_set_new(
+            out, "Concurrency",
+            json_pack("{s:I}", "ReservedConcurrentExecutions", (json_int_t)reserved));
     aws_reply(call, out);
 }
 
@@ -572,9 +603,21 @@ void lambda_list_functions(aws_call *call)
         if (found)
             i++;
     }
+    const char *which = lambda_str(call, "FunctionVersion");
+    int all = which && strcmp(which, "ALL") == 0;
+    if (which && !all) {
+        aws_reply_error(call, LAMBDA_ERR_INVALID,
+                        "1 validation error detected: Value '%s' at 'functionVersion' failed to "
+                        "satisfy constraint: Member must satisfy enum value set: [ALL]",
+                        which);
+        return;
+    }
     json_t *list = json_array();
-    for (; i < l->nfns && (json_int_t)json_array_size(list) < max; i++)
-        json_array_append_new(list, configuration(l->fns[i]));
+    for (; i < l->nfns && (json_int_t)json_array_size(list) < max; i++) {
+        json_array_append_new(list, lambda_fn_configuration(l->fns[i]));
+        for (size_t v = 0; all && v < l->fns[i]->nversions; v++)
+            json_array_append_new(list, lambda_fn_configuration(l->fns[i]->versions[v]));
+    }
     json_t *out = json_pack("{s:o}", "Functions", list);
     if (i < l->nfns)
         json_object_set_new(out, "NextMarker", json_string(l->fns[i - 1]->name));
@@ -585,7 +628,7 @@ void lambda_list_functions(aws_call *call)
 
 static void changed(lambda *l, lambda_fn *fn)
 {
-    touch(fn->doc);
+    lambda_doc_touch(fn->doc);
     fn->generation++;
     lambda_workers_retire(l, fn);
 }
@@ -599,7 +642,10 @@ static void code_uploaded(upload *u)
     }
     set_code(fn->doc, u);
     changed(u->l, fn);
-    persist(u->l, u->call, configuration(fn), fn);
+    json_t *pub = json_object_get(u->call->input, "Publish");
+    lambda_fn_persist(
+        u->l, u->call,
+        lambda_fn_configuration(json_is_true(pub) ? lambda_publish(u->l, fn, NULL) : fn), fn);
 }
 
 void lambda_update_function_code(aws_call *call)
@@ -636,7 +682,7 @@ void lambda_update_function_configuration(aws_call *call)
         return;
     apply_config(fn->doc, call->input);
     changed(l, fn);
-    persist(l, call, configuration(fn), fn);
+    lambda_fn_persist(l, call, lambda_fn_configuration(fn), fn);
 }
 
 void lambda_delete_function(aws_call *call)
@@ -645,6 +691,13 @@ void lambda_delete_function(aws_call *call)
     lambda_fn *fn = lambda_fn_find(l, lambda_str(call, "FunctionName"));
     if (!fn) {
         lambda_reply_not_found(call);
+        return;
+    }
+    char qualifier[130];
+    lambda_qualifier_of(lambda_str(call, "FunctionName"), qualifier, sizeof qualifier);
+    const char *q = lambda_str(call, "Qualifier");
+    if (q || qualifier[0]) {
+        lambda_delete_version(call, fn, q ? q : qualifier);
         return;
     }
     char name[128];
@@ -672,7 +725,7 @@ void lambda_tag_resource(aws_call *call)
     if (!fn)
         return;
     json_object_update(json_object_get(fn->doc, "Tags"), json_object_get(call->input, "Tags"));
-    persist(call->service->ctx, call, NULL, fn);
+    lambda_fn_persist(call->service->ctx, call, NULL, fn);
 }
 
 void lambda_untag_resource(aws_call *call)
@@ -685,7 +738,7 @@ void lambda_untag_resource(aws_call *call)
     json_t *k;
     json_array_foreach(keys, i, k)
         json_object_del(json_object_get(fn->doc, "Tags"), json_string_value(k));
-    persist(call->service->ctx, call, NULL, fn);
+    lambda_fn_persist(call->service->ctx, call, NULL, fn);
 }
 
 void lambda_list_tags(aws_call *call)

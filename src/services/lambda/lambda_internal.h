@@ -26,14 +26,21 @@
 typedef struct lambda_worker lambda_worker;
 typedef struct lambda_esm lambda_esm;
 
-/* A function ($LATEST). */
+/* A function's $LATEST, or one of its published versions (lambda_versions.c). Workers run
+ * one lambda_fn's code and configuration. */
 typedef struct lambda_fn {
     char *name;
-    json_t *doc;         /* the stored configuration (FunctionConfiguration members, Tags,
-                          * CodeHex: the code directory's name) */
+    char version[16];    /* "$LATEST", or the published version's number */
+    json_t *doc;         /* $LATEST: the stored document (FunctionConfiguration members, Tags,
+                          * CodeHex: the code directory's name, Versions, Aliases, Policy,
+                          * ReservedConcurrentExecutions); a version: its configuration with
+                          * CodeHex (a member of $LATEST's Versions, shared) */
     unsigned generation; /* bumped by every change: workers of older ones retire */
     unsigned workers;    /* live workers (the fn is freed when deleted and this is 0) */
     int deleted;
+    struct lambda_fn *latest;    /* $LATEST of the function (itself for $LATEST) */
+    struct lambda_fn **versions; /* $LATEST only: the published versions, ascending */
+    size_t nversions;
 } lambda_fn;
 
 struct lambda {
@@ -69,7 +76,16 @@ void lambda_fn_arn(const lambda *l, const char *name, char *out, size_t cap);
 void lambda_fn_code_dir(const lambda *l, const lambda_fn *fn, char *out, size_t cap);
 /* Replies ResourceNotFoundException for the function named in the call's input. */
 void lambda_reply_not_found(aws_call *call);
+/* The same, naming the function's ARN with qualifier (NULL or "": none). */
+void lambda_reply_not_found_q(aws_call *call, const char *qualifier);
 void lambda_fn_release(lambda *l, lambda_fn *fn); /* frees a deleted fn with no workers */
+
+/* FunctionConfiguration of fn (a new object). */
+json_t *lambda_fn_configuration(const lambda_fn *fn);
+/* Commits fn's function document (fn->latest's) and answers reply (taken; NULL: empty). */
+void lambda_fn_persist(lambda *l, aws_call *call, json_t *reply, lambda_fn *fn);
+/* Stamps LastModified and a new RevisionId on a document. */
+void lambda_doc_touch(json_t *doc);
 
 void lambda_create_function(aws_call *call);
 void lambda_get_function(aws_call *call);
@@ -85,6 +101,44 @@ int lambda_functions_load(lambda *l);
 void lambda_functions_free(lambda *l);
 /* GET .../code/NAME/HEX.zip */
 void lambda_serve_code(lambda *l, http_request *req, const char *rest);
+
+/* ---- versions, aliases, concurrency, permissions (lambda_versions.c, lambda_policy.c) ----- */
+
+/* The version that a call names, from name_or_arn (NAME, NAME:QUALIFIER, or a function ARN,
+ * qualified or not) and qualifier (may be NULL): $LATEST, a published version, or, for an
+ * alias, the version its routing picks for this invocation. NULL if there is none. */
+lambda_fn *lambda_fn_target(lambda *l, const char *name_or_arn, const char *qualifier);
+/* The same without routing: an alias names its FunctionVersion (GetFunction and the like). */
+lambda_fn *lambda_fn_version(lambda *l, const char *name_or_arn, const char *qualifier);
+/* The qualifier in name_or_arn (after NAME:), or "" (out: at least 130 bytes). */
+void lambda_qualifier_of(const char *name_or_arn, char *out, size_t cap);
+/* Rebuilds the version objects of a $LATEST from its document (load). */
+void lambda_versions_load(lambda *l, lambda_fn *fn);
+/* Publishes $LATEST as a new version unless the last one has the same code and
+ * configuration; returns that version. */
+lambda_fn *lambda_publish(lambda *l, lambda_fn *fn, const char *description);
+/* The function is deleted: so are its versions (workers retire). */
+void lambda_versions_delete_all(lambda *l, lambda_fn *fn);
+void lambda_versions_free(lambda_fn *fn); /* at shutdown */
+void lambda_publish_version(aws_call *call);
+void lambda_list_versions(aws_call *call);
+/* DeleteFunction with a version Qualifier. */
+void lambda_delete_version(aws_call *call, lambda_fn *fn, const char *qualifier);
+void lambda_create_alias(aws_call *call);
+void lambda_get_alias(aws_call *call);
+void lambda_update_alias(aws_call *call);
+void lambda_delete_alias(aws_call *call);
+void lambda_list_aliases(aws_call *call);
+void lambda_put_concurrency(aws_call *call);
+void lambda_get_concurrency(aws_call *call);
+void lambda_delete_concurrency(aws_call *call);
+void lambda_add_permission(aws_call *call);
+void lambda_remove_permission(aws_call *call);
+void lambda_get_policy(aws_call *call);
+/* Reserved concurrency of fn's function, or -1 if it has none. */
+long lambda_reserved_concurrency(const lambda_fn *fn);
+/* The sum of every function's reserved concurrency. */
+unsigned long lambda_reserved_total(const lambda *l);
 
 /* ---- invocation (lambda_invoke.c) ------------------------------------------------------ */
 

@@ -30,12 +30,13 @@
 typedef struct sync_invoke {
     aws_call *call;
     int tail;
+    char version[16]; /* ExecutedVersion */
 } sync_invoke;
 
 static void sync_done(lambda_result *r, void *arg)
 {
     sync_invoke *s = arg;
-    json_t *out = json_pack("{s:i,s:s}", "StatusCode", 200, "ExecutedVersion", "$LATEST");
+    json_t *out = json_pack("{s:i,s:s}", "StatusCode", 200, "ExecutedVersion", s->version);
     buf b64 = BUF_INIT;
     base64_encode(&b64, r->payload.data ? r->payload.data : "", r->payload.len);
     json_object_set_new(out, "Payload", json_string(b64.data ? b64.data : ""));
@@ -100,7 +101,8 @@ static void event_committed(store_op *op)
     xfree(e);
 }
 
-static void event_enqueue(aws_call *call, lambda_fn *fn, buf *payload)
+/* The qualifier is kept as given: an alias routes each attempt anew. */
+static void event_enqueue(aws_call *call, lambda_fn *fn, const char *qualifier, buf *payload)
 {
     lambda *l = call->service->ctx;
     event_put *e = xcalloc(1, sizeof *e);
@@ -108,6 +110,8 @@ static void event_enqueue(aws_call *call, lambda_fn *fn, buf *payload)
     e->l = l;
     json_t *target =
         json_pack("{s:s,s:s}", "FunctionName", fn->name, "RequestId", call->request_id);
+    if (qualifier[0])
+        json_object_set_new(target, "Qualifier", json_string(qualifier));
     e->item.kind = xstrdup(LAMBDA_EVENT_KIND);
     e->item.target_json = json_dumps(target, JSON_COMPACT);
     json_decref(target);
@@ -188,7 +192,8 @@ static void event_attempt(delivery_job *job, void *arg)
     lambda *l = arg;
     json_t *target = json_loads(job->rec.target_json, 0, NULL);
     const char *name = json_string_value(json_object_get(target, "FunctionName"));
-    lambda_fn *fn = name ? lambda_fn_find(l, name) : NULL;
+    const char *qualifier = json_string_value(json_object_get(target, "Qualifier"));
+    lambda_fn *fn = name ? lambda_fn_target(l, name, qualifier) : NULL;
     if (!fn) { /* deleted since, or never there */
         event_function_missing(l, job, target);
         json_decref(target);
@@ -227,10 +232,14 @@ int lambda_events_start(lambda *l)
 void lambda_invoke_op(aws_call *call)
 {
     lambda *l = call->service->ctx;
-    lambda_fn *fn = lambda_fn_find(l, lambda_str(call, "FunctionName"));
-    const char *qualifier = lambda_str(call, "Qualifier");
-    if (!fn || (qualifier && strcmp(qualifier, "$LATEST") != 0)) {
-        lambda_reply_not_found(call);
+    const char *name = lambda_str(call, "FunctionName");
+    char qualifier[130];
+    lambda_qualifier_of(name, qualifier, sizeof qualifier);
+    if (!qualifier[0] && lambda_str(call, "Qualifier"))
+        snprintf(qualifier, sizeof qualifier, "%s", lambda_str(call, "Qualifier"));
+    lambda_fn *fn = lambda_fn_target(l, name, lambda_str(call, "Qualifier"));
+    if (!fn) {
+        lambda_reply_not_found_q(call, qualifier);
         return;
     }
     const char *type = lambda_str(call, "InvocationType");
@@ -254,7 +263,7 @@ void lambda_invoke_op(aws_call *call)
     } else if (strcmp(type, "DryRun") == 0) {
         aws_reply(call, json_pack("{s:i}", "StatusCode", 204));
     } else if (is_event) {
-        event_enqueue(call, fn, &payload);
+        event_enqueue(call, fn, qualifier, &payload);
     } else if (strcmp(type, "RequestResponse") != 0) {
         aws_reply_error(call, LAMBDA_ERR_INVALID,
                         "1 validation error detected: Value '%s' at 'invocationType' failed to "
@@ -265,6 +274,7 @@ void lambda_invoke_op(aws_call *call)
         sync_invoke *s = xcalloc(1, sizeof *s);
         s->call = call;
         s->tail = log_type && strcmp(log_type, "Tail") == 0;
+        snprintf(s->version, sizeof s->version, "%s", fn->version);
         if (lambda_invoke(l, fn, call->request_id, payload.data, payload.len, sync_done, s) != 0) {
             xfree(s);
             throttled(call);

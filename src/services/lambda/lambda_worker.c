@@ -316,7 +316,7 @@ static void assign(lambda_worker *w, const char *id, const char *payload, size_t
         buf_append(&inv->log, w->early_log.data, w->early_log.len);
         buf_reset(&w->early_log);
     }
-    buf_printf(&inv->log, "START RequestId: %s Version: $LATEST\n", id);
+    buf_printf(&inv->log, "START RequestId: %s Version: %s\n", id, w->fn->version);
     w->state = W_BUSY;
     uv_timer_start(&w->timer, on_timer, (uint64_t)w->timeout_s * 1000, 0);
     if (w->next_req)
@@ -437,7 +437,7 @@ static void build_env(lambda_worker *w, envb *e, const char *task_root, const ch
     env_add(e, "LANG", "%s", "en_US.UTF-8");
     env_add(e, "TZ", "%s", ":UTC");
     env_add(e, "AWS_LAMBDA_FUNCTION_NAME", "%s", w->fn->name);
-    env_add(e, "AWS_LAMBDA_FUNCTION_VERSION", "%s", "$LATEST");
+    env_add(e, "AWS_LAMBDA_FUNCTION_VERSION", "%s", w->fn->version);
     env_add(e, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "%d", w->memory_mb);
     env_add(e, "AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/%s", w->fn->name);
     env_add(e, "AWS_LAMBDA_LOG_STREAM_NAME", "%s", w->token);
@@ -500,7 +500,11 @@ static lambda_worker *spawn(lambda *l, lambda_fn *fn, char *why, size_t whylen)
     w->generation = fn->generation;
     w->timeout_s = (int)json_integer_value(json_object_get(fn->doc, "Timeout"));
     w->memory_mb = (int)json_integer_value(json_object_get(fn->doc, "MemorySize"));
-    lambda_fn_arn(l, fn->name, w->arn, sizeof w->arn);
+    const char *arn = json_string_value(json_object_get(fn->doc, "FunctionArn"));
+    if (arn)
+        snprintf(w->arn, sizeof w->arn, "%s", arn);
+    else
+        lambda_fn_arn(l, fn->name, w->arn, sizeof w->arn);
     snprintf(w->token, sizeof w->token, "%016llx%016llx", (unsigned long long)ids_random64(),
              (unsigned long long)ids_random64());
     w->spawned_ms = clock_now_ms();
@@ -556,19 +560,37 @@ static lambda_worker *spawn(lambda *l, lambda_fn *fn, char *why, size_t whylen)
 
 /* ---- the invoker's side --------------------------------------------------------------- */
 
-static unsigned count_running(lambda *l, lambda_fn *fn)
+/* Busy workers: of fn's function (all versions), or, with fn NULL, of the functions
+ * without reserved concurrency (unreserved), or all. */
+static unsigned count_running(lambda *l, lambda_fn *fn, int unreserved)
 {
     unsigned n = 0;
-    for (lambda_worker *w = l->workers; w; w = w->next)
-        if (w->state != W_DEAD && w->state != W_IDLE && (!fn || w->fn == fn))
+    for (lambda_worker *w = l->workers; w; w = w->next) {
+        if (w->state == W_DEAD || w->state == W_IDLE)
+            continue;
+        if (fn ? strcmp(w->fn->name, fn->name) == 0
+               : !unreserved || w->fn->deleted || lambda_reserved_concurrency(w->fn) < 0)
             n++;
+    }
     return n;
+}
+
+/* fn's reserved concurrency, or the unreserved pool, is used up. */
+static int at_concurrency_cap(lambda *l, lambda_fn *fn)
+{
+    long reserved = lambda_reserved_concurrency(fn);
+    if (count_running(l, NULL, 0) >= l->concurrency)
+        return 1;
+    if (reserved >= 0)
+        return count_running(l, fn, 0) >= (unsigned long)reserved;
+    unsigned long pool = l->concurrency - lambda_reserved_total(l);
+    return count_running(l, NULL, 1) >= pool;
 }
 
 int lambda_invoke(lambda *l, lambda_fn *fn, const char *request_id, const char *payload, size_t len,
                   lambda_done_fn done, void *arg)
 {
-    if (l->stopping)
+    if (l->stopping || lambda_reserved_concurrency(fn) == 0)
         return -1;
     runtimes_resolve(l);
     for (lambda_worker *w = l->workers; w; w = w->next) {
@@ -578,7 +600,7 @@ int lambda_invoke(lambda *l, lambda_fn *fn, const char *request_id, const char *
             return 0;
         }
     }
-    if (count_running(l, fn) >= l->concurrency || count_running(l, NULL) >= l->concurrency)
+    if (at_concurrency_cap(l, fn))
         return -1;
     char why[512];
     lambda_worker *w = spawn(l, fn, why, sizeof why);
@@ -590,8 +612,8 @@ int lambda_invoke(lambda *l, lambda_fn *fn, const char *request_id, const char *
         json_decref(e);
         lambda_result r = {.kind = LAMBDA_RESULT_FUNCTION_ERROR};
         buf_puts(&r.payload, text);
-        buf_printf(&r.log, "START RequestId: %s Version: $LATEST\n%s\nEND RequestId: %s\n",
-                   request_id, why, request_id);
+        buf_printf(&r.log, "START RequestId: %s Version: %s\n%s\nEND RequestId: %s\n",
+                   request_id, fn->version, why, request_id);
         free(text);
         done(&r, arg);
         buf_free(&r.payload);
