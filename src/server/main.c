@@ -139,7 +139,8 @@ static int services_create(server *s)
                         .runtimes_dir = s->cfg.lambda_runtimes_dir,
                         .idle_ms = s->cfg.lambda_idle_ms,
                         .concurrency = s->cfg.lambda_concurrency,
-                        .queues = s->sqs};
+                        .queues = s->sqs,
+                        .tables = s->dynamodb};
     if (lambda_create(&s->lambda, s->loop, s->store, &lc) != 0) {
         log_error("cannot load the Lambda state", NULL);
         return -1;

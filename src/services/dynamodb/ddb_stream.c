@@ -507,6 +507,39 @@ static void get_records(aws_call *call)
     stream_read_submit(call, s, after, (int)limit, "", get_records_reply);
 }
 
+/* ---- readers outside the API (Lambda event source mappings) --------------------------- */
+
+int dynamodb_stream_lookup(const dynamodb *d, const char *stream_arn, dynamodb_stream_info *out)
+{
+    json_t *s = stream_arn ? json_object_get(d->streams, stream_arn) : NULL;
+    if (!s)
+        return -1;
+    out->id = json_integer_value(json_object_get(s, "Id"));
+    out->enabled = json_is_true(json_object_get(s, "Enabled"));
+    shard_id(s, out->shard_id);
+    return 0;
+}
+
+json_t *dynamodb_stream_event(const dynamodb *d, const char *stream_arn, const store_kv_record *rec)
+{
+    json_t *s = json_object_get(d->streams, stream_arn);
+    json_t *j = s ? record_out(d, s, rec) : NULL;
+    if (!j)
+        return NULL;
+    json_object_set_new(j, "eventSourceARN", json_string(stream_arn));
+    json_t *who = json_object_get(j, "userIdentity");
+    if (who) /* Lambda's events spell the members in lower camel case */
+        json_object_set_new(j, "userIdentity",
+                            json_pack("{s:O,s:O}", "type", json_object_get(who, "Type"),
+                                      "principalId", json_object_get(who, "PrincipalId")));
+    return j;
+}
+
+void dynamodb_stream_seq(int64_t seq, char *out)
+{
+    seq_format(seq, out);
+}
+
 /* ---- the service -------------------------------------------------------------------- */
 
 static const aws_op_def streams_ops[] = {

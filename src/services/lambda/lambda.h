@@ -5,6 +5,7 @@
 #define SLUICE_LAMBDA_H
 
 #include "net/http_server.h"
+#include "services/dynamodb/dynamodb.h"
 #include "services/sns/sns.h"
 #include "services/sqs/sqs.h"
 #include "protocol/aws.h"
@@ -29,6 +30,7 @@ typedef struct lambda_config {
     uint64_t idle_ms;         /* idle workers stop after this */
     unsigned concurrency;     /* cap on running workers, per function and server-wide */
     sqs *queues;              /* event source mappings read these queues (borrowed) */
+    dynamodb *tables;         /* ... and these tables' streams (borrowed, may be NULL) */
 } lambda_config;
 
 /* Loads the functions from the store and starts the asynchronous-invocation dispatcher.
@@ -36,6 +38,9 @@ typedef struct lambda_config {
 int lambda_create(lambda **out, uv_loop_t *loop, store *st, const lambda_config *cfg);
 /* The topics that asynchronous invocations' destinations may name (borrowed). */
 void lambda_set_topics(lambda *l, sns *topics);
+/* The CloudWatch Logs service invocations' logs are written to (borrowed; NULL: none). */
+struct logs;
+void lambda_set_logs(lambda *l, struct logs *lg);
 /* The port the Runtime API is reached on (known once the listener is up). */
 void lambda_set_port(lambda *l, int port);
 const aws_service_def *lambda_service_def(const lambda *l);

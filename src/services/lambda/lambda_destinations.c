@@ -68,9 +68,8 @@ static void sent(fanout *f, int status, void *arg)
     delivery_job_release(arg);
 }
 
-/* Plans the record for destination arn into f; -1 (reason in err) if it cannot. */
-static int plan_record(lambda *l, fanout *f, const char *arn, const char *text, char *err,
-                       size_t errlen)
+int lambda_destination_plan(lambda *l, fanout *f, const char *arn, const char *text, char *err,
+                            size_t errlen)
 {
     if (strncmp(arn, "arn:aws:sqs:", 12) == 0)
         return fanout_queue(f, arn, text, strlen(text), NULL, NULL, NULL, err, errlen);
@@ -110,7 +109,7 @@ static void finish(lambda *l, delivery_job *job, const lambda_fn *fn, const json
     char *text = record_text(l, job, fn, request_id, condition, r);
     fanout *f = fanout_new(l->store, l->queues, clock_now_ms(), l->account);
     char err[256];
-    if (plan_record(l, f, dest, text, err, sizeof err) != 0)
+    if (lambda_destination_plan(l, f, dest, text, err, sizeof err) != 0)
         log_warn("lambda destination record dropped", "function=%s destination=%s err='%s'",
                  fn->name, dest, err);
     free(text);

@@ -1,5 +1,5 @@
-/* Event source mappings from SQS queues: the API (Create/Get/Update/Delete/List) and the
- * pollers that run them.
+/* Event source mappings: the API (Create/Get/Update/Delete/List), and the pollers that run
+ * the mappings from SQS queues (those from DynamoDB streams: lambda_esm_stream.c).
  *
  * A mapping is one document (LAMBDA_NS_ESM, keyed by UUID) in the shape of Lambda's
  * EventSourceMappingConfiguration. An enabled mapping runs pollers; each poller owns an
@@ -50,6 +50,7 @@ struct lambda_esm {
     unsigned npollers;   /* alive (running or finishing) */
     unsigned generation; /* bumped when the config changes: pollers reread it */
     esm_poller *pollers;
+    esm_stream *stream; /* a DynamoDB stream's reader (lambda_esm_stream.c) */
     lambda_esm *next;
 };
 
@@ -110,6 +111,16 @@ static unsigned max_pollers(const lambda_esm *m)
     return cap;
 }
 
+json_t *lambda_esm_doc(lambda_esm *m)
+{
+    return m->doc;
+}
+
+const char *lambda_esm_uuid(const lambda_esm *m)
+{
+    return m->uuid;
+}
+
 static lambda_esm *esm_find(lambda *l, const char *uuid)
 {
     for (lambda_esm *m = l->esms; uuid && m; m = m->next)
@@ -133,6 +144,12 @@ static void esm_free(lambda_esm *m)
     xfree(m);
 }
 
+void lambda_esm_poller_gone(lambda_esm *m)
+{
+    if (--m->npollers == 0 && m->deleted)
+        esm_free(m);
+}
+
 static void poller_closed(uv_handle_t *h)
 {
     esm_poller *p = h->data;
@@ -140,8 +157,7 @@ static void poller_closed(uv_handle_t *h)
     items_clear(p);
     xfree(p->items);
     xfree(p);
-    if (--m->npollers == 0 && m->deleted)
-        esm_free(m);
+    lambda_esm_poller_gone(m);
 }
 
 static void poller_unlink(esm_poller *p)
@@ -195,7 +211,7 @@ static void on_timer(uv_timer_t *t)
         poller_receive(p);
 }
 
-static void set_result(lambda_esm *m, const char *result)
+void lambda_esm_set_result(lambda_esm *m, const char *result)
 {
     json_object_set_new(m->doc, "LastProcessingResult", json_string(result));
 }
@@ -203,7 +219,7 @@ static void set_result(lambda_esm *m, const char *result)
 /* The queue is gone (deleted, or never there after a restart): look again later. */
 static void wait_for_queue(esm_poller *p)
 {
-    set_result(p->m, "PROBLEM: Function call failed");
+    lambda_esm_set_result(p->m, "PROBLEM: Function call failed");
     if (p->consumer && sqs_consumer_gone(p->consumer)) {
         sqs_consumer_destroy(p->consumer);
         p->consumer = NULL;
@@ -355,7 +371,7 @@ static void poller_receive(esm_poller *p)
 
 /* Whether the record passes FilterCriteria (none: all pass). The body is matched as JSON
  * when it is a JSON object, as Lambda does. */
-static int passes_filters(const lambda_esm *m, const json_t *record)
+int lambda_esm_passes_filters(const lambda_esm *m, const json_t *record)
 {
     json_t *filters = json_object_get(json_object_get(m->doc, "FilterCriteria"), "Filters");
     if (json_array_size(filters) == 0)
@@ -466,9 +482,9 @@ static void on_invoked(lambda_result *r, void *arg)
         if (failures && (size_t)known != json_array_size(failures))
             nok = 0;
         json_decref(failures);
-        set_result(m, "OK");
+        lambda_esm_set_result(m, "OK");
     } else {
-        set_result(m, "PROBLEM: Function call failed");
+        lambda_esm_set_result(m, "PROBLEM: Function call failed");
         log_info("lambda event source: batch failed", "mapping=%s function=%s messages=%zu",
                  m->uuid, doc_str(m, "FunctionArn"), p->n);
     }
@@ -491,7 +507,7 @@ static void poller_invoke(esm_poller *p)
     int64_t *tokens = xcalloc(p->n ? p->n : 1, sizeof *tokens);
     size_t ndropped = 0, kept = 0;
     for (size_t i = 0; i < p->n; i++) {
-        if (passes_filters(m, p->items[i].record)) {
+        if (lambda_esm_passes_filters(m, p->items[i].record)) {
             p->items[kept++] = p->items[i];
             continue;
         }
@@ -510,7 +526,7 @@ static void poller_invoke(esm_poller *p)
     }
     lambda_fn *fn = lambda_fn_target(l, doc_str(m, "FunctionArn"), NULL);
     if (!fn) { /* the function was deleted: the messages go back to the queue */
-        set_result(m, "PROBLEM: Function not found");
+        lambda_esm_set_result(m, "PROBLEM: Function not found");
         items_clear(p);
         uv_timer_start(&p->timer, on_timer, ESM_RETRY_GONE_MS, 0);
         return;
@@ -536,8 +552,14 @@ static void poller_invoke(esm_poller *p)
 static void esm_start(lambda_esm *m)
 {
     m->running = 1;
-    if (!m->pollers)
+    if (lambda_esm_is_stream(doc_str(m, "EventSourceArn"))) {
+        if (!m->stream) {
+            m->npollers++;
+            m->stream = lambda_esm_stream_start(m->l, m);
+        }
+    } else if (!m->pollers) {
         poller_start(m);
+    }
 }
 
 static void esm_stop(lambda_esm *m)
@@ -545,6 +567,10 @@ static void esm_stop(lambda_esm *m)
     m->running = 0;
     while (m->pollers)
         poller_stop(m->pollers);
+    if (m->stream) {
+        lambda_esm_stream_stop(m->stream);
+        m->stream = NULL;
+    }
 }
 
 static int enabled(const lambda_esm *m)
@@ -592,6 +618,7 @@ static void esm_remove(lambda_esm *m)
 static json_t *configuration(const lambda_esm *m, const char *state)
 {
     json_t *out = json_deep_copy(m->doc);
+    json_object_del(out, "Checkpoint"); /* a stream mapping's position (lambda_esm_stream.c) */
     if (state)
         json_object_set_new(out, "State", json_string(state));
     return out;
@@ -618,6 +645,8 @@ static int is_fifo_arn(const char *arn)
 static int validate(aws_call *call, lambda *l, const json_t *doc)
 {
     const char *arn = json_string_value(json_object_get(doc, "EventSourceArn"));
+    if (arn && lambda_esm_is_stream(arn))
+        return lambda_esm_stream_validate(call, l, doc);
     char prefix[128];
     snprintf(prefix, sizeof prefix, "arn:aws:sqs:%s:%s:", l->region, l->account);
     if (!arn || strncmp(arn, prefix, strlen(prefix)) != 0) {
@@ -704,7 +733,12 @@ static int merge_input(aws_call *call, lambda *l, json_t *doc)
         json_object_set_new(doc, "FunctionArn", json_string(arn));
     }
     const char *members[] = {"BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes",
-                             "FilterCriteria", "ScalingConfig"};
+                             "FilterCriteria", "ScalingConfig",
+                             /* streams */
+                             "StartingPosition", "StartingPositionTimestamp",
+                             "BisectBatchOnFunctionError", "MaximumRetryAttempts",
+                             "MaximumRecordAgeInSeconds", "DestinationConfig",
+                             "ParallelizationFactor", "TumblingWindowInSeconds"};
     for (size_t i = 0; i < sizeof members / sizeof members[0]; i++) {
         json_t *v = json_object_get(call->input, members[i]);
         if (v)
@@ -730,6 +764,8 @@ void lambda_create_esm(aws_call *call)
         "MaximumBatchingWindowInSeconds", 0, "EventSourceArn", source, "LastProcessingResult",
         "No records processed", "State", "Enabled", "StateTransitionReason", "USER_INITIATED",
         "FunctionResponseTypes", "EventSourceMappingArn", esm_arn);
+    if (source && lambda_esm_is_stream(source))
+        lambda_esm_stream_defaults(doc);
     if (!lambda_str(call, "FunctionName")) {
         json_decref(doc);
         aws_reply_error(call, LAMBDA_ERR_INVALID, "FunctionName is required.");

@@ -7,6 +7,7 @@
 
 #include "common/buf.h"
 #include "delivery/delivery.h"
+#include "delivery/fanout.h"
 #include "services/lambda/lambda.h"
 
 #include <jansson.h>
@@ -61,9 +62,11 @@ struct lambda {
     int destroyed;              /* lambda_destroy ran: free when the last worker is freed */
     delivery *events;           /* asynchronous invocations */
     delivery_kind event_kind;
-    sqs *queues;      /* event sources, destinations (borrowed) */
-    sns *topics;      /* destinations (borrowed, may be NULL) */
-    lambda_esm *esms; /* event source mappings, in creation order */
+    sqs *queues;       /* event sources, destinations (borrowed) */
+    dynamodb *tables;  /* event sources: their streams (borrowed, may be NULL) */
+    sns *topics;       /* destinations (borrowed, may be NULL) */
+    struct logs *logs; /* invocations' logs go there (borrowed, may be NULL) */
+    lambda_esm *esms;  /* event source mappings, in creation order */
     int esms_started;
     int stopping;
 };
@@ -151,6 +154,10 @@ typedef struct lambda_result lambda_result;
 /* An attempt of the "lambda-event" delivery job ended with r: retry it, or finish it (and
  * send the record to the OnSuccess/OnFailure destination), per the function's
  * EventInvokeConfig. Ends the job (done, retry or finish op). */
+/* Plans the record (JSON text) for destination arn (an SQS queue, SNS topic or function)
+ * into f; -1 (reason in err) if it cannot. */
+int lambda_destination_plan(lambda *l, fanout *f, const char *arn, const char *text, char *err,
+                            size_t errlen);
 void lambda_event_outcome(lambda *l, delivery_job *job, const char *fn_name, const char *request_id,
                           const lambda_result *r);
 
@@ -165,6 +172,27 @@ int lambda_esms_load(lambda *l);
 void lambda_esms_start(lambda *l); /* once the Runtime API's port is known */
 void lambda_esms_stop(lambda *l);
 void lambda_esms_free(lambda *l);
+
+/* The mapping's configuration (its document: read it at each batch, it changes). */
+json_t *lambda_esm_doc(lambda_esm *m);
+const char *lambda_esm_uuid(const lambda_esm *m);
+void lambda_esm_set_result(lambda_esm *m, const char *result);
+/* Whether record passes the mapping's FilterCriteria (none: all pass). */
+int lambda_esm_passes_filters(const lambda_esm *m, const json_t *record);
+/* A source's poller has ended (after its last invocation): m may be freed. */
+void lambda_esm_poller_gone(lambda_esm *m);
+
+/* ---- event source mappings from DynamoDB streams (lambda_esm_stream.c) ---------------- */
+
+typedef struct esm_stream esm_stream;
+/* Checks a stream mapping's configuration as Lambda does; replies and returns -1 if not. */
+int lambda_esm_stream_validate(aws_call *call, lambda *l, const json_t *doc);
+/* Members of a stream mapping's configuration that CreateEventSourceMapping defaults. */
+void lambda_esm_stream_defaults(json_t *doc);
+int lambda_esm_is_stream(const char *source_arn);
+esm_stream *lambda_esm_stream_start(lambda *l, lambda_esm *m);
+/* Stops reading; ends now, or after the invocation running (then lambda_esm_poller_gone). */
+void lambda_esm_stream_stop(esm_stream *s);
 
 /* ---- asynchronous invocation settings (lambda_eic.c) ---------------------------------- */
 

@@ -100,6 +100,7 @@ int lambda_create(lambda **out, uv_loop_t *loop, store *st, const lambda_config 
     l->idle_ms = cfg->idle_ms ? cfg->idle_ms : 600000;
     l->concurrency = cfg->concurrency ? cfg->concurrency : 64;
     l->queues = cfg->queues;
+    l->tables = cfg->tables;
     if (lambda_functions_load(l) != 0 || lambda_esms_load(l) != 0 || lambda_events_start(l) != 0) {
         lambda_destroy(l);
         *out = NULL;
