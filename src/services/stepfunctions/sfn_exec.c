@@ -12,8 +12,8 @@
  * passed), and as the document and the events of a step commit together, no step is lost
  * or done twice — an execution finishes exactly once.
  *
- * Task states are in sfn_task.c. Parallel and Map states are not run yet: an execution
- * reaching one fails with States.Runtime. */
+ * Task states are in sfn_task.c; Parallel and Map states in sfn_branches.c (their branches
+ * and iterations are child executions, run by this same interpreter). */
 #include "services/stepfunctions/sfn_run.h"
 
 #include "common/alloc.h"
@@ -33,7 +33,7 @@
 
 /* ---- lookups ------------------------------------------------------------------------ */
 
-static sfn_exec *exec_find(const sfn *s, const char *arn)
+sfn_exec *sfn_exec_find(const sfn *s, const char *arn)
 {
     for (sfn_exec *e = s->execs; e; e = e->next)
         if (strcmp(sfn_doc_str(e->doc, "executionArn"), arn) == 0)
@@ -50,7 +50,9 @@ static sfn_exec *exec_or_reply(aws_call *call)
                         arn ? arn : "");
         return NULL;
     }
-    sfn_exec *e = exec_find(sfn_of(call), arn);
+    sfn_exec *e = sfn_exec_find(sfn_of(call), arn);
+    if (e && sfn_is_child(e))
+        e = NULL;
     if (!e)
         aws_reply_error(call, AWS_ERR_SFN_EXECUTION_DOES_NOT_EXIST,
                         "Execution Does Not Exist: '%s'", arn);
@@ -74,7 +76,13 @@ static void transition_free(sfn_transition *t)
     for (size_t i = 0; i < t->archive_op.u.archive_append.n; i++)
         xfree(t->records[i].event);
     xfree(t->records);
-    xfree(t->doc_text);
+    for (size_t i = 0; i < t->ndocs; i++) {
+        xfree((char *)t->docs[i].key);
+        xfree((char *)t->docs[i].doc);
+    }
+    xfree(t->docs);
+    xfree(t->spawned);
+    json_decref(t->more_docs);
     json_decref(t->events);
     json_decref(t->reply);
     xfree(t);
@@ -136,6 +144,10 @@ static void execution_end(sfn_transition *t, const char *status)
 
 static void execution_succeed(sfn_transition *t, const json_t *output)
 {
+    if (sfn_is_child(t->ex)) {
+        sfn_child_end(t, output, NULL, NULL);
+        return;
+    }
     execution_end(t, "SUCCEEDED");
     json_object_set_new(t->ex->doc, "output", sfn_json_text(output));
     sfn_emit(t, "ExecutionSucceeded", "executionSucceededEventDetails",
@@ -144,6 +156,10 @@ static void execution_succeed(sfn_transition *t, const json_t *output)
 
 void sfn_execution_fail(sfn_transition *t, const char *error, const char *cause)
 {
+    if (sfn_is_child(t->ex)) {
+        sfn_child_end(t, NULL, error, cause);
+        return;
+    }
     execution_end(t, "FAILED");
     json_t *d = json_object();
     if (error) {
@@ -159,10 +175,27 @@ void sfn_execution_fail(sfn_transition *t, const char *error, const char *cause)
 
 static void commit_done(store_op *op);
 
-/* Commits the step's events and the execution's document as one group. */
+const char *sfn_history_arn(const sfn_exec *ex)
+{
+    const char *root = sfn_doc_str(ex->doc, "rootArn");
+    return root ? root : sfn_doc_str(ex->doc, "executionArn");
+}
+
+void sfn_transition_doc(sfn_transition *t, const char *key, const json_t *doc)
+{
+    if (!t->more_docs)
+        t->more_docs = json_array();
+    json_t *d = json_pack("{s:s}", "key", key);
+    if (doc)
+        json_object_set_new(d, "doc", json_deep_copy(doc));
+    json_array_append_new(t->more_docs, d);
+}
+
+/* Commits the step's events and the execution's document as one group (with the other
+ * documents the step changed: a parent's, branches'). An ended branch's document goes. */
 void sfn_transition_commit(sfn_transition *t)
 {
-    const char *arn = sfn_doc_str(t->ex->doc, "executionArn");
+    const char *arn = sfn_history_arn(t->ex);
     size_t n = json_array_size(t->events);
     t->records = xcalloc(n ? n : 1, sizeof *t->records);
     for (size_t i = 0; i < n; i++) {
@@ -173,11 +206,23 @@ void sfn_transition_commit(sfn_transition *t)
     t->archive_op.kind = STORE_ARCHIVE_APPEND;
     t->archive_op.u.archive_append.items = t->records;
     t->archive_op.u.archive_append.n = n;
-    t->doc_text = json_dumps(t->ex->doc, JSON_COMPACT);
-    t->doc = (store_doc){.ns = SFN_NS_EXECUTION, .key = arn, .doc = t->doc_text};
+    size_t more = json_array_size(t->more_docs);
+    t->docs = xcalloc(1 + more, sizeof *t->docs);
+    bool gone = sfn_is_child(t->ex) && !sfn_exec_running(t->ex);
+    t->docs[0] = (store_doc){.ns = SFN_NS_EXECUTION,
+                             .key = xstrdup(sfn_doc_str(t->ex->doc, "executionArn")),
+                             .doc = gone ? NULL : json_dumps(t->ex->doc, JSON_COMPACT)};
+    for (size_t i = 0; i < more; i++) {
+        json_t *d = json_array_get(t->more_docs, i);
+        json_t *doc = json_object_get(d, "doc");
+        t->docs[1 + i] = (store_doc){.ns = SFN_NS_EXECUTION,
+                                     .key = xstrdup(sfn_doc_str(d, "key")),
+                                     .doc = doc ? json_dumps(doc, JSON_COMPACT) : NULL};
+    }
+    t->ndocs = 1 + more;
     t->doc_op.kind = STORE_DOC_PUT;
-    t->doc_op.u.docs.docs = &t->doc;
-    t->doc_op.u.docs.n = 1;
+    t->doc_op.u.docs.docs = t->docs;
+    t->doc_op.u.docs.n = t->ndocs;
     t->children[0] = &t->archive_op;
     t->children[1] = &t->doc_op;
     t->group.kind = STORE_GROUP;
@@ -228,6 +273,31 @@ static void timer_fired(uv_timer_t *timer)
     sfn_timer_arm(s);
 }
 
+static void exec_unlink(sfn *s, sfn_exec *ex)
+{
+    for (sfn_exec **pp = &s->execs; *pp; pp = &(*pp)->next) {
+        if (*pp == ex) {
+            *pp = ex->next;
+            break;
+        }
+    }
+    json_decref(ex->doc);
+    json_decref(ex->def);
+    xfree(ex);
+}
+
+/* A branch's end committed: its parent may take its next step; the branch is forgotten
+ * (unless an invocation of it is still in flight: it stays, ended, until the restart). */
+static void child_ended(sfn *s, sfn_exec *ex)
+{
+    json_t *parent_of = json_object_get(ex->doc, "parent");
+    sfn_exec *parent = sfn_exec_find(s, sfn_doc_str(parent_of, "arn"));
+    if (!ex->invoking)
+        exec_unlink(s, ex);
+    if (parent && !parent->committing && sfn_exec_running(parent) && sfn_branches_ready(parent))
+        exec_step(s, parent);
+}
+
 static void commit_done(store_op *op)
 {
     sfn_transition *t = op->ctx;
@@ -245,12 +315,26 @@ static void commit_done(store_op *op)
             aws_reply(t->call, t->reply ? json_incref(t->reply) : json_object());
     }
     sfn *s = t->s;
+    sfn_exec **spawned = t->spawned;
+    size_t nspawned = t->nspawned;
+    t->spawned = NULL;
     transition_free(t);
-    if (status != 0 || s->stopping || !sfn_exec_running(ex))
+    for (size_t i = 0; status == 0 && !s->stopping && i < nspawned; i++)
+        exec_step(s, spawned[i]);
+    xfree(spawned);
+    if (status != 0 || s->stopping)
         return;
+    if (!sfn_exec_running(ex)) {
+        if (sfn_is_child(ex))
+            child_ended(s, ex);
+        return;
+    }
     json_t *cursor = json_object_get(ex->doc, "cursor");
     const char *phase = sfn_doc_str(cursor, "phase");
-    if (strcmp(phase, "wait") == 0 || strcmp(phase, "retry") == 0) {
+    if (strcmp(phase, "branches") == 0) {
+        if (sfn_branches_ready(ex))
+            exec_step(s, ex);
+    } else if (strcmp(phase, "wait") == 0 || strcmp(phase, "retry") == 0) {
         ex->wake_ms = sfn_doc_int(cursor, "wakeMs");
         sfn_timer_arm(s);
     } else if (strcmp(phase, "task") == 0) {
@@ -275,13 +359,17 @@ json_t *sfn_context_object(const sfn_exec *ex, const char *name, int64_t now)
     iso_time(sfn_doc_int(ex->doc, "startDate"), started);
     iso_time(now, entered);
     json_t *input = json_loads(sfn_doc_str(ex->doc, "input"), JSON_DECODE_ANY, NULL);
-    return json_pack("{s:{s:s,s:o,s:s,s:s,s:s},s:{s:s,s:s,s:i},s:{s:s,s:s}}", "Execution", "Id",
-                     sfn_doc_str(ex->doc, "executionArn"), "Input", input ? input : json_object(),
-                     "Name", sfn_doc_str(ex->doc, "name"), "RoleArn",
-                     sfn_doc_str(ex->doc, "roleArn"), "StartTime", started, "State", "EnteredTime",
-                     entered, "Name", name, "RetryCount", 0, "StateMachine", "Id",
-                     sfn_doc_str(ex->doc, "stateMachineArn"), "Name",
-                     sfn_doc_str(ex->doc, "stateMachineName"));
+    json_t *item = json_object_get(ex->doc, "mapItem");
+    json_t *ctx =
+        json_pack("{s:{s:s,s:o,s:s,s:s,s:s},s:{s:s,s:s,s:i},s:{s:s,s:s}}", "Execution", "Id",
+                  sfn_history_arn(ex), "Input", input ? input : json_object(), "Name",
+                  sfn_doc_str(ex->doc, "name"), "RoleArn", sfn_doc_str(ex->doc, "roleArn"),
+                  "StartTime", started, "State", "EnteredTime", entered, "Name", name, "RetryCount",
+                  0, "StateMachine", "Id", sfn_doc_str(ex->doc, "stateMachineArn"), "Name",
+                  sfn_doc_str(ex->doc, "stateMachineName"));
+    if (item) /* an iteration of a Map: $$.Map.Item.Index and .Value */
+        json_object_set_new(ctx, "Map", json_pack("{s:O}", "Item", item));
+    return ctx;
 }
 
 /* A path field of a state: its text, "$" when absent, NULL for JSON null. */
@@ -485,6 +573,15 @@ static void run_state(sfn_transition *t)
                       .input = json_object_get(cursor, "stateInput"),
                       .context = sfn_context_object(ex, name, t->now)};
     const char *phase = sfn_doc_str(cursor, "phase");
+    bool branches = strcmp(type, "Parallel") == 0 || strcmp(type, "Map") == 0;
+    if (strcmp(phase, "branches") == 0) {
+        sfn_branches_step(t, &io, name, type);
+        goto done;
+    }
+    if (branches && strcmp(phase, "retry") == 0) {
+        sfn_branches_enter(t, &io, name, type, true);
+        goto done;
+    }
     if (strcmp(phase, "task") == 0 || strcmp(phase, "retry") == 0) {
         sfn_task_wake(t, &io, name);
         goto done;
@@ -519,6 +616,9 @@ static void run_state(sfn_transition *t)
     } else if (strcmp(type, "Task") == 0) {
         sfn_task_enter(t, &io, name);
         goto done;
+    } else if (branches) {
+        sfn_branches_enter(t, &io, name, type, false);
+        goto done;
     } else {
         sfn_error_set(&io.err, "States.Runtime", "Sluice does not run %s states yet", type);
     }
@@ -547,7 +647,7 @@ static void exec_step(sfn *s, sfn_exec *ex)
 
 /* ---- operations --------------------------------------------------------------------- */
 
-static void exec_link(sfn *s, json_t *doc)
+sfn_exec *sfn_exec_link(sfn *s, json_t *doc)
 {
     sfn_exec *ex = xcalloc(1, sizeof *ex);
     ex->doc = doc;
@@ -555,6 +655,7 @@ static void exec_link(sfn *s, json_t *doc)
         json_loads(sfn_doc_str(doc, "definition") ? sfn_doc_str(doc, "definition") : "", 0, NULL);
     ex->next = s->execs;
     s->execs = ex;
+    return ex;
 }
 
 void sfn_start_execution(aws_call *call)
@@ -592,7 +693,7 @@ void sfn_start_execution(aws_call *call)
     char arn[600];
     snprintf(arn, sizeof arn, "arn:aws:states:%s:%s:execution:%s:%s", s->region, s->account,
              sfn_doc_str(m, "name"), name);
-    sfn_exec *old = exec_find(s, arn);
+    sfn_exec *old = sfn_exec_find(s, arn);
     if (old) {
         json_decref(parsed);
         /* AWS: the same name and input on a running execution is the same call */
@@ -615,7 +716,7 @@ void sfn_start_execution(aws_call *call)
         json_object_get(m, "type"), "lastEventId", (json_int_t)0, "cursor", "state",
         json_object_get(def, "StartAt"), "stateInput", parsed, "phase", "enter");
     json_decref(def);
-    exec_link(s, doc);
+    sfn_exec_link(s, doc);
     sfn_transition *t = sfn_transition_new(s, s->execs);
     t->now = now;
     sfn_emit(t, "ExecutionStarted", "executionStartedEventDetails",
@@ -695,7 +796,7 @@ void sfn_list_executions(aws_call *call)
     long index = 0;
     bool more = false;
     for (sfn_exec *e = s->execs; e; e = e->next) {
-        if (strcmp(sfn_doc_str(e->doc, "stateMachineArn"), machine) != 0 ||
+        if (sfn_is_child(e) || strcmp(sfn_doc_str(e->doc, "stateMachineArn"), machine) != 0 ||
             (filter && strcmp(sfn_doc_str(e->doc, "status"), filter) != 0))
             continue;
         if (index++ < start)
@@ -731,6 +832,7 @@ void sfn_stop_execution(aws_call *call)
         return;
     }
     sfn_transition *t = sfn_transition_new(s, ex);
+    sfn_abort_children(t, sfn_doc_str(ex->doc, "executionArn"));
     execution_end(t, "ABORTED");
     json_t *d = json_object();
     const char *error = sfn_str(call, "error"), *cause = sfn_str(call, "cause");
@@ -757,10 +859,9 @@ typedef struct history_read {
     char *arn;
 } history_read;
 
-static int by_id(const void *a, const void *b)
+static int by_seq(const void *a, const void *b)
 {
-    json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "id"));
-    json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "id"));
+    int64_t x = ((const store_archived *)a)->seq, y = ((const store_archived *)b)->seq;
     return (x > y) - (x < y);
 }
 
@@ -790,11 +891,15 @@ static void history_done(store_op *op)
         aws_reply_error(call, AWS_ERR_INTERNAL_ERROR, "The store could not read the history.");
         goto out;
     }
+    /* In commit order (branches write into the same history), numbered in that order. */
     size_t n = op->u.archive.n;
+    qsort(op->u.archive.items, n, sizeof *op->u.archive.items, by_seq);
     json_t **events = xcalloc(n ? n : 1, sizeof *events);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         events[i] = json_loads(op->u.archive.items[i].event, 0, NULL);
-    qsort(events, n, sizeof *events, by_id);
+        json_object_set_new(events[i], "id", json_integer((json_int_t)i + 1));
+        json_object_set_new(events[i], "previousEventId", json_integer((json_int_t)i));
+    }
     json_t *include = json_object_get(call->input, "includeExecutionData");
     bool reverse = json_is_true(json_object_get(call->input, "reverseOrder"));
     json_int_t max = json_integer_value(json_object_get(call->input, "maxResults"));
@@ -853,7 +958,7 @@ void sfn_exec_restore(const char *key, const char *doc, void *arg)
     (void)key;
     json_t *d = json_loads(doc, 0, NULL);
     if (json_is_object(d) && sfn_doc_str(d, "executionArn"))
-        exec_link(arg, d);
+        sfn_exec_link(arg, d);
     else
         json_decref(d);
 }
@@ -898,6 +1003,8 @@ void sfn_exec_resume_all(sfn *s)
         const char *phase = sfn_doc_str(cursor, "phase");
         bool timed = phase && (strcmp(phase, "wait") == 0 || strcmp(phase, "retry") == 0);
         e->wake_ms = timed ? sfn_doc_int(cursor, "wakeMs") : now;
+        if (phase && strcmp(phase, "branches") == 0) /* its branches run; it waits for them */
+            e->wake_ms = sfn_branches_ready(e) ? now : 0;
         /* a Task's invocation was in flight: it runs again (at least once) */
         e->resume_task = phase && strcmp(phase, "task") == 0;
         running++;

@@ -33,13 +33,16 @@ typedef struct sfn_transition {
     aws_call *call; /* answered after the commit (StartExecution, StopExecution) */
     json_t *reply;
     int64_t now;
-    json_t *events; /* the events of this step, in order */
+    json_t *events;            /* the events of this step, in order */
+    json_t *more_docs;         /* other executions' documents: [{"key", "doc" (absent: delete)}] */
+    struct sfn_exec **spawned; /* branches this step starts: stepped once it commits */
+    size_t nspawned;
     /* the commit */
     store_op group, archive_op, doc_op;
     store_op *children[2];
     store_archived *records;
-    store_doc doc;
-    char *doc_text;
+    store_doc *docs;
+    size_t ndocs;
 } sfn_transition;
 
 sfn_transition *sfn_transition_new(sfn *s, sfn_exec *ex);
@@ -61,6 +64,13 @@ bool sfn_output_over_limit(sfn_transition *t, const char *name, const json_t *ou
 json_t *sfn_json_text(const json_t *v);
 /* Re-arms the service timer on the earliest wake_ms. */
 void sfn_timer_arm(sfn *s);
+/* Links an execution document (taken) into the service's list; NULL if unreadable. */
+sfn_exec *sfn_exec_link(sfn *s, json_t *doc);
+sfn_exec *sfn_exec_find(const sfn *s, const char *arn);
+/* The archive holding ex's history: its root execution's ARN (branches write there). */
+const char *sfn_history_arn(const sfn_exec *ex);
+/* Writes doc (NULL: deletes) of the execution `key` in t's commit. */
+void sfn_transition_doc(sfn_transition *t, const char *key, const json_t *doc);
 
 /* The data of one state being run. */
 typedef struct sfn_step_io {
@@ -87,5 +97,28 @@ void sfn_task_enter(sfn_transition *t, sfn_step_io *io, const char *name);
 void sfn_task_wake(sfn_transition *t, sfn_step_io *io, const char *name);
 /* Starts the invocation a committed "task" cursor describes. */
 void sfn_task_start(sfn *s, sfn_exec *ex);
+/* A state's error (cursor with "taskInput" and "attempts"): retried after the first matching
+ * retrier's delay (phase "retry"), caught (to the catcher's Next), or the execution fails. */
+void sfn_state_error(sfn_transition *t, sfn_step_io *io, const char *error, const char *cause);
+
+/* sfn_branches.c: Parallel and Map states, whose branches and iterations run as child
+ * executions (documents with "parent") that write into their root's history. */
+static inline bool sfn_is_child(const sfn_exec *e)
+{
+    return json_object_get(e->doc, "parent") != NULL;
+}
+/* Enters (or, after a retry delay, re-enters) a Parallel or Map state. */
+void sfn_branches_enter(sfn_transition *t, sfn_step_io *io, const char *name, const char *type,
+                        bool again);
+/* Phase "branches": starts more iterations, or ends the state when all are done or one
+ * failed. */
+void sfn_branches_step(sfn_transition *t, sfn_step_io *io, const char *name, const char *type);
+/* Whether a parent in phase "branches" has a step to take. */
+bool sfn_branches_ready(const sfn_exec *ex);
+/* A child execution ended (output, or error and cause): its result goes to its parent's
+ * cursor, in t's commit. */
+void sfn_child_end(sfn_transition *t, const json_t *output, const char *error, const char *cause);
+/* Aborts the running children (and theirs) of the execution parent_arn, in t's commit. */
+void sfn_abort_children(sfn_transition *t, const char *parent_arn);
 
 #endif

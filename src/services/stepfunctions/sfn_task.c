@@ -143,8 +143,8 @@ static bool task_retry(sfn_transition *t, sfn_step_io *io, const char *error)
     return false;
 }
 
-/* A Task's error: retried, caught, or the execution fails. */
-static void task_error(sfn_transition *t, sfn_step_io *io, const char *error, const char *cause)
+/* A Task's (or a Parallel's, a Map's) error: retried, caught, or the execution fails. */
+void sfn_state_error(sfn_transition *t, sfn_step_io *io, const char *error, const char *cause)
 {
     if (task_retry(t, io, error))
         return;
@@ -179,7 +179,7 @@ void sfn_task_enter(sfn_transition *t, sfn_step_io *io, const char *name)
     }
     json_t *eff = sfn_effective_input(io, true);
     if (!eff) {
-        task_error(t, io, io->err.name, io->err.cause);
+        sfn_state_error(t, io, io->err.name, io->err.cause);
         return;
     }
     json_t *cursor = json_pack("{s:s,s:O,s:o,s:{}}", "state", name, "stateInput", io->input,
@@ -200,7 +200,7 @@ void sfn_task_wake(sfn_transition *t, sfn_step_io *io, const char *name)
     t->ex->invoking = false;
     task_event(t, io->state, "TimedOut", error_details("States.Timeout", NULL));
     json_object_set_new(cursor, "token", json_integer(0));
-    task_error(t, io, "States.Timeout", NULL);
+    sfn_state_error(t, io, "States.Timeout", NULL);
 }
 
 /* ---- the invocation ------------------------------------------------------------------ */
@@ -236,14 +236,14 @@ static void task_succeeded(sfn_transition *t, sfn_step_io *io, const char *name,
         int rc = sfn_template_apply(selector, result, io->context, &sel, &io->err);
         json_decref(result);
         if (rc != 0) {
-            task_error(t, io, io->err.name, io->err.cause);
+            sfn_state_error(t, io, io->err.name, io->err.cause);
             return;
         }
         result = sel;
     }
     json_t *out = sfn_state_output(io, result, true);
     if (!out) {
-        task_error(t, io, io->err.name, io->err.cause);
+        sfn_state_error(t, io, io->err.name, io->err.cause);
         return;
     }
     if (!sfn_output_over_limit(t, name, out)) {
@@ -260,7 +260,7 @@ static void task_function_failed(sfn_transition *t, sfn_step_io *io, const char 
     char *error = xstrdup(type ? type : "Lambda.Unknown");
     json_decref(err);
     task_event(t, io->state, "Failed", error_details(error, payload));
-    task_error(t, io, error, payload);
+    sfn_state_error(t, io, error, payload);
     xfree(error);
 }
 
@@ -277,7 +277,7 @@ static void task_finish(sfn *s, sfn_exec *ex, int outcome, const char *payload)
         const char *error = outcome == LAMBDA_CALL_NOT_FOUND ? "Lambda.ResourceNotFoundException"
                                                              : "Lambda.TooManyRequestsException";
         task_event(t, io.state, "StartFailed", error_details(error, payload));
-        task_error(t, &io, error, payload);
+        sfn_state_error(t, &io, error, payload);
     } else {
         task_event(t, io.state, "Started", NULL);
         json_t *result =
@@ -285,7 +285,7 @@ static void task_finish(sfn *s, sfn_exec *ex, int outcome, const char *payload)
         if (outcome == LAMBDA_CALL_OK && result)
             task_succeeded(t, &io, name, result);
         else if (outcome == LAMBDA_CALL_OK)
-            task_error(t, &io, "States.Runtime", "The function's result is not JSON");
+            sfn_state_error(t, &io, "States.Runtime", "The function's result is not JSON");
         else
             task_function_failed(t, &io, payload);
     }
