@@ -106,6 +106,42 @@ static void call_free(aws_call *call)
     xfree(call);
 }
 
+const aws_op_def *aws_find_op(const aws_service_def *svc, const char *name)
+{
+    size_t lo = 0, hi = svc->nops;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(svc->ops[mid].name, name);
+        if (c == 0)
+            return &svc->ops[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+int aws_call_internal(const aws_service_def *svc, const char *op, json_t *input,
+                      aws_internal_done_fn done, void *arg)
+{
+    const aws_op_def *def = svc ? aws_find_op(svc, op) : NULL;
+    const model_operation *mop = def ? model_find_operation(svc->model, op, strlen(op)) : NULL;
+    if (!mop) {
+        json_decref(input);
+        return -1;
+    }
+    aws_call *call = aws_call_create(NULL, svc, mop, AWS_PROTO_INTERNAL,
+                                     json_is_object(input) ? input : json_object());
+    if (!json_is_object(input))
+        json_decref(input);
+    snprintf(call->host, sizeof call->host, "localhost");
+    call->internal_done = done;
+    call->internal_arg = arg;
+    def->fn(call);
+    return 0;
+}
+
 static const char *json_content_type(const aws_call *call)
 {
     return call->protocol == AWS_PROTO_JSON_1_1 ? "application/x-amz-json-1.1"
@@ -142,6 +178,12 @@ static void reply_rest(aws_call *call, json_t *output)
 
 void aws_reply(aws_call *call, json_t *output)
 {
+    if (call->protocol == AWS_PROTO_INTERNAL) {
+        call->internal_done(output, NULL, NULL, call->internal_arg);
+        json_decref(output);
+        call_free(call);
+        return;
+    }
     if (call->protocol == AWS_PROTO_REST_JSON) {
         reply_rest(call, output);
         return;
@@ -182,6 +224,12 @@ static void add_members(buf *body, const json_t *extra)
 static void reply_error(aws_call *call, aws_error err, buf *msg, json_t *extra)
 {
     const aws_error_info *info = aws_error_lookup(err);
+    if (call->protocol == AWS_PROTO_INTERNAL) {
+        call->internal_done(NULL, info->shape, msg->data ? msg->data : "", call->internal_arg);
+        json_decref(extra);
+        call_free(call);
+        return;
+    }
     buf body = BUF_INIT;
     http_header h[3];
     size_t nh = 0;

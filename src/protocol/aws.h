@@ -23,6 +23,7 @@ typedef enum {
     AWS_PROTO_JSON_1_1,
     AWS_PROTO_QUERY,
     AWS_PROTO_REST_JSON,
+    AWS_PROTO_INTERNAL, /* a call made by another service (aws_call_internal) */
 } aws_protocol;
 
 typedef struct aws_call aws_call;
@@ -60,6 +61,9 @@ struct aws_call {
     char host[256];       /* the Host header, for building queue URLs */
     int64_t received_ms;
     void *state; /* free for the handler (a long poll's state, ...) */
+    /* AWS_PROTO_INTERNAL: where the outcome goes */
+    void (*internal_done)(const json_t *output, const char *error, const char *message, void *arg);
+    void *internal_arg;
 };
 
 /* Answers with `output` (taken; NULL means an empty result). */
@@ -94,5 +98,19 @@ void aws_encode_query_error(buf *out, const aws_service_def *svc, aws_error err,
 /* Creates a call for `http` (borrowed until the reply). Takes ownership of input. */
 aws_call *aws_call_create(http_request *http, const aws_service_def *svc, const model_operation *op,
                           aws_protocol proto, json_t *input);
+/* The handler row of operation `name` in svc's table (sorted by name), or NULL. */
+const aws_op_def *aws_find_op(const aws_service_def *svc, const char *name);
+
+/* ---- calls made by other services (Step Functions' service integrations, EventBridge's
+ * state machine targets) ----
+ * Runs operation `op` ("SendMessage") of svc with input (taken: the operation's input in
+ * JSON shape) as a client's call would run, unsigned. done is called exactly once, maybe
+ * before this returns: with the output (borrowed; NULL for an empty one) and NULL error,
+ * or with the error's code (the error shape's name, "QueueDoesNotExist") and message.
+ * Returns -1 (done not called, input freed) if svc has no such operation. */
+typedef void (*aws_internal_done_fn)(const json_t *output, const char *error, const char *message,
+                                     void *arg);
+int aws_call_internal(const aws_service_def *svc, const char *op, json_t *input,
+                      aws_internal_done_fn done, void *arg);
 
 #endif

@@ -147,6 +147,9 @@
     X(SFN_TOO_MANY_TAGS, "TooManyTags", "TooManyTags", 400, 1)                                     \
     X(SFN_INVALID_EXECUTION_INPUT, "InvalidExecutionInput", "InvalidExecutionInput", 400, 1)       \
     X(SFN_INVALID_TOKEN, "InvalidToken", "InvalidToken", 400, 1)                                   \
+    X(SFN_TASK_TIMED_OUT, "TaskTimedOut", "TaskTimedOut", 400, 1)                                 \
+    X(SFN_TASK_DOES_NOT_EXIST, "TaskDoesNotExist", "TaskDoesNotExist", 400, 1)                     \
+    X(SFN_INVALID_OUTPUT, "InvalidOutput", "InvalidOutput", 400, 1)                                \
     X(SFN_STATE_MACHINE_TYPE_NOT_SUPPORTED, "StateMachineTypeNotSupported",                        \
       "StateMachineTypeNotSupported", 400, 1)                                                      \
     X(SFN_MISSING_REQUIRED_PARAMETER, "MissingRequiredParameter", "MissingRequiredParameter", 400, \

@@ -149,6 +149,14 @@ static int services_create(server *s)
         log_error("cannot load the Step Functions state", NULL);
         return -1;
     }
+    /* the services Step Functions' Task states call (aws-sdk ids) */
+    sfn_add_service(s->sfn, "sqs", sqs_service_def(s->sqs));
+    sfn_add_service(s->sfn, "sns", sns_service_def(s->sns));
+    sfn_add_service(s->sfn, "eventbridge", events_service_def(s->events));
+    sfn_add_service(s->sfn, "dynamodb", dynamodb_service_def(s->dynamodb));
+    sfn_add_service(s->sfn, "lambda", lambda_service_def(s->lambda));
+    sfn_add_service(s->sfn, "ses", ses_service_def(s->ses));
+    sfn_add_service(s->sfn, "sesv2", sesv2_service_def(s->ses));
     /* lambda subscriptions and EventBridge targets; asynchronous invocations' destinations */
     sns_set_lambda(s->sns, s->lambda);
     lambda_set_topics(s->lambda, s->sns);

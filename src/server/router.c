@@ -87,22 +87,6 @@ static void respond_text(http_request *req, int status, const char *text)
 
 /* ---- dispatch ----------------------------------------------------------------------- */
 
-static const aws_op_def *find_handler(const aws_service_def *svc, const char *name)
-{
-    size_t lo = 0, hi = svc->nops;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(svc->ops[mid].name, name);
-        if (c == 0)
-            return &svc->ops[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
 /* Verifies the signature (when credentials are configured) and records the access key.
  * On failure replies and returns -1. */
 static int authenticate(router *r, aws_call *call)
@@ -124,7 +108,7 @@ static int authenticate(router *r, aws_call *call)
 /* Calls the operation's handler, or answers that there is none. */
 static void invoke(aws_call *call, const char *op_name)
 {
-    const aws_op_def *def = find_handler(call->service, op_name);
+    const aws_op_def *def = aws_find_op(call->service, op_name);
     if (!def || !call->op) {
         if (call->protocol == AWS_PROTO_QUERY)
             aws_reply_error(call, AWS_ERR_INVALID_ACTION,

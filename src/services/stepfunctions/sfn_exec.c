@@ -286,16 +286,34 @@ static void exec_unlink(sfn *s, sfn_exec *ex)
     xfree(ex);
 }
 
+void sfn_exec_maybe_free(sfn *s, sfn_exec *ex)
+{
+    if (sfn_is_child(ex) && !sfn_exec_running(ex) && !ex->inflight && !ex->committing)
+        exec_unlink(s, ex);
+}
+
 /* A branch's end committed: its parent may take its next step; the branch is forgotten
- * (unless an invocation of it is still in flight: it stays, ended, until the restart). */
+ * (once no call of it is in flight). */
 static void child_ended(sfn *s, sfn_exec *ex)
 {
     json_t *parent_of = json_object_get(ex->doc, "parent");
     sfn_exec *parent = sfn_exec_find(s, sfn_doc_str(parent_of, "arn"));
-    if (!ex->invoking)
-        exec_unlink(s, ex);
+    sfn_exec_maybe_free(s, ex);
     if (parent && !parent->committing && sfn_exec_running(parent) && sfn_branches_ready(parent))
         exec_step(s, parent);
+}
+
+/* An execution ended: the .sync tasks that wait for it take their step. */
+static void execution_ended(sfn *s, sfn_exec *ex)
+{
+    const char *arn = sfn_doc_str(ex->doc, "executionArn");
+    for (sfn_exec *e = s->execs; e; e = e->next) {
+        json_t *cursor = json_object_get(e->doc, "cursor");
+        const char *phase = sfn_doc_str(cursor, "phase");
+        if (phase && strcmp(phase, "sync") == 0 && !e->committing && sfn_exec_running(e) &&
+            strcmp(sfn_doc_str(cursor, "syncArn") ? sfn_doc_str(cursor, "syncArn") : "", arn) == 0)
+            exec_step(s, e);
+    }
 }
 
 static void commit_done(store_op *op)
@@ -327,6 +345,8 @@ static void commit_done(store_op *op)
     if (!sfn_exec_running(ex)) {
         if (sfn_is_child(ex))
             child_ended(s, ex);
+        else
+            execution_ended(s, ex);
         return;
     }
     json_t *cursor = json_object_get(ex->doc, "cursor");
@@ -334,6 +354,13 @@ static void commit_done(store_op *op)
     if (strcmp(phase, "branches") == 0) {
         if (sfn_branches_ready(ex))
             exec_step(s, ex);
+    } else if (strcmp(phase, "token") == 0 || strcmp(phase, "sync") == 0) {
+        if (sfn_task_ready(s, ex)) {
+            exec_step(s, ex);
+        } else {
+            ex->wake_ms = sfn_task_deadline(cursor);
+            sfn_timer_arm(s);
+        }
     } else if (strcmp(phase, "wait") == 0 || strcmp(phase, "retry") == 0) {
         ex->wake_ms = sfn_doc_int(cursor, "wakeMs");
         sfn_timer_arm(s);
@@ -582,7 +609,8 @@ static void run_state(sfn_transition *t)
         sfn_branches_enter(t, &io, name, type, true);
         goto done;
     }
-    if (strcmp(phase, "task") == 0 || strcmp(phase, "retry") == 0) {
+    if (strcmp(phase, "task") == 0 || strcmp(phase, "retry") == 0 || strcmp(phase, "token") == 0 ||
+        strcmp(phase, "sync") == 0) {
         sfn_task_wake(t, &io, name);
         goto done;
     }
@@ -1005,6 +1033,8 @@ void sfn_exec_resume_all(sfn *s)
         e->wake_ms = timed ? sfn_doc_int(cursor, "wakeMs") : now;
         if (phase && strcmp(phase, "branches") == 0) /* its branches run; it waits for them */
             e->wake_ms = sfn_branches_ready(e) ? now : 0;
+        if (phase && (strcmp(phase, "token") == 0 || strcmp(phase, "sync") == 0))
+            e->wake_ms = sfn_task_ready(s, e) ? now : sfn_task_deadline(cursor);
         /* a Task's invocation was in flight: it runs again (at least once) */
         e->resume_task = phase && strcmp(phase, "task") == 0;
         running++;

@@ -23,12 +23,13 @@
 
 /* One execution in memory. */
 typedef struct sfn_exec {
-    json_t *doc;      /* the persisted document */
-    json_t *def;      /* its definition, parsed */
-    bool committing;  /* a transition's commit is in flight */
-    bool invoking;    /* a Task's invocation is in flight */
-    bool resume_task; /* restarted in a Task: invoke again when the timer fires */
-    int64_t wake_ms;  /* run the next step then (a Wait's end, a resume): 0 for none */
+    json_t *doc;       /* the persisted document */
+    json_t *def;       /* its definition, parsed */
+    bool committing;   /* a transition's commit is in flight */
+    bool invoking;     /* a Task's invocation is in flight */
+    bool resume_task;  /* restarted in a Task: invoke again when the timer fires */
+    unsigned inflight; /* calls made for it and not yet answered (of any attempt) */
+    int64_t wake_ms;   /* run the next step then (a Wait's end, a resume): 0 for none */
     struct sfn_exec *next;
 } sfn_exec;
 
@@ -43,6 +44,12 @@ struct sfn {
     sfn_exec *execs;       /* every execution, newest first */
     uv_timer_t wait_timer; /* the earliest wake_ms of the waiting executions */
     bool stopping;
+    /* the services Task states call (sfn_integrations.c), by their SDK id */
+    struct sfn_service_ref {
+        char sdk_id[24];
+        const aws_service_def *def;
+    } services[16];
+    size_t nservices;
 };
 
 static inline sfn *sfn_of(const aws_call *call)
@@ -69,6 +76,10 @@ void sfn_stop_execution(aws_call *call);
 void sfn_get_execution_history(aws_call *call);
 void sfn_describe_state_machine_for_execution(aws_call *call);
 void sfn_exec_restore(const char *key, const char *doc, void *arg);
+/* sfn_task.c: task tokens. */
+void sfn_send_task_success(aws_call *call);
+void sfn_send_task_failure(aws_call *call);
+void sfn_send_task_heartbeat(aws_call *call);
 void sfn_exec_resume_all(sfn *s);
 void sfn_execs_free(sfn *s);
 

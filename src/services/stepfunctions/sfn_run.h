@@ -97,6 +97,13 @@ void sfn_task_enter(sfn_transition *t, sfn_step_io *io, const char *name);
 void sfn_task_wake(sfn_transition *t, sfn_step_io *io, const char *name);
 /* Starts the invocation a committed "task" cursor describes. */
 void sfn_task_start(sfn *s, sfn_exec *ex);
+/* A task in phase "sync" whose execution has ended (its step can run). */
+bool sfn_task_ready(sfn *s, const sfn_exec *ex);
+/* The earliest deadline (TimeoutSeconds, HeartbeatSeconds) of a task's cursor, or 0. */
+int64_t sfn_task_deadline(const json_t *cursor);
+/* An execution that ended, or a branch, whose memory is no longer needed is freed (once no
+ * call of it is in flight and nothing of it is being committed). */
+void sfn_exec_maybe_free(sfn *s, sfn_exec *ex);
 /* A state's error (cursor with "taskInput" and "attempts"): retried after the first matching
  * retrier's delay (phase "retry"), caught (to the catcher's Next), or the execution fails. */
 void sfn_state_error(sfn_transition *t, sfn_step_io *io, const char *error, const char *cause);

@@ -36,6 +36,9 @@ static const aws_op_def sfn_ops[] = {
     {"ListExecutions", sfn_list_executions},
     {"ListStateMachines", list_state_machines},
     {"ListTagsForResource", list_tags_for_resource},
+    {"SendTaskFailure", sfn_send_task_failure},
+    {"SendTaskHeartbeat", sfn_send_task_heartbeat},
+    {"SendTaskSuccess", sfn_send_task_success},
     {"StartExecution", sfn_start_execution},
     {"StopExecution", sfn_stop_execution},
     {"TagResource", tag_resource},
@@ -45,6 +48,15 @@ static const aws_op_def sfn_ops[] = {
 };
 
 /* ---- helpers ------------------------------------------------------------------------ */
+
+void sfn_add_service(sfn *s, const char *sdk_id, const aws_service_def *def)
+{
+    if (!def || s->nservices == sizeof s->services / sizeof s->services[0])
+        return;
+    struct sfn_service_ref *r = &s->services[s->nservices++];
+    snprintf(r->sdk_id, sizeof r->sdk_id, "%s", sdk_id);
+    r->def = def;
+}
 
 const char *sfn_str(const aws_call *call, const char *name)
 {

@@ -1,29 +1,40 @@
-/* Task states that invoke this server's Lambda functions: a bare function ARN (the
- * function gets the state's effective input; history LambdaFunction* events) or the
- * integration "arn:aws:states:::lambda:invoke" (Parameters give FunctionName and Payload;
- * the result is the Invoke response with the payload parsed; history Task* events), with
- * Retry, Catch, ResultSelector and TimeoutSeconds.
+/* Task states: this server's Lambda functions (a bare function ARN: the function gets the
+ * state's effective input, history LambdaFunction* events; or the integration
+ * "arn:aws:states:::lambda:invoke": Parameters give FunctionName and Payload, the result is
+ * the Invoke response with the payload parsed) and the other services' integrations
+ * (sfn_integrations.c: sqs:sendMessage, sns:publish, events:putEvents, dynamodb:*,
+ * states:startExecution(.sync), aws-sdk:*), with the .waitForTaskToken pattern
+ * (SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat), Retry, Catch, ResultSelector,
+ * TimeoutSeconds and HeartbeatSeconds.
  *
  * A Task is three kinds of steps, each committed before the next:
  *  1. entering: TaskStateEntered and the Scheduled event, cursor phase "task" with the
- *     effective input and a fresh token; after the commit the function is invoked;
- *  2. the invocation's end (its token must still be the cursor's: a late result of a
- *     timed out or stopped attempt is dropped): Started and Succeeded/Failed events, then
- *     the next state, or the error handling;
+ *     effective input and a fresh token; after the commit the call is made;
+ *  2. the call's end (its token must still be the cursor's: a late result of a timed out or
+ *     stopped attempt is dropped): Started and Succeeded/Failed events, then the next state,
+ *     or the error handling; a .waitForTaskToken task instead waits in phase "token" (for
+ *     SendTaskSuccess/Failure with its task token), a .sync one in phase "sync" (for the
+ *     execution it started to end);
  *  3. error handling: the first retrier whose ErrorEquals matches retries after its delay
  *     (phase "retry" until wakeMs, then Scheduled again), else the first matching catcher
  *     moves on with the error at its ResultPath, else the execution fails.
- * TimeoutSeconds is a deadline on the service timer: States.Timeout.
- * After a crash an invocation that was in flight is made again: a Task's function runs
- * at least once per attempt, as Lambda's own retries do (functions should be idempotent). */
+ * TimeoutSeconds and HeartbeatSeconds are deadlines on the service timer (States.Timeout,
+ * States.HeartbeatTimeout). After a crash a call that was in flight is made again: a Task
+ * runs at least once per attempt, as Lambda's own retries do; a task token wait and a
+ * .sync wait go on waiting. */
 #include "services/stepfunctions/sfn_run.h"
 
 #include "common/alloc.h"
+#include "common/base64.h"
+#include "common/buf.h"
+#include "common/clock.h"
 #include "common/ids.h"
 #include "services/lambda/lambda.h"
+#include "services/stepfunctions/sfn_integrations.h"
 #include "services/stepfunctions/sfn_jsonpath.h"
 #include "services/stepfunctions/sfn_template.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,38 +42,58 @@
 #define LAMBDA_INVOKE "arn:aws:states:::lambda:invoke"
 
 /* What a Task's Resource names. */
-typedef enum { RES_UNSUPPORTED, RES_FUNCTION, RES_INVOKE } resource_kind;
+typedef enum { RES_UNSUPPORTED, RES_FUNCTION, RES_INVOKE, RES_SERVICE } resource_kind;
 
-static resource_kind resource_of(const json_t *state)
+typedef struct task_res {
+    resource_kind kind;
+    sfn_wait wait;
+    sfn_integration in; /* RES_SERVICE */
+} task_res;
+
+static task_res resource_of(const json_t *state)
 {
-    const char *r = sfn_doc_str(state, "Resource");
-    if (!r)
-        return RES_UNSUPPORTED;
-    if (strcmp(r, LAMBDA_INVOKE) == 0)
-        return RES_INVOKE;
-    if (strncmp(r, "arn:aws:lambda:", 15) == 0 && strstr(r, ":function:"))
-        return RES_FUNCTION;
-    return RES_UNSUPPORTED;
+    task_res r;
+    memset(&r, 0, sizeof r); /* RES_UNSUPPORTED, SFN_WAIT_NONE */
+    const char *res = sfn_doc_str(state, "Resource");
+    if (!res)
+        return r;
+    if (strcmp(res, LAMBDA_INVOKE) == 0) {
+        r.kind = RES_INVOKE;
+    } else if (strcmp(res, LAMBDA_INVOKE ".waitForTaskToken") == 0) {
+        r.kind = RES_INVOKE;
+        r.wait = SFN_WAIT_TOKEN;
+    } else if (strncmp(res, "arn:aws:lambda:", 15) == 0 && strstr(res, ":function:")) {
+        r.kind = RES_FUNCTION;
+    } else if (sfn_integration_parse(res, &r.in) == 0) {
+        r.kind = RES_SERVICE;
+        r.wait = r.in.wait;
+    }
+    return r;
 }
 
-/* The event details every Task* event of the integration carries. */
-static json_t *task_details(void)
+/* The event details every Task* event carries: resourceType and resource. */
+static json_t *task_details(const task_res *r)
 {
-    return json_pack("{s:s,s:s}", "resourceType", "lambda", "resource", "invoke");
+    if (r->kind == RES_SERVICE)
+        return json_pack("{s:s,s:s}", "resourceType", r->in.resource_type, "resource",
+                         r->in.resource);
+    return json_pack("{s:s,s:s}", "resourceType", "lambda", "resource",
+                     r->wait == SFN_WAIT_TOKEN ? "invoke.waitForTaskToken" : "invoke");
 }
 
-/* A Started / Succeeded / Failed / TimedOut event of the state's kind. */
+/* A Started / Submitted / Succeeded / Failed / TimedOut event of the state's kind. */
 static void task_event(sfn_transition *t, const json_t *state, const char *what, json_t *extra)
 {
-    bool invoke = resource_of(state) == RES_INVOKE;
+    task_res r = resource_of(state);
+    bool lambda_fn = r.kind == RES_FUNCTION;
     char type[64], key[96];
-    snprintf(type, sizeof type, "%s%s", invoke ? "Task" : "LambdaFunction", what);
-    snprintf(key, sizeof key, "%s%sEventDetails", invoke ? "task" : "lambdaFunction", what);
-    json_t *d = invoke ? task_details() : json_object();
+    snprintf(type, sizeof type, "%s%s", lambda_fn ? "LambdaFunction" : "Task", what);
+    snprintf(key, sizeof key, "%s%sEventDetails", lambda_fn ? "lambdaFunction" : "task", what);
+    json_t *d = lambda_fn ? json_object() : task_details(&r);
     if (extra)
         json_object_update(d, extra);
     json_decref(extra);
-    if (!invoke && strcmp(what, "Started") == 0) {
+    if (lambda_fn && strcmp(what, "Started") == 0) {
         json_decref(d);
         sfn_emit(t, type, NULL, NULL);
         return;
@@ -80,23 +111,84 @@ static json_t *error_details(const char *error, const char *cause)
     return d;
 }
 
-/* Phase "task": a fresh token and deadline, and the Scheduled event. */
-static void task_schedule(sfn_transition *t, sfn_step_io *io, json_t *cursor)
+/* ---- task tokens -------------------------------------------------------------------- */
+
+/* The task token of an attempt: base64 of "EXECUTION ARN\nTOKEN". */
+static char *token_make(const sfn_exec *ex, json_int_t token)
 {
-    json_t *task_input = json_object_get(cursor, "taskInput");
+    buf text = BUF_INIT, out = BUF_INIT;
+    buf_printf(&text, "%s\n%" PRId64, sfn_doc_str(ex->doc, "executionArn"), (int64_t)token);
+    base64_encode(&out, text.data, text.len);
+    buf_free(&text);
+    return buf_steal(&out, NULL);
+}
+
+/* 0 with the execution ARN (out, cap bytes) and token, or -1 if tok is not one of ours. */
+static int token_parse(const char *tok, char *arn, size_t cap, json_int_t *token)
+{
+    buf text = BUF_INIT;
+    int rc = -1;
+    if (tok && strlen(tok) <= 2048 && base64_decode(&text, tok, strlen(tok)) == 0 && text.len) {
+        buf_append(&text, "", 1);
+        char *nl = strrchr(text.data, '\n');
+        char *end = NULL;
+        if (nl && (size_t)(nl - text.data) < cap) {
+            *token = strtoll(nl + 1, &end, 10);
+            if (end && !*end && end != nl + 1) {
+                snprintf(arn, cap, "%.*s", (int)(nl - text.data), text.data);
+                rc = 0;
+            }
+        }
+    }
+    buf_free(&text);
+    return rc;
+}
+
+/* ---- scheduling ---------------------------------------------------------------------- */
+
+/* The heartbeat deadline of a token wait from now, or 0. */
+static int64_t heartbeat_deadline(const sfn_step_io *io, int64_t now)
+{
+    json_int_t hb = json_integer_value(json_object_get(io->state, "HeartbeatSeconds"));
+    return hb > 0 ? now + hb * 1000 : 0;
+}
+
+/* Phase "task": a fresh token and deadline, the effective input (for a .waitForTaskToken
+ * task evaluated with $$.Task.Token), and the Scheduled event. -1 (error handled) if the
+ * input cannot be made. */
+static int task_schedule(sfn_transition *t, sfn_step_io *io, json_t *cursor)
+{
+    task_res r = resource_of(io->state);
     json_int_t timeout = json_integer_value(json_object_get(io->state, "TimeoutSeconds"));
+    json_int_t token = (json_int_t)(ids_random64() >> 12);
     json_object_set_new(cursor, "phase", json_string("task"));
-    json_object_set_new(cursor, "token", json_integer((json_int_t)(ids_random64() >> 12)));
+    json_object_set_new(cursor, "token", json_integer(token));
     json_object_set_new(cursor, "deadlineMs",
                         json_integer(timeout > 0 ? t->now + timeout * 1000 : 0));
     json_object_del(cursor, "wakeMs");
+    json_object_del(cursor, "heartbeatMs");
+    if (r.wait == SFN_WAIT_TOKEN) {
+        char *tok = token_make(t->ex, token);
+        json_object_set_new(io->context, "Task", json_pack("{s:s}", "Token", tok));
+        xfree(tok);
+        json_t *eff = sfn_effective_input(io, true);
+        if (!eff) {
+            sfn_state_error(t, io, io->err.name, io->err.cause);
+            return -1;
+        }
+        json_object_set_new(cursor, "taskInput", eff);
+    }
+    json_t *task_input = json_object_get(cursor, "taskInput");
     json_t *d;
-    if (resource_of(io->state) == RES_INVOKE) {
-        d = task_details();
+    if (r.kind != RES_FUNCTION) {
+        d = task_details(&r);
         json_object_set_new(d, "region", json_string(t->s->region));
         json_object_set_new(d, "parameters", sfn_json_text(task_input));
         if (timeout > 0)
             json_object_set_new(d, "timeoutInSeconds", json_integer(timeout));
+        json_int_t hb = json_integer_value(json_object_get(io->state, "HeartbeatSeconds"));
+        if (hb > 0)
+            json_object_set_new(d, "heartbeatInSeconds", json_integer(hb));
         sfn_emit(t, "TaskScheduled", "taskScheduledEventDetails", d);
     } else {
         d = json_pack("{s:s,s:o,s:{s:b}}", "resource", sfn_doc_str(io->state, "Resource"), "input",
@@ -105,6 +197,7 @@ static void task_schedule(sfn_transition *t, sfn_step_io *io, json_t *cursor)
             json_object_set_new(d, "timeoutInSeconds", json_integer(timeout));
         sfn_emit(t, "LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails", d);
     }
+    return 0;
 }
 
 static double random01(void)
@@ -170,46 +263,30 @@ void sfn_state_error(sfn_transition *t, sfn_step_io *io, const char *error, cons
 
 void sfn_task_enter(sfn_transition *t, sfn_step_io *io, const char *name)
 {
-    if (resource_of(io->state) == RES_UNSUPPORTED) {
+    task_res r = resource_of(io->state);
+    if (r.kind == RES_UNSUPPORTED ||
+        (r.kind == RES_SERVICE && !sfn_integration_available(t->s, &r.in))) {
         char cause[600];
-        snprintf(cause, sizeof cause, "Sluice does not run the resource '%s' yet",
+        snprintf(cause, sizeof cause, "Sluice does not run the resource '%s'",
                  sfn_doc_str(io->state, "Resource"));
         sfn_execution_fail(t, "States.Runtime", cause);
         return;
     }
-    json_t *eff = sfn_effective_input(io, true);
-    if (!eff) {
-        sfn_state_error(t, io, io->err.name, io->err.cause);
-        return;
+    json_t *eff = NULL;
+    if (r.wait != SFN_WAIT_TOKEN) { /* a token task's input is made with each token */
+        eff = sfn_effective_input(io, true);
+        if (!eff) {
+            sfn_state_error(t, io, io->err.name, io->err.cause);
+            return;
+        }
     }
     json_t *cursor = json_pack("{s:s,s:O,s:o,s:{}}", "state", name, "stateInput", io->input,
-                               "taskInput", eff, "attempts");
+                               "taskInput", eff ? eff : json_null(), "attempts");
     json_object_set_new(t->ex->doc, "cursor", cursor);
     task_schedule(t, io, cursor);
 }
 
-void sfn_task_wake(sfn_transition *t, sfn_step_io *io, const char *name)
-{
-    (void)name;
-    json_t *cursor = json_object_get(t->ex->doc, "cursor");
-    if (strcmp(sfn_doc_str(cursor, "phase"), "retry") == 0) {
-        task_schedule(t, io, cursor);
-        return;
-    }
-    /* the deadline passed while invoking: the late result will find another token */
-    t->ex->invoking = false;
-    task_event(t, io->state, "TimedOut", error_details("States.Timeout", NULL));
-    json_object_set_new(cursor, "token", json_integer(0));
-    sfn_state_error(t, io, "States.Timeout", NULL);
-}
-
-/* ---- the invocation ------------------------------------------------------------------ */
-
-typedef struct task_call {
-    sfn *s;
-    sfn_exec *ex;
-    json_int_t token;
-} task_call;
+/* ---- outcomes ----------------------------------------------------------------------- */
 
 /* The integration's result: Lambda's Invoke response, its payload parsed. */
 static json_t *invoke_response(json_t *payload)
@@ -222,13 +299,14 @@ static json_t *invoke_response(json_t *payload)
                      rid, "StatusCode", 200);
 }
 
-/* The function returned: ResultSelector, ResultPath, OutputPath, then the next state. */
-static void task_succeeded(sfn_transition *t, sfn_step_io *io, const char *name, json_t *result)
+/* The task's result (taken): ResultSelector, ResultPath, OutputPath, then the next state. */
+static void task_succeeded(sfn_transition *t, sfn_step_io *io, const char *name, json_t *result,
+                           bool wrap_invoke)
 {
     task_event(t, io->state, "Succeeded",
                json_pack("{s:o,s:{s:b}}", "output", sfn_json_text(result), "outputDetails",
                          "truncated", 0));
-    if (resource_of(io->state) == RES_INVOKE)
+    if (wrap_invoke)
         result = invoke_response(result);
     json_t *selector = json_object_get(io->state, "ResultSelector");
     if (selector) {
@@ -253,19 +331,35 @@ static void task_succeeded(sfn_transition *t, sfn_step_io *io, const char *name,
     json_decref(out);
 }
 
-static void task_function_failed(sfn_transition *t, sfn_step_io *io, const char *payload)
+static void task_failed(sfn_transition *t, sfn_step_io *io, const char *error, const char *cause)
 {
-    json_t *err = json_loads(payload, 0, NULL);
-    const char *type = sfn_doc_str(err, "errorType");
-    char *error = xstrdup(type ? type : "Lambda.Unknown");
-    json_decref(err);
-    task_event(t, io->state, "Failed", error_details(error, payload));
-    sfn_state_error(t, io, error, payload);
-    xfree(error);
+    task_event(t, io->state, "Failed", error_details(error, cause));
+    sfn_state_error(t, io, error, cause);
 }
 
-/* The invocation's outcome, as one step. */
-static void task_finish(sfn *s, sfn_exec *ex, int outcome, const char *payload)
+/* The call returned, for a task that now waits: phase "token" (the task token) or "sync"
+ * (the execution it started). */
+static void task_wait(sfn_transition *t, sfn_step_io *io, const task_res *r, json_t *result)
+{
+    json_t *cursor = json_object_get(t->ex->doc, "cursor");
+    task_event(t, io->state, "Submitted",
+               json_pack("{s:o,s:{s:b}}", "output", sfn_json_text(result), "outputDetails",
+                         "truncated", 0));
+    if (r->wait == SFN_WAIT_TOKEN) {
+        json_object_set_new(cursor, "phase", json_string("token"));
+        int64_t hb = heartbeat_deadline(io, t->now);
+        if (hb)
+            json_object_set_new(cursor, "heartbeatMs", json_integer(hb));
+    } else {
+        json_object_set_new(cursor, "phase", json_string("sync"));
+        json_object_set(cursor, "syncArn", json_object_get(result, "ExecutionArn"));
+    }
+}
+
+/* A step with the outcome of the current attempt: result (taken) or error. */
+typedef void (*task_outcome_fn)(sfn_transition *t, sfn_step_io *io, const char *name, void *arg);
+
+static void task_step(sfn *s, sfn_exec *ex, task_outcome_fn fn, void *arg, aws_call *call)
 {
     json_t *cursor = json_incref(json_object_get(ex->doc, "cursor"));
     const char *name = sfn_doc_str(cursor, "state");
@@ -273,45 +367,130 @@ static void task_finish(sfn *s, sfn_exec *ex, int outcome, const char *payload)
     sfn_step_io io = {.state = json_object_get(json_object_get(ex->def, "States"), name),
                       .input = json_object_get(cursor, "stateInput"),
                       .context = sfn_context_object(ex, name, t->now)};
-    if (outcome == LAMBDA_CALL_NOT_FOUND || outcome == LAMBDA_CALL_THROTTLED) {
-        const char *error = outcome == LAMBDA_CALL_NOT_FOUND ? "Lambda.ResourceNotFoundException"
-                                                             : "Lambda.TooManyRequestsException";
-        task_event(t, io.state, "StartFailed", error_details(error, payload));
-        sfn_state_error(t, &io, error, payload);
-    } else {
-        task_event(t, io.state, "Started", NULL);
-        json_t *result =
-            outcome == LAMBDA_CALL_OK ? json_loads(payload, JSON_DECODE_ANY, NULL) : NULL;
-        if (outcome == LAMBDA_CALL_OK && result)
-            task_succeeded(t, &io, name, result);
-        else if (outcome == LAMBDA_CALL_OK)
-            sfn_state_error(t, &io, "States.Runtime", "The function's result is not JSON");
-        else
-            task_function_failed(t, &io, payload);
-    }
+    fn(t, &io, name, arg);
     json_decref(io.context);
     json_decref(cursor);
+    t->call = call;
     sfn_transition_commit(t);
 }
 
-static void task_call_done(int outcome, const char *payload, size_t len, void *arg)
+typedef struct call_outcome {
+    json_t *result; /* taken */
+    const char *error, *cause;
+    bool started;     /* emit the Started event first */
+    bool wrap_invoke; /* lambda:invoke's response shape */
+} call_outcome;
+
+static void outcome_step(sfn_transition *t, sfn_step_io *io, const char *name, void *arg)
+{
+    call_outcome *o = arg;
+    task_res r = resource_of(io->state);
+    if (o->started)
+        task_event(t, io->state, "Started", NULL);
+    json_t *cursor = json_object_get(t->ex->doc, "cursor");
+    bool waiting = strcmp(sfn_doc_str(cursor, "phase"), "task") == 0 && r.wait != SFN_WAIT_NONE;
+    if (o->error) {
+        task_failed(t, io, o->error, o->cause);
+        json_decref(o->result);
+    } else if (waiting) {
+        task_wait(t, io, &r, o->result);
+        json_decref(o->result);
+    } else {
+        task_succeeded(t, io, name, o->result, o->wrap_invoke);
+    }
+}
+
+/* ---- calls -------------------------------------------------------------------------- */
+
+typedef struct task_call {
+    sfn *s;
+    sfn_exec *ex;
+    json_int_t token;
+    bool invoke; /* lambda:invoke */
+} task_call;
+
+/* Whether the call's answer still belongs to the execution's current attempt (an answer
+ * that does not is dropped; a branch that ended meanwhile may be freed now). */
+static bool still_current(task_call *c)
+{
+    sfn_exec *ex = c->ex;
+    ex->inflight--;
+    if (c->s->stopping)
+        return false; /* shutting down: the restart calls again */
+    if (!sfn_exec_running(ex)) {
+        sfn_exec_maybe_free(c->s, ex);
+        return false;
+    }
+    json_t *cursor = json_object_get(ex->doc, "cursor");
+    return cursor && strcmp(sfn_doc_str(cursor, "phase"), "task") == 0 &&
+           sfn_doc_int(cursor, "token") == c->token && !ex->committing;
+}
+
+static void lambda_done(int outcome, const char *payload, size_t len, void *arg)
 {
     task_call *c = arg;
+    bool current = still_current(c);
     sfn *s = c->s;
     sfn_exec *ex = c->ex;
-    json_int_t token = c->token;
+    bool invoke = c->invoke;
     xfree(c);
-    if (s->stopping || !sfn_exec_running(ex))
-        return; /* stopped; or shutting down: the restart invokes again */
-    json_t *cursor = json_object_get(ex->doc, "cursor");
-    if (!cursor || strcmp(sfn_doc_str(cursor, "phase"), "task") != 0 ||
-        sfn_doc_int(cursor, "token") != token || ex->committing)
-        return; /* a late result of an attempt that timed out */
+    if (!current)
+        return;
     ex->invoking = false;
     ex->wake_ms = 0;
     char *text = xstrndup(payload, len);
-    task_finish(s, ex, outcome, text);
+    call_outcome o = {.started = true, .wrap_invoke = invoke};
+    json_t *err = NULL;
+    if (outcome == LAMBDA_CALL_OK) {
+        o.result = json_loads(text, JSON_DECODE_ANY, NULL);
+        if (!o.result) {
+            o.error = "States.Runtime";
+            o.cause = "The function's result is not JSON";
+        }
+    } else {
+        err = json_loads(text, 0, NULL);
+        const char *type = sfn_doc_str(err, "errorType");
+        o.error = type ? type : "Lambda.Unknown";
+        o.cause = text;
+    }
+    task_step(s, ex, outcome_step, &o, NULL);
+    json_decref(err);
     xfree(text);
+}
+
+static void service_done(json_t *result, const char *error, const char *cause, void *arg)
+{
+    task_call *c = arg;
+    bool current = still_current(c);
+    sfn *s = c->s;
+    sfn_exec *ex = c->ex;
+    xfree(c);
+    if (!current) {
+        json_decref(result);
+        return;
+    }
+    ex->invoking = false;
+    ex->wake_ms = 0;
+    call_outcome o = {.result = result, .error = error, .cause = cause, .started = true};
+    task_step(s, ex, outcome_step, &o, NULL);
+}
+
+/* A call that could not start (no such function, throttled): StartFailed. */
+static void start_failed_step(sfn_transition *t, sfn_step_io *io, const char *name, void *arg)
+{
+    (void)name;
+    call_outcome *o = arg;
+    task_event(t, io->state, "StartFailed", error_details(o->error, o->cause));
+    sfn_state_error(t, io, o->error, o->cause);
+}
+
+/* The next time the task must be looked at: its deadline or heartbeat deadline. */
+int64_t sfn_task_deadline(const json_t *cursor)
+{
+    int64_t d = sfn_doc_int(cursor, "deadlineMs"), hb = sfn_doc_int(cursor, "heartbeatMs");
+    if (hb && (!d || hb < d))
+        d = hb;
+    return d;
 }
 
 void sfn_task_start(sfn *s, sfn_exec *ex)
@@ -320,28 +499,229 @@ void sfn_task_start(sfn *s, sfn_exec *ex)
     json_t *state =
         json_object_get(json_object_get(ex->def, "States"), sfn_doc_str(cursor, "state"));
     json_t *task_input = json_object_get(cursor, "taskInput");
+    task_res r = resource_of(state);
+    task_call *c = xcalloc(1, sizeof *c);
+    *c = (task_call){s, ex, sfn_doc_int(cursor, "token"), r.kind == RES_INVOKE};
+    ex->invoking = true;
+    ex->wake_ms = sfn_task_deadline(cursor);
+    ex->inflight++;
+    if (r.kind == RES_SERVICE) {
+        sfn_integration_call(s, &r.in, task_input, service_done, c);
+        sfn_timer_arm(s);
+        return;
+    }
     const char *function = sfn_doc_str(state, "Resource");
     json_t *payload = task_input;
-    if (resource_of(state) == RES_INVOKE) {
+    if (r.kind == RES_INVOKE) {
         function = sfn_doc_str(task_input, "FunctionName");
         payload = json_object_get(task_input, "Payload");
     }
     char *text = payload ? json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    task_call *c = xcalloc(1, sizeof *c);
-    *c = (task_call){s, ex, sfn_doc_int(cursor, "token")};
     int rc = lambda_call(s->lambda, function, text ? text : "{}", text ? strlen(text) : 2,
-                         task_call_done, c);
+                         lambda_done, c);
     free(text);
     if (rc != LAMBDA_CALL_STARTED) {
         xfree(c);
+        ex->inflight--;
+        ex->invoking = false;
+        ex->wake_ms = 0;
         char cause[600];
         snprintf(cause, sizeof cause,
                  rc == LAMBDA_CALL_NOT_FOUND ? "Function not found: %s" : "Rate Exceeded: %s",
                  function ? function : "(no FunctionName)");
-        task_finish(s, ex, rc, cause);
+        call_outcome o = {.error = rc == LAMBDA_CALL_NOT_FOUND ? "Lambda.ResourceNotFoundException"
+                                                               : "Lambda.TooManyRequestsException",
+                          .cause = cause};
+        task_step(s, ex, start_failed_step, &o, NULL);
         return;
     }
-    ex->invoking = true;
-    ex->wake_ms = sfn_doc_int(cursor, "deadlineMs");
     sfn_timer_arm(s);
+}
+
+/* ---- waking: retry delays, deadlines, .sync ends ------------------------------------- */
+
+/* The end of the execution a .sync task started, as the task's result; NULL if it runs. */
+static json_t *sync_result(sfn *s, const json_t *cursor, const task_res *r, const char **error,
+                           const char **cause)
+{
+    sfn_exec *target = sfn_exec_find(s, sfn_doc_str(cursor, "syncArn"));
+    *error = NULL;
+    if (!target) {
+        *error = "States.Runtime";
+        *cause = "The execution the task started is gone";
+        return NULL;
+    }
+    if (sfn_exec_running(target))
+        return NULL;
+    const json_t *d = target->doc;
+    const char *status = sfn_doc_str(d, "status");
+    if (strcmp(status, "SUCCEEDED") != 0) {
+        *error = strcmp(status, "ABORTED") == 0     ? "States.TaskFailed"
+                 : strcmp(status, "TIMED_OUT") == 0 ? "States.Timeout"
+                                                    : "States.TaskFailed";
+        *cause = sfn_doc_str(d, "cause") ? sfn_doc_str(d, "cause") : sfn_doc_str(d, "error");
+        return NULL;
+    }
+    json_t *out = json_pack(
+        "{s:O,s:O,s:O,s:O,s:I,s:I,s:O}", "ExecutionArn", json_object_get(d, "executionArn"),
+        "StateMachineArn", json_object_get(d, "stateMachineArn"), "Name",
+        json_object_get(d, "name"), "Status", json_object_get(d, "status"), "StartDate",
+        (json_int_t)sfn_doc_int(d, "startDate"), "StopDate", (json_int_t)sfn_doc_int(d, "stopDate"),
+        "Input", json_object_get(d, "input"));
+    const char *output = sfn_doc_str(d, "output");
+    json_t *parsed = output ? json_loads(output, JSON_DECODE_ANY, NULL) : NULL;
+    if (r->wait == SFN_WAIT_SYNC2) {
+        json_object_set_new(out, "Output", parsed ? parsed : json_null());
+        json_t *in = json_loads(sfn_doc_str(d, "input"), JSON_DECODE_ANY, NULL);
+        json_object_set_new(out, "Input", in ? in : json_null());
+    } else {
+        json_decref(parsed);
+        json_object_set_new(out, "Output", json_string(output ? output : "null"));
+    }
+    return out;
+}
+
+bool sfn_task_ready(sfn *s, const sfn_exec *ex)
+{
+    json_t *cursor = json_object_get(ex->doc, "cursor");
+    const char *phase = sfn_doc_str(cursor, "phase");
+    if (!phase || strcmp(phase, "sync") != 0)
+        return false;
+    sfn_exec *target = sfn_exec_find(s, sfn_doc_str(cursor, "syncArn"));
+    return !target || !sfn_exec_running(target);
+}
+
+void sfn_task_wake(sfn_transition *t, sfn_step_io *io, const char *name)
+{
+    json_t *cursor = json_object_get(t->ex->doc, "cursor");
+    const char *phase = sfn_doc_str(cursor, "phase");
+    if (strcmp(phase, "retry") == 0) {
+        task_schedule(t, io, cursor);
+        return;
+    }
+    int64_t hb = sfn_doc_int(cursor, "heartbeatMs"), deadline = sfn_doc_int(cursor, "deadlineMs");
+    if (strcmp(phase, "sync") == 0) {
+        task_res r = resource_of(io->state);
+        const char *error, *cause = NULL;
+        json_t *result = sync_result(t->s, cursor, &r, &error, &cause);
+        if (result || error) {
+            if (error)
+                task_failed(t, io, error, cause);
+            else
+                task_succeeded(t, io, name, result, false);
+            return;
+        }
+    }
+    int64_t due = sfn_task_deadline(cursor);
+    if (strcmp(phase, "task") != 0 && (!due || due > t->now)) { /* not late: wait on */
+        t->ex->wake_ms = due;
+        return;
+    }
+    /* a deadline passed: the late answer will find another token */
+    t->ex->invoking = false;
+    bool heartbeat = hb && hb <= t->now && (!deadline || hb <= deadline);
+    const char *error = heartbeat ? "States.HeartbeatTimeout" : "States.Timeout";
+    task_event(t, io->state, "TimedOut", error_details(error, NULL));
+    json_object_set_new(cursor, "token", json_integer(0));
+    sfn_state_error(t, io, error, NULL);
+}
+
+/* ---- SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat ----------------------------- */
+
+/* The execution waiting with the call's taskToken, or NULL (replied). */
+static sfn_exec *token_owner(aws_call *call)
+{
+    const char *tok = sfn_str(call, "taskToken");
+    char arn[1400];
+    json_int_t token;
+    if (!tok || token_parse(tok, arn, sizeof arn, &token) != 0) {
+        aws_reply_error(call, AWS_ERR_SFN_INVALID_TOKEN, "Invalid Token: 'Invalid token'");
+        return NULL;
+    }
+    sfn_exec *ex = sfn_exec_find(sfn_of(call), arn);
+    json_t *cursor = ex ? json_object_get(ex->doc, "cursor") : NULL;
+    const char *phase = cursor ? sfn_doc_str(cursor, "phase") : NULL;
+    if (!ex) {
+        aws_reply_error(call, AWS_ERR_SFN_TASK_DOES_NOT_EXIST,
+                        "Task Does Not Exist: 'Provided task does not exist anymore'");
+        return NULL;
+    }
+    if (!sfn_exec_running(ex) || !phase || sfn_doc_int(cursor, "token") != token ||
+        (strcmp(phase, "token") != 0 && strcmp(phase, "task") != 0)) {
+        aws_reply_error(call, AWS_ERR_SFN_TASK_TIMED_OUT,
+                        "Task Timed Out: 'Provided task does not exist anymore'");
+        return NULL;
+    }
+    if (ex->committing) { /* a step of it is being committed: ask again */
+        aws_reply_error(call, AWS_ERR_SERVICE_UNAVAILABLE, "Please retry.");
+        return NULL;
+    }
+    return ex;
+}
+
+static void token_success_step(sfn_transition *t, sfn_step_io *io, const char *name, void *arg)
+{
+    if (strcmp(sfn_doc_str(json_object_get(t->ex->doc, "cursor"), "phase"), "task") == 0)
+        task_event(t, io->state, "Started", NULL);
+    task_succeeded(t, io, name, json_incref(arg), false);
+}
+
+void sfn_send_task_success(aws_call *call)
+{
+    const char *output = sfn_str(call, "output");
+    if (output && strlen(output) > SFN_MAX_PAYLOAD) {
+        aws_reply_error(call, AWS_ERR_SFN_INVALID_OUTPUT,
+                        "Invalid Output: 'The output exceeds the maximum size of %d bytes'",
+                        SFN_MAX_PAYLOAD);
+        return;
+    }
+    json_error_t jerr;
+    json_t *parsed = output ? json_loads(output, JSON_DECODE_ANY, &jerr) : NULL;
+    if (!parsed) {
+        aws_reply_error(call, AWS_ERR_SFN_INVALID_OUTPUT, "Invalid Output: '%s'",
+                        output ? jerr.text : "Output is required");
+        return;
+    }
+    sfn_exec *ex = token_owner(call);
+    if (ex) {
+        ex->invoking = false; /* a call still in flight answers a past attempt */
+        ex->wake_ms = 0;
+        task_step(sfn_of(call), ex, token_success_step, parsed, call);
+    }
+    json_decref(parsed);
+}
+
+static void token_failure_step(sfn_transition *t, sfn_step_io *io, const char *name, void *arg)
+{
+    (void)name;
+    aws_call *call = arg;
+    const char *error = sfn_str(call, "error"), *cause = sfn_str(call, "cause");
+    task_failed(t, io, error ? error : "", cause);
+}
+
+void sfn_send_task_failure(aws_call *call)
+{
+    sfn_exec *ex = token_owner(call);
+    if (!ex)
+        return;
+    ex->invoking = false;
+    ex->wake_ms = 0;
+    task_step(sfn_of(call), ex, token_failure_step, call, call);
+}
+
+void sfn_send_task_heartbeat(aws_call *call)
+{
+    sfn_exec *ex = token_owner(call);
+    if (!ex)
+        return;
+    json_t *cursor = json_object_get(ex->doc, "cursor");
+    json_t *state =
+        json_object_get(json_object_get(ex->def, "States"), sfn_doc_str(cursor, "state"));
+    json_int_t hb = json_integer_value(json_object_get(state, "HeartbeatSeconds"));
+    if (hb > 0 && strcmp(sfn_doc_str(cursor, "phase"), "token") == 0) {
+        json_object_set_new(cursor, "heartbeatMs", json_integer(clock_now_ms() + hb * 1000));
+        ex->wake_ms = sfn_task_deadline(cursor);
+        sfn_timer_arm(sfn_of(call));
+    }
+    aws_reply(call, json_object());
 }

@@ -16,6 +16,9 @@ struct lambda;
 int sfn_create(sfn **out, uv_loop_t *loop, store *st, const char *region, const char *account,
                struct lambda *functions);
 const aws_service_def *sfn_service_def(const sfn *s);
+/* A service that Task states may call, by its SDK id as in aws-sdk ARNs ("sqs", "sns",
+ * "eventbridge", "dynamodb", "lambda", "sesv2", ...; this service is "sfn"). Borrowed. */
+void sfn_add_service(sfn *s, const char *sdk_id, const aws_service_def *def);
 /* Stops the timers; executions stay where their last commit left them. */
 void sfn_shutdown(sfn *s);
 void sfn_destroy(sfn *s);
