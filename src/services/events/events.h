@@ -19,6 +19,10 @@ typedef struct events events;
 int events_create(events **out, uv_loop_t *loop, store *st, sqs *queues, sns *topics,
                   const char *region, const char *account);
 const aws_service_def *events_service_def(const events *ev);
+/* The Step Functions service whose state machines rules may target (borrowed): a matched
+ * event starts an execution (StartExecution, in-process), with the target's RetryPolicy
+ * and dead-letter queue. */
+void events_set_workflows(events *ev, const aws_service_def *sfn_def);
 /* Shutdown, step 1: stop timers, schedules and replays; cancel outbound requests (their
  * deliveries stay pending in the store and resume at the next start). */
 void events_shutdown(events *ev);

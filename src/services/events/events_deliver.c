@@ -1,4 +1,6 @@
-/* Delivering events to API destinations: the "events" kind of durable delivery.
+/* Delivering events to API destinations and state machines: the "events" kind of durable
+ * delivery. (A state machine target starts an execution in-process, StartExecution through
+ * aws_call_internal; its failures follow the same retry and dead-letter rules.)
  *
  * Each pending delivery (planned in the PutEvents transaction, see events_target.c) holds
  * the rule ARN, the target definition and the rendered payload. An attempt resolves the
@@ -422,6 +424,38 @@ static int rate_allows(events *ev, const char *name, int64_t limit, int64_t *wai
     return 1;
 }
 
+/* ---- state machine targets: an execution started in-process ------------------------ */
+
+static void execution_started(const json_t *output, const char *error, const char *message,
+                              void *arg)
+{
+    (void)output;
+    attempt *a = arg;
+    if (!error) {
+        delivery_job_done(a->job);
+        attempt_free(a);
+    } else if (strcmp(error, "StateMachineDoesNotExist") == 0 || strcmp(error, "InvalidArn") == 0) {
+        failed(a, 0, "RESOURCE_NOT_FOUND", message);
+    } else {
+        failed(a, strcmp(error, "InvalidExecutionInput") != 0, error, message);
+    }
+}
+
+static void start_execution(attempt *a, const char *machine_arn)
+{
+    json_t *input =
+        json_pack("{s:s,s:s%}", "stateMachineArn", machine_arn, "input",
+                  a->job->rec.payload ? a->job->rec.payload : "", a->job->rec.payload_len);
+    if (!a->ev->workflows ||
+        aws_call_internal(a->ev->workflows, "StartExecution", input, execution_started, a) != 0)
+        give_up(a, "RESOURCE_NOT_FOUND", "Step Functions is not available.", NULL);
+}
+
+void events_set_workflows(events *ev, const aws_service_def *sfn_def)
+{
+    ev->workflows = sfn_def;
+}
+
 static void attempt_delivery(delivery_job *job, void *arg)
 {
     events *ev = arg;
@@ -431,6 +465,10 @@ static void attempt_delivery(delivery_job *job, void *arg)
     a->target_json = json_loads(job->rec.target_json, 0, NULL);
     json_t *target = json_object_get(a->target_json, "target");
     const char *arn = json_string_value(json_object_get(target, "Arn"));
+    if (arn && strstr(arn, ":states:") && strstr(arn, ":stateMachine:")) {
+        start_execution(a, arn);
+        return;
+    }
     char name[128], conn_name[128];
     json_t *dest = events_name_from_arn(arn, ":api-destination/", name, sizeof name)
                        ? json_object_get(ev->destinations, name)

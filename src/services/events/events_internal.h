@@ -83,6 +83,7 @@ typedef struct events {
     store *store;
     sqs *sqs;
     sns *sns;
+    const aws_service_def *workflows; /* Step Functions: state machine targets (may be NULL) */
     const char *region;
     const char *account;
     events_bus *buses;

@@ -19,6 +19,7 @@
 #include "protocol/json_codec.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -336,9 +337,10 @@ static json_t *entry_error(const char *code, const char *msg)
 }
 
 /* Validates one entry; on success fills the event's parts and returns NULL, else returns
- * the entry's error object. */
+ * the entry's error object. Sources "aws.*" are AWS services' own: only this server's
+ * services may put them (aws_call_internal). */
 static json_t *check_entry(events *ev, json_t *e, events_bus **bus, json_t **detail,
-                           int64_t *time_ms, int64_t now)
+                           int64_t *time_ms, int64_t now, bool internal)
 {
     const char *source = json_string_value(json_object_get(e, "Source"));
     const char *type = json_string_value(json_object_get(e, "DetailType"));
@@ -359,7 +361,7 @@ static json_t *check_entry(events *ev, json_t *e, events_bus **bus, json_t **det
                                                     "must be at most 256 characters."
                                                   : "Parameter DetailType is not valid. Reason: "
                                                     "DetailType must be at most 128 characters.");
-    if (strncmp(source, "aws.", 4) == 0)
+    if (strncmp(source, "aws.", 4) == 0 && !internal)
         return entry_error("NotAuthorizedForSourceException", "Not authorized for the source.");
     json_t *res = json_object_get(e, "Resources");
     size_t size = strlen(source) + strlen(type) + strlen(det);
@@ -429,7 +431,8 @@ void events_put_events(aws_call *call)
         events_bus *b;
         json_t *d = NULL;
         int64_t time_ms;
-        json_t *err = json_is_object(e) ? check_entry(ev, e, &b, &d, &time_ms, now)
+        json_t *err = json_is_object(e) ? check_entry(ev, e, &b, &d, &time_ms, now,
+                                                      call->protocol == AWS_PROTO_INTERNAL)
                                         : entry_error("InvalidArgument", "Entry is not valid.");
         if (err) {
             c->failed++;

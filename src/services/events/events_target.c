@@ -146,6 +146,13 @@ static void function_route(events_plan *p, const events_rule *r, const events_ta
     json_decref(target);
 }
 
+/* ---- Step Functions state machines (durable deliveries, see events_deliver.c) ------- */
+
+static int machine_matches(const events *ev, const char *arn)
+{
+    return ev->workflows && arn_has(ev, arn, "states", "stateMachine:");
+}
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 static const events_target_type target_types[] = {
@@ -154,6 +161,8 @@ static const events_target_type target_types[] = {
     {"api-destination", destination_matches, NULL, destination_route},
     {"sns", topic_matches, NULL, topic_route},
     {"lambda", function_matches, NULL, function_route},
+    /* a durable "events" delivery, like an API destination's: the same retries and DLQ */
+    {"states", machine_matches, NULL, destination_route},
 };
 
 const events_target_type *events_target_type_of(const events *ev, const char *arn)

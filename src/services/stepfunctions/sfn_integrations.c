@@ -12,6 +12,7 @@
 
 #include "common/alloc.h"
 #include "common/ids.h"
+#include "common/log.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -216,6 +217,44 @@ static void error_name(const sfn_integration *in, const char *code, char *out, s
     size_t n = strlen(code);
     bool has_suffix = n >= 9 && strcmp(code + n - 9, "Exception") == 0;
     snprintf(out, cap, "%s.%s%s", prefix, code, has_suffix ? "" : "Exception");
+}
+
+/* ---- status change events ----------------------------------------------------------- */
+
+static void status_put(const json_t *output, const char *error, const char *message, void *arg)
+{
+    (void)output;
+    (void)arg;
+    if (error)
+        log_warn("stepfunctions: status change event not put", "error=%s message='%s'", error,
+                 message ? message : "");
+}
+
+void sfn_status_event(sfn *s, const json_t *d)
+{
+    const aws_service_def *bus = service_of(s, "eventbridge");
+    if (!bus)
+        return;
+    json_t *stop = json_object_get(d, "stopDate");
+    json_t *detail = json_pack(
+        "{s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:{s:b},s:{s:b}}", "executionArn",
+        json_object_get(d, "executionArn"), "stateMachineArn",
+        json_object_get(d, "stateMachineArn"), "name", json_object_get(d, "name"), "status",
+        json_object_get(d, "status"), "startDate", json_object_get(d, "startDate"), "stopDate",
+        stop ? stop : json_null(), "input", json_object_get(d, "input"), "output",
+        json_object_get(d, "output") ? json_object_get(d, "output") : json_null(), "inputDetails",
+        "included", 1, "outputDetails", "included", 1);
+    const char *keys[] = {"error", "cause"};
+    for (size_t i = 0; i < 2; i++)
+        json_object_set(detail, keys[i],
+                        json_object_get(d, keys[i]) ? json_object_get(d, keys[i]) : json_null());
+    char *text = json_dumps(detail, JSON_COMPACT);
+    json_decref(detail);
+    json_t *input = json_pack("{s:[{s:s,s:s,s:s,s:[O]}]}", "Entries", "Source", "aws.states",
+                              "DetailType", "Step Functions Execution Status Change", "Detail",
+                              text, "Resources", json_object_get(d, "executionArn"));
+    free(text);
+    aws_call_internal(bus, "PutEvents", input, status_put, NULL);
 }
 
 /* ---- the call ----------------------------------------------------------------------- */

@@ -41,4 +41,9 @@ typedef void (*sfn_integration_done_fn)(json_t *result, const char *error, const
 void sfn_integration_call(sfn *s, const sfn_integration *in, const json_t *params,
                           sfn_integration_done_fn done, void *arg);
 
+/* Publishes the execution's status (RUNNING at start, then how it ended) to the default
+ * event bus, as Step Functions does: source "aws.states", detail-type "Step Functions
+ * Execution Status Change". Nothing if EventBridge is not registered. */
+void sfn_status_event(sfn *s, const json_t *execution_doc);
+
 #endif

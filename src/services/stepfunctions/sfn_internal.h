@@ -23,13 +23,14 @@
 
 /* One execution in memory. */
 typedef struct sfn_exec {
-    json_t *doc;       /* the persisted document */
-    json_t *def;       /* its definition, parsed */
-    bool committing;   /* a transition's commit is in flight */
-    bool invoking;     /* a Task's invocation is in flight */
-    bool resume_task;  /* restarted in a Task: invoke again when the timer fires */
-    unsigned inflight; /* calls made for it and not yet answered (of any attempt) */
-    int64_t wake_ms;   /* run the next step then (a Wait's end, a resume): 0 for none */
+    json_t *doc;         /* the persisted document */
+    json_t *def;         /* its definition, parsed */
+    bool committing;     /* a transition's commit is in flight */
+    bool invoking;       /* a Task's invocation is in flight */
+    bool resume_task;    /* restarted in a Task: invoke again when the timer fires */
+    unsigned inflight;   /* calls made for it and not yet answered (of any attempt) */
+    aws_call *sync_call; /* a StartSyncExecution waiting for its end */
+    int64_t wake_ms;     /* run the next step then (a Wait's end, a resume): 0 for none */
     struct sfn_exec *next;
 } sfn_exec;
 
@@ -70,6 +71,7 @@ bool sfn_arn_ok(const char *arn);
 
 /* sfn_exec.c: operations, startup and timers. */
 void sfn_start_execution(aws_call *call);
+void sfn_start_sync_execution(aws_call *call);
 void sfn_describe_execution(aws_call *call);
 void sfn_list_executions(aws_call *call);
 void sfn_stop_execution(aws_call *call);

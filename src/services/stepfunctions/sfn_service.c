@@ -40,6 +40,7 @@ static const aws_op_def sfn_ops[] = {
     {"SendTaskHeartbeat", sfn_send_task_heartbeat},
     {"SendTaskSuccess", sfn_send_task_success},
     {"StartExecution", sfn_start_execution},
+    {"StartSyncExecution", sfn_start_sync_execution},
     {"StopExecution", sfn_stop_execution},
     {"TagResource", tag_resource},
     {"UntagResource", untag_resource},
@@ -477,6 +478,13 @@ void sfn_shutdown(sfn *s)
         return;
     s->stopping = true;
     uv_timer_stop(&s->wait_timer);
+    for (sfn_exec *e = s->execs; e; e = e->next) {
+        if (e->sync_call) { /* the execution goes on after the restart; the caller may not */
+            aws_reply_error(e->sync_call, AWS_ERR_SERVICE_UNAVAILABLE,
+                            "The server is stopping; the execution resumes when it restarts.");
+            e->sync_call = NULL;
+        }
+    }
 }
 
 static void free_after_close(uv_handle_t *h)

@@ -1,0 +1,132 @@
+"""Step Functions with EventBridge: a rule whose target is a state machine starts an
+execution with the event as its input (seed 004: an order event starts a Parallel
+order/inventory workflow), a missing machine goes to the target's dead-letter queue, and
+execution status changes are published to the default bus (source aws.states); and
+StartSyncExecution of EXPRESS machines."""
+
+import json
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from helpers import ACCOUNT, REGION, drain, error_code, make_client, unique
+
+ROLE = "arn:aws:iam::000000000000:role/sfn"
+
+PARALLEL = {
+    "StartAt": "Process",
+    "States": {"Process": {
+        "Type": "Parallel",
+        "Branches": [
+            {"StartAt": "Order", "States": {"Order": {
+                "Type": "Pass", "Parameters": {"order.$": "$.detail.orderId"}, "End": True}}},
+            {"StartAt": "Inventory", "States": {"Inventory": {
+                "Type": "Pass", "Parameters": {"items.$": "$.detail.items"}, "End": True}}}],
+        "End": True}}}
+
+
+@pytest.fixture(scope="module")
+def sfn(server):
+    return make_client(server.endpoint, "stepfunctions")
+
+
+@pytest.fixture(scope="module")
+def events(server):
+    return make_client(server.endpoint, "events")
+
+
+def queue_arn(sqs, url):
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+
+
+def machine(sfn, definition, type_="STANDARD"):
+    return sfn.create_state_machine(name=unique("sm"), definition=json.dumps(definition),
+                                    roleArn=ROLE, type=type_)["stateMachineArn"]
+
+
+def executions(sfn, sm, n, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = sfn.list_executions(stateMachineArn=sm)["executions"]
+        if len(got) >= n and all(e["status"] != "RUNNING" for e in got):
+            return got
+        time.sleep(0.1)
+    raise AssertionError("executions did not appear/finish: %s" % sm)
+
+
+def test_rule_starts_the_parallel_workflow(sfn, events):
+    sm = machine(sfn, PARALLEL)
+    rule = unique("orders")
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["shop.orders"],
+                                                        "detail-type": ["OrderPlaced"]}))
+    assert events.put_targets(Rule=rule, Targets=[{"Id": "wf", "Arn": sm, "RoleArn": ROLE}])[
+        "FailedEntryCount"] == 0
+    events.put_events(Entries=[{"Source": "shop.orders", "DetailType": "OrderPlaced",
+                                "Detail": json.dumps({"orderId": "o-42", "items": ["a", "b"]})}])
+    ex = executions(sfn, sm, 1)
+    assert len(ex) == 1 and ex[0]["status"] == "SUCCEEDED"
+    d = sfn.describe_execution(executionArn=ex[0]["executionArn"])
+    event = json.loads(d["input"])
+    assert event["source"] == "shop.orders" and event["detail"]["orderId"] == "o-42"
+    assert json.loads(d["output"]) == [{"order": "o-42"}, {"items": ["a", "b"]}]
+
+
+def test_missing_machine_goes_to_the_dead_letter_queue(sfn, events, sqs, new_queue):
+    _, dlq = new_queue("dlq")
+    sm = "arn:aws:states:%s:%s:stateMachine:%s" % (REGION, ACCOUNT, unique("gone"))
+    rule = unique("r")
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["shop.gone"]}))
+    events.put_targets(Rule=rule, Targets=[{"Id": "wf", "Arn": sm,
+                                            "DeadLetterConfig": {"Arn": queue_arn(sqs, dlq)}}])
+    events.put_events(Entries=[{"Source": "shop.gone", "DetailType": "X", "Detail": "{}"}])
+    msgs = drain(sqs, dlq, wait=5, MessageAttributeNames=["All"])
+    assert len(msgs) == 1
+    assert msgs[0]["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "RESOURCE_NOT_FOUND"
+
+
+def test_status_changes_on_the_default_bus(sfn, events, sqs, new_queue):
+    _, url = new_queue("status")
+    sm = machine(sfn, {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    rule = unique("status")
+    events.put_rule(Name=rule, EventPattern=json.dumps({
+        "source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {"stateMachineArn": [sm]}}))
+    events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": queue_arn(sqs, url)}])
+    arn = sfn.start_execution(stateMachineArn=sm, input=json.dumps({"k": 1}))["executionArn"]
+    got = []
+    deadline = time.time() + 10
+    while len(got) < 2 and time.time() < deadline:
+        got += [json.loads(m["Body"]) for m in drain(sqs, url, wait=1)]
+    statuses = sorted(e["detail"]["status"] for e in got)
+    assert statuses == ["RUNNING", "SUCCEEDED"]
+    done = [e for e in got if e["detail"]["status"] == "SUCCEEDED"][0]
+    assert done["resources"] == [arn] and done["detail"]["executionArn"] == arn
+    assert json.loads(done["detail"]["input"]) == {"k": 1}
+    # and a client may not forge that source
+    r = events.put_events(Entries=[{"Source": "aws.states", "DetailType": "x", "Detail": "{}"}])
+    assert r["FailedEntryCount"] == 1
+
+
+def test_start_sync_execution(server):
+    # StartSyncExecution's endpoint has the host prefix "sync-": against a local endpoint
+    # the client must not inject it (as with any endpoint_url that is an IP address).
+    sfn = make_client(server.endpoint, "stepfunctions", inject_host_prefix=False)
+    express = machine(sfn, {"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Parameters": {"sum.$": "States.MathAdd($.a, $.b)"},
+              "Next": "W"},
+        "W": {"Type": "Wait", "Seconds": 1, "End": True}}}, "EXPRESS")
+    t0 = time.time()
+    r = sfn.start_sync_execution(stateMachineArn=express, input=json.dumps({"a": 2, "b": 3}))
+    assert time.time() - t0 >= 0.9
+    assert r["status"] == "SUCCEEDED" and json.loads(r["output"]) == {"sum": 5}
+    assert r["billingDetails"]["billedDurationInMilliseconds"] >= 1000
+    failing = machine(sfn, {"StartAt": "F", "States": {"F": {
+        "Type": "Fail", "Error": "Nope", "Cause": "because"}}}, "EXPRESS")
+    r = sfn.start_sync_execution(stateMachineArn=failing)
+    assert (r["status"], r["error"], r["cause"]) == ("FAILED", "Nope", "because")
+    standard = machine(sfn, {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    with pytest.raises(ClientError) as e:
+        sfn.start_sync_execution(stateMachineArn=standard)
+    assert error_code(e) == "StateMachineTypeNotSupported"
