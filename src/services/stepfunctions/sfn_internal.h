@@ -45,6 +45,8 @@ struct sfn {
     sfn_exec *execs;       /* every execution, newest first */
     uv_timer_t wait_timer; /* the earliest wake_ms of the waiting executions */
     bool stopping;
+    json_t *activities;                   /* ARN -> document (sfn_activities.c) */
+    struct activity_poll *activity_polls; /* workers' GetActivityTask waiting, newest first */
     /* the services Task states call (sfn_integrations.c), by their SDK id */
     struct sfn_service_ref {
         char sdk_id[24];
@@ -78,6 +80,14 @@ void sfn_stop_execution(aws_call *call);
 void sfn_get_execution_history(aws_call *call);
 void sfn_describe_state_machine_for_execution(aws_call *call);
 void sfn_exec_restore(const char *key, const char *doc, void *arg);
+/* sfn_activities.c: activities and their workers' polls. */
+void sfn_activity_restore(const char *key, const char *doc, void *arg);
+void sfn_create_activity(aws_call *call);
+void sfn_describe_activity(aws_call *call);
+void sfn_delete_activity(aws_call *call);
+void sfn_list_activities(aws_call *call);
+void sfn_get_activity_task(aws_call *call);
+void sfn_activities_stop(sfn *s); /* answers the waiting polls */
 /* sfn_task.c: task tokens. */
 void sfn_send_task_success(aws_call *call);
 void sfn_send_task_failure(aws_call *call);

@@ -97,6 +97,13 @@ void sfn_task_enter(sfn_transition *t, sfn_step_io *io, const char *name);
 void sfn_task_wake(sfn_transition *t, sfn_step_io *io, const char *name);
 /* Starts the invocation a committed "task" cursor describes. */
 void sfn_task_start(sfn *s, sfn_exec *ex);
+/* Activities (sfn_activities.c): is arn an activity's; a task of it is offered to the
+ * workers (one waiting may take it now). */
+bool sfn_is_activity_arn(const char *arn);
+void sfn_activity_offered(sfn *s, sfn_exec *ex, const char *arn);
+/* A worker (its GetActivityTask call; worker may be NULL) takes ex's offered task: the
+ * call is answered with the task token and input once ActivityStarted commits. */
+void sfn_task_hand_over(sfn *s, sfn_exec *ex, aws_call *call, const char *worker);
 /* A task in phase "sync" whose execution has ended (its step can run). */
 bool sfn_task_ready(sfn *s, const sfn_exec *ex);
 /* The earliest deadline (TimeoutSeconds, HeartbeatSeconds) of a task's cursor, or 0. */

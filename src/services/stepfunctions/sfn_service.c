@@ -27,12 +27,17 @@ static void untag_resource(aws_call *call);
 static void list_tags_for_resource(aws_call *call);
 
 static const aws_op_def sfn_ops[] = {
+    {"CreateActivity", sfn_create_activity},
     {"CreateStateMachine", create_state_machine},
+    {"DeleteActivity", sfn_delete_activity},
     {"DeleteStateMachine", delete_state_machine},
+    {"DescribeActivity", sfn_describe_activity},
     {"DescribeExecution", sfn_describe_execution},
     {"DescribeStateMachine", describe_state_machine},
     {"DescribeStateMachineForExecution", sfn_describe_state_machine_for_execution},
+    {"GetActivityTask", sfn_get_activity_task},
     {"GetExecutionHistory", sfn_get_execution_history},
+    {"ListActivities", sfn_list_activities},
     {"ListExecutions", sfn_list_executions},
     {"ListStateMachines", list_state_machines},
     {"ListTagsForResource", list_tags_for_resource},
@@ -453,10 +458,12 @@ int sfn_create(sfn **out, uv_loop_t *loop, store *st, const char *region, const 
     snprintf(s->region, sizeof s->region, "%s", region);
     snprintf(s->account, sizeof s->account, "%s", account);
     s->machines = json_object();
+    s->activities = json_object();
     uv_timer_init(loop, &s->wait_timer);
     s->wait_timer.data = s;
     if (store_load_docs(st, SFN_NS_MACHINE, machine_restore, s) != 0 ||
-        store_load_docs(st, SFN_NS_EXECUTION, sfn_exec_restore, s) != 0) {
+        store_load_docs(st, SFN_NS_EXECUTION, sfn_exec_restore, s) != 0 ||
+        store_load_docs(st, "sfn.activity", sfn_activity_restore, s) != 0) {
         sfn_destroy(s);
         *out = NULL;
         return -1;
@@ -478,6 +485,7 @@ void sfn_shutdown(sfn *s)
         return;
     s->stopping = true;
     uv_timer_stop(&s->wait_timer);
+    sfn_activities_stop(s);
     for (sfn_exec *e = s->execs; e; e = e->next) {
         if (e->sync_call) { /* the execution goes on after the restart; the caller may not */
             aws_reply_error(e->sync_call, AWS_ERR_SERVICE_UNAVAILABLE,
@@ -500,5 +508,7 @@ void sfn_destroy(sfn *s)
     sfn_execs_free(s);
     json_decref(s->machines);
     s->machines = NULL;
+    json_decref(s->activities);
+    s->activities = NULL;
     uv_close((uv_handle_t *)&s->wait_timer, free_after_close);
 }

@@ -42,7 +42,7 @@
 #define LAMBDA_INVOKE "arn:aws:states:::lambda:invoke"
 
 /* What a Task's Resource names. */
-typedef enum { RES_UNSUPPORTED, RES_FUNCTION, RES_INVOKE, RES_SERVICE } resource_kind;
+typedef enum { RES_UNSUPPORTED, RES_FUNCTION, RES_INVOKE, RES_SERVICE, RES_ACTIVITY } resource_kind;
 
 typedef struct task_res {
     resource_kind kind;
@@ -64,6 +64,9 @@ static task_res resource_of(const json_t *state)
         r.wait = SFN_WAIT_TOKEN;
     } else if (strncmp(res, "arn:aws:lambda:", 15) == 0 && strstr(res, ":function:")) {
         r.kind = RES_FUNCTION;
+    } else if (sfn_is_activity_arn(res)) {
+        r.kind = RES_ACTIVITY;
+        r.wait = SFN_WAIT_TOKEN; /* a worker answers with the task token */
     } else if (sfn_integration_parse(res, &r.in) == 0) {
         r.kind = RES_SERVICE;
         r.wait = r.in.wait;
@@ -85,11 +88,19 @@ static json_t *task_details(const task_res *r)
 static void task_event(sfn_transition *t, const json_t *state, const char *what, json_t *extra)
 {
     task_res r = resource_of(state);
-    bool lambda_fn = r.kind == RES_FUNCTION;
+    bool lambda_fn = r.kind == RES_FUNCTION, activity = r.kind == RES_ACTIVITY;
     char type[64], key[96];
-    snprintf(type, sizeof type, "%s%s", lambda_fn ? "LambdaFunction" : "Task", what);
-    snprintf(key, sizeof key, "%s%sEventDetails", lambda_fn ? "lambdaFunction" : "task", what);
-    json_t *d = lambda_fn ? json_object() : task_details(&r);
+    snprintf(type, sizeof type, "%s%s",
+             lambda_fn  ? "LambdaFunction"
+             : activity ? "Activity"
+                        : "Task",
+             what);
+    snprintf(key, sizeof key, "%s%sEventDetails",
+             lambda_fn  ? "lambdaFunction"
+             : activity ? "activity"
+                        : "task",
+             what);
+    json_t *d = lambda_fn || activity ? json_object() : task_details(&r);
     if (extra)
         json_object_update(d, extra);
     json_decref(extra);
@@ -167,7 +178,8 @@ static int task_schedule(sfn_transition *t, sfn_step_io *io, json_t *cursor)
                         json_integer(timeout > 0 ? t->now + timeout * 1000 : 0));
     json_object_del(cursor, "wakeMs");
     json_object_del(cursor, "heartbeatMs");
-    if (r.wait == SFN_WAIT_TOKEN) {
+    json_object_set_new(cursor, "scheduledMs", json_integer(t->now));
+    if (r.wait == SFN_WAIT_TOKEN && r.kind != RES_ACTIVITY) {
         char *tok = token_make(t->ex, token);
         json_object_set_new(io->context, "Task", json_pack("{s:s}", "Token", tok));
         xfree(tok);
@@ -180,13 +192,21 @@ static int task_schedule(sfn_transition *t, sfn_step_io *io, json_t *cursor)
     }
     json_t *task_input = json_object_get(cursor, "taskInput");
     json_t *d;
-    if (r.kind != RES_FUNCTION) {
+    json_int_t hb = json_integer_value(json_object_get(io->state, "HeartbeatSeconds"));
+    if (r.kind == RES_ACTIVITY) {
+        d = json_pack("{s:s,s:o,s:{s:b}}", "resource", sfn_doc_str(io->state, "Resource"), "input",
+                      sfn_json_text(task_input), "inputDetails", "truncated", 0);
+        if (timeout > 0)
+            json_object_set_new(d, "timeoutInSeconds", json_integer(timeout));
+        if (hb > 0)
+            json_object_set_new(d, "heartbeatInSeconds", json_integer(hb));
+        sfn_emit(t, "ActivityScheduled", "activityScheduledEventDetails", d);
+    } else if (r.kind != RES_FUNCTION) {
         d = task_details(&r);
         json_object_set_new(d, "region", json_string(t->s->region));
         json_object_set_new(d, "parameters", sfn_json_text(task_input));
         if (timeout > 0)
             json_object_set_new(d, "timeoutInSeconds", json_integer(timeout));
-        json_int_t hb = json_integer_value(json_object_get(io->state, "HeartbeatSeconds"));
         if (hb > 0)
             json_object_set_new(d, "heartbeatInSeconds", json_integer(hb));
         sfn_emit(t, "TaskScheduled", "taskScheduledEventDetails", d);
@@ -273,7 +293,8 @@ void sfn_task_enter(sfn_transition *t, sfn_step_io *io, const char *name)
         return;
     }
     json_t *eff = NULL;
-    if (r.wait != SFN_WAIT_TOKEN) { /* a token task's input is made with each token */
+    if (r.wait != SFN_WAIT_TOKEN || r.kind == RES_ACTIVITY) {
+        /* (an integration's token task's input is made with each token) */
         eff = sfn_effective_input(io, true);
         if (!eff) {
             sfn_state_error(t, io, io->err.name, io->err.cause);
@@ -504,6 +525,12 @@ void sfn_task_start(sfn *s, sfn_exec *ex)
     *c = (task_call){s, ex, sfn_doc_int(cursor, "token"), r.kind == RES_INVOKE};
     ex->invoking = true;
     ex->wake_ms = sfn_task_deadline(cursor);
+    if (r.kind == RES_ACTIVITY) { /* offered to the workers; a poll may take it now */
+        xfree(c);
+        sfn_timer_arm(s);
+        sfn_activity_offered(s, ex, sfn_doc_str(state, "Resource"));
+        return;
+    }
     ex->inflight++;
     if (r.kind == RES_SERVICE) {
         sfn_integration_call(s, &r.in, task_input, service_done, c);
@@ -624,6 +651,39 @@ void sfn_task_wake(sfn_transition *t, sfn_step_io *io, const char *name)
     task_event(t, io->state, "TimedOut", error_details(error, NULL));
     json_object_set_new(cursor, "token", json_integer(0));
     sfn_state_error(t, io, error, NULL);
+}
+
+/* ---- activities: a worker takes the task ----------------------------------------------- */
+
+typedef struct hand_over_ctx {
+    const char *worker;
+    aws_call *call;
+} hand_over_ctx;
+
+static void hand_over_step(sfn_transition *t, sfn_step_io *io, const char *name, void *arg)
+{
+    (void)name;
+    hand_over_ctx *h = arg;
+    json_t *cursor = json_object_get(t->ex->doc, "cursor");
+    json_t *d = json_object();
+    if (h->worker)
+        json_object_set_new(d, "workerName", json_string(h->worker));
+    sfn_emit(t, "ActivityStarted", "activityStartedEventDetails", d);
+    json_object_set_new(cursor, "phase", json_string("token"));
+    int64_t hb = heartbeat_deadline(io, t->now);
+    if (hb)
+        json_object_set_new(cursor, "heartbeatMs", json_integer(hb));
+    char *tok = token_make(t->ex, sfn_doc_int(cursor, "token"));
+    char *input = json_dumps(json_object_get(cursor, "taskInput"), JSON_COMPACT | JSON_ENCODE_ANY);
+    t->reply = json_pack("{s:s,s:s}", "taskToken", tok, "input", input ? input : "null");
+    free(input);
+    xfree(tok);
+}
+
+void sfn_task_hand_over(sfn *s, sfn_exec *ex, aws_call *call, const char *worker)
+{
+    hand_over_ctx h = {worker, call};
+    task_step(s, ex, hand_over_step, &h, call);
 }
 
 /* ---- SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat ----------------------------- */
