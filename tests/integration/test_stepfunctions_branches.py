@@ -314,3 +314,14 @@ def test_map_in_wait_survives_sigkill(fresh_server):
     # every iteration started and ended exactly once, and the execution ended once
     assert t.count("MapIterationStarted") == 3 and t.count("MapIterationSucceeded") == 3
     assert t.count("ExecutionSucceeded") == 1 and t.count("MapStateStarted") == 1
+
+
+def test_execution_timeout(sfn):
+    arn, _ = start(sfn, {"TimeoutSeconds": 1, "StartAt": "P", "States": {"P": {
+        "Type": "Parallel", "End": True, "Branches": [
+            {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}}}]}}},
+        {})
+    d = wait_done(sfn, arn, 10)
+    assert d["status"] == "TIMED_OUT" and d["error"] == "States.Timeout"
+    t = types(sfn, arn)
+    assert t[-1] == "ExecutionTimedOut" and t.count("ExecutionTimedOut") == 1

@@ -141,6 +141,7 @@ static void execution_end(sfn_transition *t, const char *status)
     json_object_set_new(t->ex->doc, "stopDate", json_integer(t->now));
     json_object_del(t->ex->doc, "cursor");
     t->ex->wake_ms = 0;
+    t->ex->timeout_ms = 0;
 }
 
 static void execution_succeed(sfn_transition *t, const json_t *output)
@@ -241,6 +242,16 @@ void sfn_transition_commit(sfn_transition *t)
 
 static void exec_step(sfn *s, sfn_exec *ex);
 static void timer_fired(uv_timer_t *timer);
+static void execution_timed_out(sfn *s, sfn_exec *ex);
+
+/* The next time e needs the timer: its wake, or its execution's timeout; 0 for none. */
+static int64_t due_ms(const sfn_exec *e)
+{
+    int64_t due = e->wake_ms;
+    if (e->timeout_ms && (!due || e->timeout_ms < due))
+        due = e->timeout_ms;
+    return e->committing ? 0 : due;
+}
 
 void sfn_timer_arm(sfn *s)
 {
@@ -248,8 +259,8 @@ void sfn_timer_arm(sfn *s)
         return;
     int64_t next = 0;
     for (sfn_exec *e = s->execs; e; e = e->next)
-        if (e->wake_ms && !e->committing && (!next || e->wake_ms < next))
-            next = e->wake_ms;
+        if (due_ms(e) && (!next || due_ms(e) < next))
+            next = due_ms(e);
     if (!next) {
         uv_timer_stop(&s->wait_timer);
         return;
@@ -262,7 +273,11 @@ static void timer_fired(uv_timer_t *timer)
 {
     sfn *s = timer->data;
     int64_t now = clock_now_ms();
-    for (sfn_exec *e = s->execs; e && !s->stopping; e = e->next)
+    for (sfn_exec *e = s->execs; e && !s->stopping; e = e->next) {
+        if (e->timeout_ms && e->timeout_ms <= now && !e->committing && sfn_exec_running(e)) {
+            execution_timed_out(s, e);
+            continue;
+        }
         if (e->wake_ms && e->wake_ms <= now && !e->committing && sfn_exec_running(e)) {
             e->wake_ms = 0;
             if (e->resume_task) {
@@ -272,6 +287,7 @@ static void timer_fired(uv_timer_t *timer)
                 exec_step(s, e);
             }
         }
+    }
     sfn_timer_arm(s);
 }
 
@@ -352,6 +368,8 @@ static void commit_done(store_op *op)
         return;
     if (started || (!sfn_exec_running(ex) && !sfn_is_child(ex)))
         sfn_status_event(s, ex->doc);
+    if (ex->timeout_ms) /* its timeout was left out while it committed */
+        sfn_timer_arm(s);
     if (!sfn_exec_running(ex)) {
         if (sfn_is_child(ex))
             child_ended(s, ex);
@@ -691,6 +709,8 @@ sfn_exec *sfn_exec_link(sfn *s, json_t *doc)
     ex->doc = doc;
     ex->def =
         json_loads(sfn_doc_str(doc, "definition") ? sfn_doc_str(doc, "definition") : "", 0, NULL);
+    if (sfn_exec_running(ex))
+        ex->timeout_ms = sfn_doc_int(doc, "timeoutMs");
     ex->next = s->execs;
     s->execs = ex;
     return ex;
@@ -761,6 +781,9 @@ static void start_execution(aws_call *call, bool sync)
         input, "definition", def_text, "roleArn", json_object_get(m, "roleArn"), "type",
         json_object_get(m, "type"), "lastEventId", (json_int_t)0, "cursor", "state",
         json_object_get(def, "StartAt"), "stateInput", parsed, "phase", "enter");
+    json_int_t timeout = json_integer_value(json_object_get(def, "TimeoutSeconds"));
+    if (timeout > 0)
+        json_object_set_new(doc, "timeoutMs", json_integer(now + timeout * 1000));
     json_decref(def);
     sfn_exec_link(s, doc);
     sfn_transition *t = sfn_transition_new(s, s->execs);
@@ -901,6 +924,22 @@ void sfn_list_executions(aws_call *call)
     if (more)
         json_object_set_new(out, "nextToken", json_sprintf("%ld", index - 1));
     aws_reply(call, out);
+}
+
+/* The definition's TimeoutSeconds passed: the execution ends TIMED_OUT (its branches
+ * aborted; a task's late answer is dropped). */
+static void execution_timed_out(sfn *s, sfn_exec *ex)
+{
+    sfn_transition *t = sfn_transition_new(s, ex);
+    sfn_abort_children(t, sfn_doc_str(ex->doc, "executionArn"));
+    execution_end(t, "TIMED_OUT");
+    ex->timeout_ms = 0;
+    json_object_set_new(ex->doc, "error", json_string("States.Timeout"));
+    json_object_set_new(ex->doc, "cause", json_string("The execution timed out."));
+    sfn_emit(
+        t, "ExecutionTimedOut", "executionTimedOutEventDetails",
+        json_pack("{s:s,s:s}", "error", "States.Timeout", "cause", "The execution timed out."));
+    sfn_transition_commit(t);
 }
 
 void sfn_stop_execution(aws_call *call)

@@ -30,6 +30,7 @@ typedef struct sfn_exec {
     bool resume_task;    /* restarted in a Task: invoke again when the timer fires */
     unsigned inflight;   /* calls made for it and not yet answered (of any attempt) */
     aws_call *sync_call; /* a StartSyncExecution waiting for its end */
+    int64_t timeout_ms;  /* the definition's TimeoutSeconds from the start: 0 for none */
     int64_t wake_ms;     /* run the next step then (a Wait's end, a resume): 0 for none */
     struct sfn_exec *next;
 } sfn_exec;
