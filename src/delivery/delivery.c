@@ -110,7 +110,7 @@ static void claim_now(delivery *d)
     d->claim.done = claim_done;
     d->claim.ctx = d;
     d->claim.u.deliveries.max = (int)(room < CLAIM_BATCH ? room : CLAIM_BATCH);
-    d->claim.u.deliveries.lease_ms = DELIVERY_LEASE_MS;
+    d->claim.u.deliveries.lease_ms = d->kind->lease_ms ? d->kind->lease_ms : DELIVERY_LEASE_MS;
     d->claim.u.deliveries.kind = d->kind->name;
     d->claiming = 1;
     d->refs++;

@@ -29,6 +29,10 @@ typedef struct delivery_kind {
      * delivery_job_finish_op + delivery_job_release, now or later (on the loop thread). */
     void (*attempt)(delivery_job *job, void *arg);
     void *arg;
+    /* How long a claimed delivery stays claimed: longer than an attempt can last, or it is
+     * claimed again while running (0: DELIVERY_LEASE_MS). Every lease is released at
+     * startup, so this only matters while the server runs. */
+    int64_t lease_ms;
 } delivery_kind;
 
 struct delivery_job {

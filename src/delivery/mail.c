@@ -289,7 +289,7 @@ int mailer_create(mailer **out, uv_loop_t *loop, store *st, sqs *queues, const m
             return -1;
         }
     }
-    m->kind = (delivery_kind){"mail", attempt_mail, m};
+    m->kind = (delivery_kind){"mail", attempt_mail, m, 0};
     if (delivery_create(&m->deliveries, loop, st, &m->kind) != 0) {
         snprintf(err, errlen, "cannot start the mail dispatcher");
         mailer_destroy(m);

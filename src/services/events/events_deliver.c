@@ -512,7 +512,7 @@ static void attempt_delivery(delivery_job *job, void *arg)
     send_request(a, NULL);
 }
 
-static delivery_kind events_kind = {"events", attempt_delivery, NULL};
+static delivery_kind events_kind = {"events", attempt_delivery, NULL, 0};
 
 int events_deliver_init(events *ev)
 {

@@ -18,6 +18,7 @@
 #define LAMBDA_ASYNC_PAYLOAD_MAX (256u * 1024)
 #define LAMBDA_LOG_TAIL_BYTES    4096
 #define LAMBDA_EVENT_RETRIES     2 /* Lambda retries a failed asynchronous invocation twice */
+#define LAMBDA_EVENT_LEASE_MS    (20 * 60 * 1000)
 
 /* Lambda answers these with wire errors that other services' rows already describe. */
 #define LAMBDA_ERR_NOT_FOUND AWS_ERR_SQS_RESOURCE_NOT_FOUND  /* 404 */

@@ -223,7 +223,12 @@ void lambda_events_committed(lambda *l)
 
 int lambda_events_start(lambda *l)
 {
-    l->event_kind = (delivery_kind){.name = LAMBDA_EVENT_KIND, .attempt = event_attempt, .arg = l};
+    /* An attempt lasts up to the longest Timeout (900 s), plus a cold start: the lease
+     * outlasts it, so that a long invocation is not claimed and run a second time. */
+    l->event_kind = (delivery_kind){.name = LAMBDA_EVENT_KIND,
+                                    .attempt = event_attempt,
+                                    .arg = l,
+                                    .lease_ms = LAMBDA_EVENT_LEASE_MS};
     return delivery_create(&l->events, l->loop, l->store, &l->event_kind);
 }
 

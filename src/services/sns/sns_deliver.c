@@ -243,7 +243,7 @@ static void attempt_delivery(delivery_job *job, void *arg)
         failed(a, rc != HTTP_CLIENT_EINVAL, "EndpointError", "The request could not be sent.");
 }
 
-static delivery_kind sns_kind = {"sns", attempt_delivery, NULL};
+static delivery_kind sns_kind = {"sns", attempt_delivery, NULL, 0};
 
 int sns_deliver_init(sns *s)
 {

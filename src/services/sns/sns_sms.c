@@ -262,7 +262,7 @@ static void attempt_sms(delivery_job *job, void *arg)
 
 int sns_sms_init(sns *s)
 {
-    s->sms_kind = (delivery_kind){"sms", attempt_sms, s};
+    s->sms_kind = (delivery_kind){"sms", attempt_sms, s, 0};
     return delivery_create(&s->sms_deliveries, s->loop, s->store, &s->sms_kind);
 }
 
