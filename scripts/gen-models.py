@@ -92,6 +92,13 @@ SERVICES = [
         "symbol": "model_lambda",
     },
     {
+        "service": "logs",
+        "api_version": "2014-03-28",
+        "overlay": None,
+        "out": "src/protocol/models/logs.c",
+        "symbol": "model_logs",
+    },
+    {
         "service": "stepfunctions",
         "api_version": "2016-11-23",
         "overlay": "scripts/models/stepfunctions-overlay.json",

@@ -122,6 +122,7 @@ extern const model_service model_sns;
 extern const model_service model_ses;
 extern const model_service model_sesv2;
 extern const model_service model_lambda;
+extern const model_service model_logs;
 extern const model_service model_dynamodb;
 extern const model_service model_dynamodbstreams;
 extern const model_service model_stepfunctions;

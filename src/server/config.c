@@ -74,6 +74,9 @@ static const setting settings[] = {
      86400000, "stop a function's idle worker after this (default 600000)"},
     {"lambda-concurrency", "SLUICE_LAMBDA_CONCURRENCY", K_INT, offsetof(config, lambda_concurrency),
      0, 1, 100000, "server-wide cap on concurrently running function workers (default 64)"},
+    {"lambda-log-retention-days", "SLUICE_LAMBDA_LOG_RETENTION_DAYS", K_INT,
+     offsetof(config, lambda_log_retention_days), 0, 0, 3653,
+     "days the log groups made for functions keep their events; 0: forever (default 7)"},
     STR(lambda_runtimes_dir, "lambda-runtimes-dir", "SLUICE_LAMBDA_RUNTIMES_DIR",
         "directory of the python/ and nodejs/ bootstraps (default: found next to sluiced)"),
 };
@@ -101,6 +104,7 @@ void config_defaults(config *c)
     snprintf(c->sms_gateway_content_type, sizeof c->sms_gateway_content_type, "application/json");
     c->lambda_idle_ms = 600000;
     c->lambda_concurrency = 64;
+    c->lambda_log_retention_days = 7; /* LOGS_LAMBDA_RETENTION_DEFAULT */
 }
 
 static int apply(config *c, const setting *s, const char *value, char *err, size_t errlen)

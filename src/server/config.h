@@ -41,6 +41,7 @@ typedef struct config {
     /* Lambda workers */
     uint64_t lambda_idle_ms;        /* an idle worker is stopped after this */
     unsigned lambda_concurrency;    /* server-wide cap on running workers */
+    int lambda_log_retention_days;  /* of the log groups made for functions; 0: forever */
     char lambda_runtimes_dir[1024]; /* bootstraps; "" = found next to sluiced */
 } config;
 

@@ -14,6 +14,7 @@
 #include "services/dynamodb/dynamodb.h"
 #include "services/events/events.h"
 #include "services/lambda/lambda.h"
+#include "services/logs/logs.h"
 #include "services/ses/ses.h"
 #include "services/sns/sns.h"
 #include "services/sqs/sqs.h"
@@ -36,6 +37,7 @@ typedef struct server {
     sns *sns;
     ses *ses;
     lambda *lambda;
+    logs *logs;
     sfn *sfn;
     router *router;
     http_server *http;
@@ -53,6 +55,7 @@ static void services_shutdown(server *s)
     sfn_shutdown(s->sfn);
     dynamodb_shutdown(s->dynamodb);
     lambda_shutdown(s->lambda);
+    logs_shutdown(s->logs);
     events_shutdown(s->events);
     ses_shutdown(s->ses);
     sns_shutdown(s->sns);
@@ -69,6 +72,8 @@ static void services_destroy(server *s)
     s->dynamodb = NULL;
     lambda_destroy(s->lambda);
     s->lambda = NULL;
+    logs_destroy(s->logs);
+    s->logs = NULL;
     events_destroy(s->events);
     s->events = NULL;
     ses_destroy(s->ses);
@@ -130,6 +135,13 @@ static int services_create(server *s)
         log_error("cannot load the DynamoDB state", NULL);
         return -1;
     }
+    logs_config lgc = {.region = s->cfg.region,
+                       .account = s->cfg.account_id,
+                       .lambda_retention_days = s->cfg.lambda_log_retention_days};
+    if (logs_create(&s->logs, s->loop, s->store, &lgc) != 0) {
+        log_error("cannot start the CloudWatch Logs service", NULL);
+        return -1;
+    }
     lambda_config lc = {.region = s->cfg.region,
                         .account = s->cfg.account_id,
                         .data_dir = s->cfg.data_dir,
@@ -161,6 +173,7 @@ static int services_create(server *s)
     /* lambda subscriptions and EventBridge targets; asynchronous invocations' destinations */
     sns_set_lambda(s->sns, s->lambda);
     lambda_set_topics(s->lambda, s->sns);
+    lambda_set_logs(s->lambda, s->logs);
     return 0;
 }
 
@@ -177,6 +190,7 @@ static void routes_add(server *s)
     router_add_get(s->router, MAIL_LOG_PATH, mailer_handle_get, s->mail);
     router_add_service(s->router, lambda_service_def(s->lambda));
     router_add_any(s->router, LAMBDA_HTTP_PREFIX, lambda_handle_http, s->lambda);
+    router_add_service(s->router, logs_service_def(s->logs));
     router_add_service(s->router, sfn_service_def(s->sfn));
 }
 

@@ -443,6 +443,22 @@ void store_op_clear(store_op *op)
         op->u.kv_range.items = NULL;
         op->u.kv_range.n = 0;
         break;
+    case STORE_LOGS_LIST:
+        for (size_t i = 0; i < op->u.logs_list.n; i++)
+            xfree(op->u.logs_list.items[i].name);
+        xfree(op->u.logs_list.items);
+        op->u.logs_list.items = NULL;
+        op->u.logs_list.n = 0;
+        break;
+    case STORE_LOGS_READ:
+        for (size_t i = 0; i < op->u.logs_read.n; i++) {
+            xfree(op->u.logs_read.items[i].message);
+            xfree(op->u.logs_read.items[i].stream);
+        }
+        xfree(op->u.logs_read.items);
+        op->u.logs_read.items = NULL;
+        op->u.logs_read.n = 0;
+        break;
     case STORE_SQS_MOVE:
         xfree(op->u.move.dest_ids);
         op->u.move.dest_ids = NULL;

@@ -177,6 +177,51 @@ typedef struct store_kv_record {
  * GROUP the whole group is undone). */
 typedef int (*store_kv_mutate_fn)(void *arg, const char *old, size_t old_len, store_kv_write *out);
 
+/* ---- log groups, streams and events (CloudWatch Logs) --------------------------------
+ * A group (a unique name) has a retention in days (0: its events never expire) and counts
+ * the bytes of its events' messages; a stream (a name unique in its group) keeps its
+ * creation time, its first and last event timestamps and its last ingestion time (0 until
+ * it has an event). An event is (stream, timestamp, seq, ingestion time, message): seq
+ * numbers the events in the order they were stored and is never reused. Events are read in
+ * (timestamp, seq) order, one stream's or a whole group's interleaved; a store_log_pos is a
+ * place in that order. Nothing of this is kept in memory: every read is an op. */
+typedef struct store_log_pos {
+    int64_t ts_ms;
+    int64_t seq;
+} store_log_pos;
+
+typedef struct store_log_event {
+    int64_t ts_ms;
+    int64_t seq;       /* reads: the event's id */
+    int64_t ingest_ms; /* reads */
+    char *message;     /* PUT: borrowed until the op completes; reads: owned, NUL-terminated */
+    size_t len;
+    char *stream; /* reads of a whole group: the event's stream (owned) */
+} store_log_event;
+
+/* A group or a stream as listed (owned by the op's results). */
+typedef struct store_log_item {
+    char *name;
+    int64_t created_ms;
+    int retention_days;                   /* groups */
+    int64_t bytes;                        /* groups */
+    int64_t first_ms, last_ms, ingest_ms; /* streams; 0: no event yet */
+} store_log_item;
+
+/* What a LOGS_* op found (its `outcome`; status stays for I/O failures). */
+enum { STORE_LOGS_OK = 0, STORE_LOGS_NO_GROUP, STORE_LOGS_NO_STREAM, STORE_LOGS_EXISTS };
+/* What a LOGS_CHANGE does. */
+enum {
+    STORE_LOGS_CREATE_GROUP,
+    STORE_LOGS_DELETE_GROUP, /* its streams and events too */
+    STORE_LOGS_CREATE_STREAM,
+    STORE_LOGS_DELETE_STREAM, /* its events too */
+    STORE_LOGS_SET_RETENTION,
+};
+/* A LOGS_READ filter: runs on the commit thread for every event read, so it must be pure;
+ * stream is the event's stream. Nonzero keeps the event. */
+typedef int (*store_log_keep_fn)(void *arg, const char *stream, const char *msg, size_t len);
+
 /* ---- operations --------------------------------------------------------------------- */
 
 typedef enum {
@@ -211,6 +256,11 @@ typedef enum {
     STORE_KV_STATS,          /* a table's item count and total size */
     STORE_KV_STREAM_READ,    /* a stream's records after a sequence number, and its bounds */
     STORE_KV_STREAM_TRIM,    /* delete stream records older than a time, a bounded number */
+    STORE_LOGS_PUT,          /* append events to a log stream (creating it if asked) */
+    STORE_LOGS_CHANGE,       /* create or delete a log group or stream, set a retention */
+    STORE_LOGS_LIST,         /* a page of log groups, or of a group's streams */
+    STORE_LOGS_READ,         /* a page of a stream's or a group's events, in order */
+    STORE_LOGS_EXPIRE,       /* delete events past their group's retention, a bounded number */
 } store_op_kind;
 
 typedef struct store_op store_op;
@@ -391,6 +441,70 @@ struct store_op {
             int max;
             int64_t deleted; /* out */
         } kv_trim;
+        /* LOGS_PUT: events (in timestamp order) appended to group/stream (borrowed). With
+         * create, a missing group (given retention_days) and stream are created; without, the
+         * outcome says which is missing. expired (out): the leading events older than the
+         * group's retention, not stored. */
+        struct {
+            const char *group, *stream;
+            store_log_event *events;
+            size_t n;
+            int create;
+            int retention_days;
+            int outcome;    /* out */
+            size_t expired; /* out */
+        } logs_put;
+        /* LOGS_CHANGE: action (STORE_LOGS_CREATE_GROUP...) on group or group/stream;
+         * retention_days for CREATE_GROUP and SET_RETENTION (0: never expire). */
+        struct {
+            int action;
+            const char *group, *stream;
+            int retention_days;
+            int outcome; /* out: NO_GROUP, NO_STREAM, EXISTS */
+        } logs_change;
+        /* LOGS_LIST: groups (group NULL) in name order, or the streams of group in name order
+         * or by last event time (then name), ascending or not; names starting with prefix
+         * (NULL: all); after the item (after_name, after_last_ms) when after_name is set. */
+        struct {
+            const char *group;
+            const char *prefix;
+            int by_last_event;
+            int descending;
+            const char *after_name;
+            int64_t after_last_ms;
+            int max;
+            int outcome;           /* out: NO_GROUP */
+            store_log_item *items; /* out (freed by clear) */
+            size_t n;
+            int more; /* out: items remain after the last one returned */
+        } logs_list;
+        /* LOGS_READ: events with timestamps in [from_ms, to_ms) of group/stream (stream
+         * NULL: all the group's streams, interleaved), after pos, or (backward) the latest
+         * ones before pos; returned in ascending order either way. It stops after max kept
+         * events, max_bytes of kept messages, or max_scan examined ones (0: no such bound);
+         * keep (NULL: keep all) decides which examined events are kept. */
+        struct {
+            const char *group, *stream;
+            int64_t from_ms, to_ms;
+            store_log_pos pos;
+            int backward;
+            int max;
+            int64_t max_bytes;
+            int max_scan;
+            store_log_keep_fn keep;
+            void *keep_arg;
+            int outcome;            /* out: NO_GROUP, NO_STREAM */
+            store_log_event *items; /* out (freed by clear) */
+            size_t n;
+            int more;           /* out: events remain past the last one examined */
+            store_log_pos last; /* out: the last event examined (n > 0 or more) */
+        } logs_read;
+        /* LOGS_EXPIRE: deletes up to max events older than their group's retention (at
+         * now_ms), and counts their bytes out of the groups. */
+        struct {
+            int max;
+            int64_t deleted; /* out */
+        } logs_expire;
     } u;
 };
 

@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "services/logs/logs.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -111,6 +112,11 @@ static void runtimes_resolve(lambda *l)
 }
 
 /* ---- the invocation's log ------------------------------------------------------------- */
+
+void lambda_set_logs(lambda *l, struct logs *lg)
+{
+    l->logs = lg;
+}
 
 static void log_append(buf *b, const char *p, size_t n)
 {
@@ -203,6 +209,9 @@ static void finish(lambda_worker *w, lambda_result_kind kind, const char *payloa
         buf_printf(lg, "Init Duration: %.2f ms\t", w->init_ms);
     buf_putc(lg, '\n');
     w->init_ms = -1;
+    logs_put_invocation(w->l->logs, w->fn->name, w->fn->version, w->token, w->spawned_ms,
+                        inv->deadline_ms - (int64_t)w->timeout_s * 1000, clock_now_ms(), lg->data,
+                        lg->len);
     lambda_result r = {.kind = kind};
     buf_append(&r.payload, payload ? payload : "", len);
     r.log = inv->log;
@@ -440,7 +449,9 @@ static void build_env(lambda_worker *w, envb *e, const char *task_root, const ch
     env_add(e, "AWS_LAMBDA_FUNCTION_VERSION", "%s", w->fn->version);
     env_add(e, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "%d", w->memory_mb);
     env_add(e, "AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/%s", w->fn->name);
-    env_add(e, "AWS_LAMBDA_LOG_STREAM_NAME", "%s", w->token);
+    char stream[160];
+    logs_lambda_stream_name(stream, sizeof stream, w->fn->version, w->token, w->spawned_ms);
+    env_add(e, "AWS_LAMBDA_LOG_STREAM_NAME", "%s", stream);
     env_add(e, "AWS_LAMBDA_INITIALIZATION_TYPE", "%s", "on-demand");
     env_add(e, "AWS_REGION", "%s", l->region);
     env_add(e, "AWS_DEFAULT_REGION", "%s", l->region);
@@ -612,8 +623,8 @@ int lambda_invoke(lambda *l, lambda_fn *fn, const char *request_id, const char *
         json_decref(e);
         lambda_result r = {.kind = LAMBDA_RESULT_FUNCTION_ERROR};
         buf_puts(&r.payload, text);
-        buf_printf(&r.log, "START RequestId: %s Version: %s\n%s\nEND RequestId: %s\n",
-                   request_id, fn->version, why, request_id);
+        buf_printf(&r.log, "START RequestId: %s Version: %s\n%s\nEND RequestId: %s\n", request_id,
+                   fn->version, why, request_id);
         free(text);
         done(&r, arg);
         buf_free(&r.payload);

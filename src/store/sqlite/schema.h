@@ -3,7 +3,7 @@
 #ifndef SLUICE_STORE_SQLITE_SCHEMA_H
 #define SLUICE_STORE_SQLITE_SCHEMA_H
 
-#define SQLITE_SCHEMA_VERSION 4
+#define SQLITE_SCHEMA_VERSION 5
 
 /* migrations[v] brings a database from version v to v+1. */
 static const char *const sqlite_migrations[SQLITE_SCHEMA_VERSION] = {
@@ -120,6 +120,37 @@ static const char *const sqlite_migrations[SQLITE_SCHEMA_VERSION] = {
     "  record BLOB NOT NULL,"
     "  PRIMARY KEY (stream, seq)) WITHOUT ROWID;"
     "CREATE INDEX kv_stream_records_age ON kv_stream_records(created_ms);",
+    /* 4 -> 5: CloudWatch Logs: groups (retention_days 0: never expire; bytes: the sum of
+     * their events' message lengths), streams (first/last event and last ingestion times,
+     * 0 until the first event) and events, read in (ts, seq) order per stream
+     * (GetLogEvents) and per group (FilterLogEvents, the retention sweep). seq numbers the
+     * events in storing order and is never reused (AUTOINCREMENT): it is the eventId and
+     * the tie-break of pagination tokens. */
+    "CREATE TABLE logs_groups ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  created_ms INTEGER NOT NULL,"
+    "  retention_days INTEGER NOT NULL DEFAULT 0,"
+    "  bytes INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE logs_streams ("
+    "  id INTEGER PRIMARY KEY,"
+    "  group_id INTEGER NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL,"
+    "  first_ms INTEGER NOT NULL DEFAULT 0,"
+    "  last_ms INTEGER NOT NULL DEFAULT 0,"
+    "  ingest_ms INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (group_id, name));"
+    "CREATE INDEX logs_streams_last ON logs_streams(group_id, last_ms, name);"
+    "CREATE TABLE logs_events ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  group_id INTEGER NOT NULL,"
+    "  stream_id INTEGER NOT NULL,"
+    "  ts INTEGER NOT NULL,"
+    "  ingest_ms INTEGER NOT NULL,"
+    "  message BLOB NOT NULL);"
+    "CREATE INDEX logs_events_stream ON logs_events(stream_id, ts, seq);"
+    "CREATE INDEX logs_events_group ON logs_events(group_id, ts, seq);",
 };
 
 #endif

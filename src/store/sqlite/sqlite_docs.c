@@ -328,6 +328,12 @@ int sqlite_docs_exec(sqlite_db *d, store_op *op)
     case STORE_KV_STREAM_READ:
     case STORE_KV_STREAM_TRIM:
         return sqlite_kv_exec(d, op);
+    case STORE_LOGS_PUT:
+    case STORE_LOGS_CHANGE:
+    case STORE_LOGS_LIST:
+    case STORE_LOGS_READ:
+    case STORE_LOGS_EXPIRE:
+        return sqlite_logs_exec(d, op);
     default:
         log_error("store op not supported by the sqlite backend", "kind=%d", (int)op->kind);
         return -EINVAL;

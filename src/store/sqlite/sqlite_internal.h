@@ -9,9 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SQ_MAX_STMTS     64 /* sqlite_store.c's prepared statements */
-#define SQ_MAX_AUX_STMTS 40 /* the other files' statements, prepared on first use */
-#define SQ_AUX_KV_FIRST  20 /* aux slots: sqlite_docs.c below this, sqlite_kv.c from it */
+#define SQ_MAX_STMTS      64 /* sqlite_store.c's prepared statements */
+#define SQ_MAX_AUX_STMTS  72 /* the other files' statements, prepared on first use */
+#define SQ_AUX_KV_FIRST   20 /* aux slots: sqlite_docs.c below this, sqlite_kv.c from it, */
+#define SQ_AUX_LOGS_FIRST 40 /* sqlite_logs.c from this one */
 
 typedef struct sqlite_db {
     sqlite3 *db;
@@ -44,6 +45,8 @@ int sqlite_docs_exec(sqlite_db *d, store_op *op);
 int sqlite_load_docs(void *db, const char *ns, store_doc_fn fn, void *arg);
 /* ---- sqlite_kv.c: key-value items (STORE_KV_*) ------------------------------------- */
 int sqlite_kv_exec(sqlite_db *d, store_op *op);
+/* ---- sqlite_logs.c: log groups, streams and events (STORE_LOGS_*) ------------------ */
+int sqlite_logs_exec(sqlite_db *d, store_op *op);
 
 /* Runs one op of any kind (sqlite_store.c's dispatcher): groups run their children. */
 int sqlite_exec_op(sqlite_db *d, store_op *op);

@@ -38,7 +38,7 @@ enum {
     KV__END
 };
 
-_Static_assert(KV__END <= SQ_MAX_AUX_STMTS, "raise SQ_MAX_AUX_STMTS");
+_Static_assert(KV__END <= SQ_AUX_LOGS_FIRST, "raise SQ_AUX_LOGS_FIRST (and SQ_MAX_AUX_STMTS)");
 
 static const char *const kv_sql[KV__END - SQ_AUX_KV_FIRST] = {
     [KV_GET - SQ_AUX_KV_FIRST] =
