@@ -24,6 +24,10 @@
  *               3 target queues; end-to-end percentiles as `latency`
  *   sns-publish, sns-publish-batch, sns-latency, sns-http-fanout, ses-send
  *               SNS and SES (AWS Query): see bench/loadgen_sns.c
+ *   ddb-put-item, ddb-get-item, ddb-query, ddb-load
+ *               DynamoDB (AWS JSON 1.0): see bench/loadgen_ddb.c
+ *   lambda-invoke, lambda-cold, lambda-sqs-latency
+ *               Lambda (REST-JSON): see bench/loadgen_lambda.c
  *
  * The EventBridge workloads set up their own rules on the default bus: besides the rule that
  * routes to the 3 queues (pattern {"source":["bench"]}), --rules (default 100) rules that never
@@ -76,12 +80,19 @@ static const char *const workload_names[] = {"post",
                                              "sns-publish-batch",
                                              "sns-latency",
                                              "sns-http-fanout",
-                                             "ses-send"};
+                                             "ses-send",
+                                             "ddb-put-item",
+                                             "ddb-get-item",
+                                             "ddb-query",
+                                             "ddb-load",
+                                             "lambda-invoke",
+                                             "lambda-cold",
+                                             "lambda-sqs-latency"};
 static const char *const req_names[] = {"none",           "post",
                                         "SendMessage",    "SendMessageBatch",
                                         "ReceiveMessage", "DeleteMessageBatch",
                                         "PutEvents",      "Publish",
-                                        "SendEmail"};
+                                        "SendEmail",      "DynamoDB"};
 
 const api API_SQS = {"AmazonSQS", "application/x-amz-json-1.0"};
 const api API_EVENTS = {"AWSEvents", "application/x-amz-json-1.1"};
@@ -260,6 +271,9 @@ static void build_fixed_requests(bench *b)
         }
         buf_puts(&body, "]}");
         build_call(b, &b->req_fixed, &API_EVENTS, "PutEvents", &body);
+        break;
+    case W_LAMBDA_INVOKE:
+        lambda_build_invoke(b, &b->req_fixed);
         break;
     default:
         break;
@@ -519,7 +533,8 @@ static int failed_entry_count(const conn *c)
 /* Whether the workload schedules its own sends (latency, events-latency). */
 static int open_loop(const bench *b)
 {
-    return b->w == W_LATENCY || b->w == W_EVENTS_LATENCY || b->w == W_SNS_LATENCY;
+    return b->w == W_LATENCY || b->w == W_EVENTS_LATENCY || b->w == W_SNS_LATENCY ||
+           b->w == W_LAMBDA_SQS_LATENCY;
 }
 
 /* Whether the run ends only once everything accepted was delivered (sns-http-fanout,
@@ -633,6 +648,8 @@ static void handle_response(conn *c)
             b->fill_done++;
         if (k == REQ_PUBLISH || k == REQ_SEND_EMAIL)
             sns_on_failure(c);
+        if (k == REQ_DDB)
+            ddb_on_failure(c);
         return;
     }
     int m = measuring(b);
@@ -644,6 +661,8 @@ static void handle_response(conn *c)
     switch (k) {
     case REQ_POST:
     case REQ_SEND:
+        if (b->w == W_LAMBDA_INVOKE && lambda_check_answer(c) != 0)
+            break;
         if (m && c->role != ROLE_LAT_SEND) {
             b->win.messages++;
             hist_record(&b->win.lat, now - c->sent_ns);
@@ -693,6 +712,9 @@ static void handle_response(conn *c)
         break;
     case REQ_DELETE:
         handle_delete(c);
+        break;
+    case REQ_DDB:
+        ddb_on_response(c, now);
         break;
     case REQ_NONE:
         break;
@@ -838,6 +860,10 @@ static void conn_next(conn *c)
             issue(c, REQ_RECV, b->req_recv.data, b->req_recv.len);
         }
         break;
+    case ROLE_DDB:
+        if (running || b->w == W_DDB_LOAD)
+            ddb_next(c);
+        break;
     case ROLE_LAT_SEND:
         if (b->lat_next < b->lat_sched)
             latency_send(c, b->lat_next++);
@@ -847,6 +873,8 @@ static void conn_next(conn *c)
     }
     if (c->kind == REQ_NONE) {
         if (b->w == W_FILL && b->fill_done * (uint64_t)b->batch >= b->count && all_idle(b)) {
+            finish(b);
+        } else if (ddb_load_done(b) && all_idle(b)) {
             finish(b);
         } else if (b->ph == PH_DRAIN && !open_loop(b) && !waits_for_delivery(b) && all_idle(b)) {
             finish(b);
@@ -873,6 +901,8 @@ static void conn_close(conn *c)
             c->b->fill_issued--; /* enqueue those again */
         if (c->kind == REQ_PUBLISH || c->kind == REQ_SEND_EMAIL)
             sns_in_doubt(c);
+        if (c->kind == REQ_DDB)
+            ddb_in_doubt(c);
     }
     c->kind = REQ_NONE;
     c->connected = 0;
@@ -1048,6 +1078,8 @@ void finish(bench *b)
         uv_close((uv_handle_t *)&b->tpoll, on_handle_closed);
     if (sns_workload(b))
         sns_on_finish(b);
+    if (lambda_workload(b))
+        lambda_on_finish(b);
 }
 
 static void on_drain_timeout(uv_timer_t *t)
@@ -1184,7 +1216,11 @@ static int report(bench *b)
         long hwm = proc_status_kib(b->server_pid, "VmHWM");
         buf_printf(&o, ",\"server_rss_kib\":%ld,\"server_hwm_kib\":%ld", rss, hwm);
     }
-    int failed = sns_workload(b) ? sns_report(b, &o) : 0;
+    if (lambda_workload(b))
+        lambda_report(b, &o);
+    int failed = sns_workload(b)   ? sns_report(b, &o)
+                 : ddb_workload(b) ? ddb_report(b, &o, secs)
+                                   : 0;
     buf_puts(&o, "}\n");
     fputs(o.data, stdout);
     fflush(stdout);
@@ -1258,6 +1294,10 @@ static void usage(void)
     fputs("usage: sluice-loadgen WORKLOAD [options]\n"
           "workloads: post send send-batch cycle latency fill fsync put-events events-latency\n"
           "           sns-publish sns-publish-batch sns-latency sns-http-fanout ses-send\n"
+          "           ddb-put-item ddb-get-item ddb-query ddb-load (DynamoDB: --queue is the\n"
+          "           table, default bench-ddb; --count its items, default 1000000)\n"
+          "           lambda-invoke lambda-cold lambda-sqs-latency (Lambda: --queue is the\n"
+          "           function, and lambda-sqs-latency's queue; --zip, --runtime, --handler)\n"
           "  --url URL         post: target (http://127.0.0.1:8080/)\n"
           "  --endpoint URL    SQS endpoint (default http://127.0.0.1:4566)\n"
           "  --queue NAME      queue name (default bench-WORKLOAD); put-events, events-latency:\n"
@@ -1277,6 +1317,7 @@ static void usage(void)
           "  --rules N         put-events, events-latency: rules that never match, added\n"
           "                    besides the one routing to the queues (default 100)\n"
           "  --count N         fill: messages to enqueue (default 1000000); fsync: syncs (500)\n"
+          "                    lambda-cold: cold starts to measure (20)\n"
           "  --wait S          ReceiveMessage WaitTimeSeconds (cycle 1, latencies 20)\n"
           "  --subs N          sns-http-fanout: HTTP subscriptions (default 100, at most 128)\n"
           "  --max-backlog N   sns-http-fanout: deliveries, ses-send: mails accepted but not\n"
@@ -1284,6 +1325,9 @@ static void usage(void)
           "  --drain-timeout S sns-http-fanout, ses-send: wait for the deliveries (120)\n"
           "  --smtp-sink H:P   ses-send: the sluice-smtp-sink the server sends to\n"
           "  --raw             sns-publish*: raw delivery to the queues (default: envelope)\n"
+          "  --zip FILE        lambda-*: the function's code (lambda-sqs-latency: the probe)\n"
+          "  --runtime R       lambda-*: its Runtime (python3.11, nodejs20.x, provided.al2023)\n"
+          "  --handler H       lambda-*: its Handler\n"
           "  --server-pid PID  report the server's CPU time and RSS\n"
           "  --dir DIR         fsync: directory to probe (default .)\n"
           "  --timeout S       hard limit of the whole run (default 900)\n",
@@ -1343,6 +1387,9 @@ int main(int argc, char **argv)
                                          {"drain-timeout", required_argument, 0, 'X'},
                                          {"smtp-sink", required_argument, 0, 'M'},
                                          {"raw", no_argument, 0, 'A'},
+                                         {"zip", required_argument, 0, 'Z'},
+                                         {"runtime", required_argument, 0, 'E'},
+                                         {"handler", required_argument, 0, 'H'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int o;
@@ -1417,6 +1464,15 @@ int main(int argc, char **argv)
         case 'A':
             b->raw = 1;
             break;
+        case 'Z':
+            b->zip = optarg;
+            break;
+        case 'E':
+            b->runtime = optarg;
+            break;
+        case 'H':
+            b->handler = optarg;
+            break;
         default:
             usage();
         }
@@ -1448,10 +1504,14 @@ int main(int argc, char **argv)
             snprintf(qn, sizeof qn, "bench-events");
         else if (b->w == W_EVENTS_LATENCY)
             snprintf(qn, sizeof qn, "bench-events-lat");
+        else if (ddb_workload(b))
+            snprintf(qn, sizeof qn, "bench-ddb");
         b->queue = qn;
     }
     if (b->w == W_FILL && !b->count)
         b->count = 1000000;
+    if (b->w == W_LAMBDA_COLD)
+        return lambda_cold(b);
     if (!b->max_backlog)
         b->max_backlog = b->w == W_SES_SEND ? 2000 : 5000;
     if (b->wait_s < 0)
@@ -1463,6 +1523,10 @@ int main(int argc, char **argv)
             conns = 32;
         b->consumers = consumers >= 0 ? consumers : conns / 2;
         b->producers = conns - b->consumers;
+        break;
+    case W_LAMBDA_SQS_LATENCY: /* the probe's UDP reports stand in for queue consumers */
+        b->producers = conns > 0 ? conns : 4;
+        b->consumers = 0;
         break;
     case W_LATENCY:
     case W_EVENTS_LATENCY:
@@ -1482,6 +1546,10 @@ int main(int argc, char **argv)
     b->loop = uv_default_loop();
     if (sns_workload(b))
         sns_setup(b);
+    else if (ddb_workload(b))
+        ddb_setup(b);
+    else if (lambda_workload(b))
+        lambda_setup(b);
     else if (b->w == W_PUT_EVENTS || b->w == W_EVENTS_LATENCY)
         setup_events(b);
     else if (b->w != W_POST)
@@ -1503,7 +1571,7 @@ int main(int argc, char **argv)
         c->b = b;
         if (i >= b->producers)
             c->role = ROLE_RECV;
-        else if (b->w == W_POST)
+        else if (b->w == W_POST || b->w == W_LAMBDA_INVOKE)
             c->role = ROLE_POST;
         else if (b->w == W_SEND)
             c->role = ROLE_SEND;
@@ -1511,6 +1579,8 @@ int main(int argc, char **argv)
             c->role = ROLE_LAT_SEND;
         else if (sns_workload(b))
             c->role = ROLE_PUBLISH;
+        else if (ddb_workload(b))
+            c->role = ROLE_DDB;
         else if (b->w == W_PUT_EVENTS)
             c->role = ROLE_PUT_EVENTS;
         else
@@ -1524,7 +1594,7 @@ int main(int argc, char **argv)
     b->hard_timer.data = b;
     uv_timer_start(&b->hard_timer, on_hard_timeout, (uint64_t)(b->timeout * 1000), 0);
     uv_check_t chk;
-    if (b->w == W_FILL) {
+    if (b->w == W_FILL || b->w == W_DDB_LOAD) {
         b->ph = PH_MEASURE;
         b->t0_ns = b->start_ns;
         b->cli_cpu0 = self_cpu_s();
@@ -1576,6 +1646,8 @@ int main(int argc, char **argv)
     if (open_loop(b))
         close(b->tfd);
     sns_free(b);
+    ddb_free(b);
+    lambda_free(b);
     uv_loop_close(b->loop);
     return failed ? 3 : 0; /* 3: the run lost messages (as the peer clients exit) */
 }

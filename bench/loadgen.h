@@ -26,7 +26,14 @@ typedef enum {
     W_SNS_PUBLISH_BATCH,
     W_SNS_LATENCY,
     W_SNS_HTTP_FANOUT,
-    W_SES_SEND
+    W_SES_SEND,
+    W_DDB_PUT_ITEM, /* bench/loadgen_ddb.c: W_DDB_PUT_ITEM .. W_DDB_LOAD */
+    W_DDB_GET_ITEM,
+    W_DDB_QUERY,
+    W_DDB_LOAD,
+    W_LAMBDA_INVOKE, /* bench/loadgen_lambda.c: W_LAMBDA_INVOKE .. W_LAMBDA_SQS_LATENCY */
+    W_LAMBDA_COLD,
+    W_LAMBDA_SQS_LATENCY
 } workload;
 typedef enum { PH_WARMUP, PH_MEASURE, PH_DRAIN, PH_DONE } phase;
 typedef enum {
@@ -36,7 +43,8 @@ typedef enum {
     ROLE_RECV,
     ROLE_LAT_SEND,
     ROLE_PUT_EVENTS,
-    ROLE_PUBLISH /* SNS Publish/PublishBatch, SES SendEmail: built per request */
+    ROLE_PUBLISH, /* SNS Publish/PublishBatch, SES SendEmail: built per request */
+    ROLE_DDB      /* DynamoDB: built per request */
 } role;
 typedef enum {
     REQ_NONE,
@@ -47,7 +55,8 @@ typedef enum {
     REQ_DELETE,
     REQ_PUT_EVENTS,
     REQ_PUBLISH,
-    REQ_SEND_EMAIL
+    REQ_SEND_EMAIL,
+    REQ_DDB
 } req_kind;
 
 /* The two AWS JSON protocols spoken here: target prefix and content type. */
@@ -60,7 +69,9 @@ extern const api API_SQS;
 extern const api API_EVENTS;
 
 typedef struct bench bench;
-typedef struct sns_run sns_run; /* loadgen_sns.c's state */
+typedef struct sns_run sns_run;       /* loadgen_sns.c's state */
+typedef struct ddb_run ddb_run;       /* loadgen_ddb.c's state */
+typedef struct lambda_run lambda_run; /* loadgen_lambda.c's state */
 
 typedef struct conn {
     uv_tcp_t tcp;
@@ -72,7 +83,8 @@ typedef struct conn {
     req_kind kind; /* the request in flight, REQ_NONE when idle */
     uint64_t sent_ns;
     uint64_t lat_seq; /* latency: the sequence number of the message in flight */
-    uint64_t seq;     /* SNS/SES: first sequence number of the request in flight */
+    uint64_t seq;     /* SNS/SES: first sequence number of the request in flight; ddb-load:
+                         its batch */
     int variant;      /* sns-publish: which attribute value the request in flight carries */
     int ever_connected;
     int connected;
@@ -156,6 +168,11 @@ struct bench {
     uint64_t fill_done;
 
     sns_run *sns; /* the SNS and SES workloads */
+    ddb_run *ddb; /* the DynamoDB workloads */
+
+    /* Lambda: the function's code and runtime */
+    const char *zip, *runtime, *handler;
+    lambda_run *lam;
 };
 
 /* ---- loadgen.c ------------------------------------------------------------------------ */
@@ -215,5 +232,40 @@ void sns_adjust(bench *b, double *secs);
  * verification failed. */
 int sns_report(bench *b, buf *o);
 void sns_free(bench *b);
+
+/* ---- loadgen_ddb.c -------------------------------------------------------------------- */
+
+int ddb_workload(const bench *b);
+/* The table (created for ddb-load and ddb-put-item; get-item and query check it holds
+ * --count items, else exit). */
+void ddb_setup(bench *b);
+/* The next request of a ROLE_DDB connection, or 0 when there is none (ddb-load done). */
+int ddb_next(conn *c);
+/* Whether ddb-load stored every item (0 for the other workloads). */
+int ddb_load_done(const bench *b);
+/* A 2xx answer to REQ_DDB / an error answer / no answer (in doubt). */
+void ddb_on_response(conn *c, uint64_t now);
+void ddb_on_failure(conn *c);
+void ddb_in_doubt(conn *c);
+/* Appends the workload's fields and its verification; nonzero when the verification
+ * failed. */
+int ddb_report(bench *b, buf *o, double secs);
+void ddb_free(bench *b);
+
+/* ---- loadgen_lambda.c ----------------------------------------------------------------- */
+
+int lambda_workload(const bench *b);
+/* The function (and, for lambda-sqs-latency, the queue, its mapping and the probe's socket),
+ * from --zip, --runtime, --handler; exits when the function does not answer. */
+void lambda_setup(bench *b);
+/* The Invoke request every lambda-invoke connection sends. */
+void lambda_build_invoke(bench *b, buf *out);
+/* A 2xx Invoke answer: 0 if it is the no-op's, else counts an error and returns -1. */
+int lambda_check_answer(conn *c);
+void lambda_on_finish(bench *b);
+void lambda_report(bench *b, buf *o);
+void lambda_free(bench *b);
+/* lambda-cold, run alone (no connections): prints its line; the exit status. */
+int lambda_cold(bench *b);
 
 #endif

@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Sluice benchmarks: sluiced (SQS and EventBridge) side by side with the brokers people run
 # instead (RabbitMQ classic and quorum queues, NATS JetStream, the fauxqs SQS emulator) and
-# the HTTP limit of the machine (nginx), plus the pattern engine's pure-CPU figures; see
-# docs/benchmarks.md.
+# the HTTP limit of the machine (nginx), plus the pattern engine's pure-CPU figures, and its
+# DynamoDB tables beside moto's server; see docs/benchmarks.md.
 #
 # Usage: bench/run.sh [quick|full]        (make bench-quick / make bench)
 #   quick: one short run per row, a subset of the peer rows, 100k backlog: a few minutes
-#   full:  3 runs per row (median and min-max reported), every peer row, 1M backlog: ~25 min
+#   full:  3 runs per row (median and min-max reported), every peer row, 1M backlog, and
+#          the DynamoDB RSS with 10M items (ddb-rss-10m): ~25 min + the ddb rows (see below)
 # Builds nothing (make did), except the peer clients (bench/peers) when their client
 # libraries were installed after the last configure. Environment overrides: BUILD (build
 # dir), SLUICED, LOADGEN, NGINX, PATTERN_BENCH (sluice-bench-pattern; skipped if absent),
 # PEER_RABBITMQ, PEER_NATS (the peer clients), SMTP_SINK (sluice-smtp-sink), RUNS (runs per
 # row), BENCH_PEERS (the systems to run, e.g. "nginx nats"), BENCH_ROWS (sluiced's rows to
 # run, e.g. "send sns-publish-batch ses-send"; default all; see SLUICED_ROWS), BENCH_TMPDIR
-# (where data dirs go: keep it on the disk you want to measure, not tmpfs).
+# (where data dirs go: keep it on the disk you want to measure, not tmpfs), DDB_ITEMS (the
+# DynamoDB table the get-item and query rows read: 1M, quick 100k), MOTO_ITEMS (moto's: 20k),
+# DDB_BIG_ITEMS (ddb-rss-10m's table: 10M), MOTO_SERVER (moto's server).
 #
 # Every system is one function (bench_nginx, bench_sluiced, bench_rabbitmq, ...): a peer is
 # added by writing bench_<peer> (start it on a free loopback port with a data dir under $tmp,
@@ -42,18 +45,29 @@ SMTP_SINK=${SMTP_SINK:-$BUILD/sluice-smtp-sink}
 case "$mode" in
   quick) DUR=3;  WARM=1; LAT_DUR=4;  LAT_WARM=1; BACKLOG=100000;  FSYNC_N=300
          EV_DUR=2;  EV_WARM=0.5; EV_LAT_DUR=3;  EV_LAT_WARM=0.5; RUNS=${RUNS:-1}
-         PEER_WORKLOADS="send cycle latency1000" ;;
+         PEER_WORKLOADS="send cycle latency1000"
+         DDB_ITEMS=${DDB_ITEMS:-100000} ;;
   full)  DUR=6;  WARM=2; LAT_DUR=10; LAT_WARM=2; BACKLOG=1000000; FSYNC_N=2000
          EV_DUR=6;  EV_WARM=2;   EV_LAT_DUR=10; EV_LAT_WARM=2;  RUNS=${RUNS:-3}
-         PEER_WORKLOADS="send send-batch cycle latency1000 latency10000" ;;
+         PEER_WORKLOADS="send send-batch cycle latency1000 latency10000"
+         DDB_ITEMS=${DDB_ITEMS:-1000000} ;;
   *) echo "usage: $0 [quick|full]" >&2; exit 2 ;;
 esac
 CONNS=${CONNS:-32}
-read -r -a PEERS <<<"${BENCH_PEERS:-nginx sluiced rabbitmq nats fauxqs}"
-# sluiced's rows: the SQS and EventBridge ones (per durability), memory, then SNS and SES.
+DDB_BIG_ITEMS=${DDB_BIG_ITEMS:-10000000}
+MOTO_ITEMS=${MOTO_ITEMS:-20000}
+read -r -a PEERS <<<"${BENCH_PEERS:-nginx sluiced rabbitmq nats fauxqs moto}"
+# sluiced's rows: the SQS and EventBridge ones (per durability), memory, then SNS and SES,
+# then DynamoDB (also run against moto where it is installed), then Lambda. ddb-rss-10m (load
+# 10M items, read RSS) takes long: part of the full run, in quick mode only when named in
+# BENCH_ROWS.
 SLUICED_ROWS="send send-batch cycle put-events latency1000 latency10000 events-latency memory
-  sns-publish sns-publish-batch sns-publish-batch-raw sns-latency sns-http-fanout ses-send"
+  sns-publish sns-publish-batch sns-publish-batch-raw sns-latency sns-http-fanout ses-send
+  ddb-put-item ddb-get-item ddb-query ddb-rss-10m
+  lambda-invoke-python lambda-invoke-node lambda-invoke-c lambda-cold-c lambda-cold-python
+  lambda-sqs-latency"
 ROWS_SUBSET=${BENCH_ROWS:+1}   # a subset of the rows: the committed plots are left alone
+if [ "$mode" = quick ]; then BENCH_ROWS=${BENCH_ROWS:-${SLUICED_ROWS/ ddb-rss-10m/}}; fi
 BENCH_ROWS=${BENCH_ROWS:-$SLUICED_ROWS}
 for r in $BENCH_ROWS; do
   case " $(echo $SLUICED_ROWS) " in *" $r "*) ;; *) echo "bench: unknown row '$r' in BENCH_ROWS (rows: $(echo $SLUICED_ROWS))" >&2; exit 2 ;; esac
@@ -420,6 +434,192 @@ bench_sluiced() {
   bench_sluiced_mode normal
   if [ "$RUN" = 1 ] && want memory; then bench_sluiced_memory; fi
   bench_sluiced_sns
+  bench_sluiced_ddb
+  bench_sluiced_lambda
+}
+
+# ------------------------------------------------------------------ DynamoDB (issue 9)
+# bench/loadgen_ddb.c's rows on --durability full, one table (pk S, sk N; 100 items of ~1 KiB
+# per partition):
+#   ddb-put-item: PutItem of new keys on a fresh server.
+#   ddb-get-item, ddb-query: a fresh server loaded with DDB_ITEMS items by ddb-load
+#     (BatchWriteItem x25, reported as the "ddb-load N" row), then GetItem of random keys and
+#     Query of random partitions (100 items each) on it; RSS read after the load ("ddb-rss").
+#   ddb-rss-10m: a fresh server loaded with DDB_BIG_ITEMS items, RSS read, short GetItem and
+#     Query runs on that table, RSS (and its peak) read again. Run 1 only.
+DDB_PORT=   # the server the ddb rows run against (sluiced or moto)
+DDB_PID=
+ddb() {   # ddb WORKLOAD SYSTEM [ARGS...]: the loadgen against that server
+  local w=$1 sys=$2; shift 2
+  loadgen "$w" --system "$sys" --endpoint "http://127.0.0.1:$DDB_PORT" --server-pid "$DDB_PID" "$@"
+}
+# ddb_reads SYSTEM ITEMS [SECONDS WARMUP]: the get-item and query rows against a table of
+# ITEMS items.
+ddb_reads() {
+  local sys=$1 items=$2 dur=${3:-$DUR} warm=${4:-$WARM}
+  want ddb-get-item && ddb ddb-get-item "$sys" --count "$items" --conns "$CONNS" --duration "$dur" --warmup "$warm"
+  want ddb-query && ddb ddb-query "$sys" --count "$items" --conns "$CONNS" --duration "$dur" --warmup "$warm"
+  return 0
+}
+# ddb_rss SYSTEM ITEMS WHEN: a "ddb-rss" line with the server's VmRSS and VmHWM now.
+ddb_rss() {
+  local rss hwm
+  rss=$(status_kib "$DDB_PID" VmRSS); hwm=$(status_kib "$DDB_PID" VmHWM)
+  note "{\"system\":\"$1\",\"workload\":\"ddb-rss\",\"items\":$2,\"when\":\"$3\",\"rss_kib\":${rss:-null},\"hwm_kib\":${hwm:-null},\"run\":$RUN}"
+  echo "   sluiced RSS with $2 items ($3): $((${rss:-0} / 1024)) MiB, peak $((${hwm:-0} / 1024)) MiB" >&2
+}
+start_sluiced_ddb() { start_sluiced full "$1" && DDB_PORT=$SLUICED_PORT && DDB_PID=$SLUICED_PID; }
+bench_sluiced_ddb() {
+  local sys=sluiced-full t0
+  want ddb-put-item && start_sluiced_ddb ddb && {
+    ddb ddb-put-item "$sys" --conns "$CONNS" --duration "$DUR" --warmup "$WARM"; stop_sluiced; }
+  if want ddb-get-item || want ddb-query; then
+    start_sluiced_ddb ddb && {
+      ddb ddb-load "$sys" --conns "$CONNS" --count "$DDB_ITEMS" --timeout 3600
+      sleep 1; ddb_rss "$sys" "$DDB_ITEMS" loaded
+      ddb_reads "$sys" "$DDB_ITEMS"
+      stop_sluiced
+    }
+  fi
+  if [ "$RUN" = 1 ] && want ddb-rss-10m && start_sluiced_ddb ddb-big; then
+    t0=$(date +%s)
+    ddb ddb-load "$sys" --conns "$CONNS" --count "$DDB_BIG_ITEMS" --timeout 14400
+    sleep 1; ddb_rss "$sys" "$DDB_BIG_ITEMS" loaded
+    ddb_reads "$sys" "$DDB_BIG_ITEMS" 3 1
+    ddb_rss "$sys" "$DDB_BIG_ITEMS" "after reads"
+    stop_sluiced
+    echo "   ddb-rss-10m took $(( $(date +%s) - t0 )) s" >&2
+  fi
+  return 0
+}
+
+# ------------------------------------------------------------------ Lambda (issue 7)
+# bench/loadgen_lambda.c's rows, each on a fresh sluiced (--durability full) whose
+# --lambda-concurrency (LAMBDA_CONCURRENCY, 64) is above the connections, so nothing is
+# throttled and there are workers enough to keep both cores busy:
+#   lambda-invoke-python, -node, -c: warm Invoke (RequestResponse, 1 KiB event) of a no-op
+#     (bench/lambda/noop.py, bench/lambda/noop.mjs, examples/lambda-c/noop.c) on LAMBDA_CONNS
+#     connections, so as many warm workers; a longer warm-up lets them all start first.
+#   lambda-cold-c, lambda-cold-python: LAMBDA_COLD_N times, CreateFunction then the first
+#     Invoke's response (a cold worker), then DeleteFunction.
+#   lambda-sqs-latency: SendMessage at 100/s to a queue mapped to the C probe
+#     (bench/lambda/sqs_probe.c): scheduled send -> the handler's start.
+# The C functions are BUILD/lambda-c/*/bootstrap (CMake builds them with sluiced).
+LAMBDA_CONNS=${LAMBDA_CONNS:-16}
+LAMBDA_CONCURRENCY=${LAMBDA_CONCURRENCY:-64}
+LAMBDA_COLD_N=${LAMBDA_COLD_N:-20}
+# lambda_zip OUT NAME=FILE[:MODE]...: a function zip (Python's zipfile keeps the mode).
+lambda_zip() {
+  local out=$1; shift
+  /usr/bin/python3 - "$out" "$@" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    for spec in sys.argv[2:]:
+        name, _, rest = spec.partition("=")
+        path, _, mode = rest.partition(":")
+        info = zipfile.ZipInfo(name)
+        info.external_attr = (int(mode or "644", 8) | 0o100000) << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with open(path, "rb") as f:
+            z.writestr(info, f.read())
+PY
+}
+bench_sluiced_lambda() {
+  local sys=sluiced-full dir=$tmp/lambda warm=$(( WARM < 3 ? 3 : WARM )) zip rt h w
+  want lambda-invoke-python || want lambda-invoke-node || want lambda-invoke-c ||
+    want lambda-cold-c || want lambda-cold-python || want lambda-sqs-latency || return 0
+  mkdir -p "$dir"
+  lambda_zip "$dir/python.zip" "noop.py=$root/bench/lambda/noop.py"
+  lambda_zip "$dir/node.zip" "noop.mjs=$root/bench/lambda/noop.mjs"
+  for w in noop sqs-probe; do
+    if [ -x "$BUILD/lambda-c/$w/bootstrap" ]; then
+      lambda_zip "$dir/$w.zip" "bootstrap=$BUILD/lambda-c/$w/bootstrap:755"
+    else
+      note "{\"system\":\"$sys\",\"workload\":\"skipped\",\"reason\":\"lambda: $BUILD/lambda-c/$w/bootstrap not built\"}"
+    fi
+  done
+  fresh() { start_sluiced full lambda --lambda-concurrency "$LAMBDA_CONCURRENCY"; }
+  for w in python node c; do
+    case $w in
+      python) zip=$dir/python.zip; rt=python3.11; h=noop.handler ;;
+      node) zip=$dir/node.zip; rt=nodejs20.x; h=noop.handler ;;
+      c) zip=$dir/noop.zip; rt=provided.al2023; h=bootstrap ;;
+    esac
+    [ -f "$zip" ] || continue
+    want "lambda-invoke-$w" && fresh && {
+      sqs lambda-invoke "$sys" --zip "$zip" --runtime "$rt" --handler "$h" --conns "$LAMBDA_CONNS" \
+        --duration "$DUR" --warmup "$warm"
+      stop_sluiced
+    }
+    if [ "$w" != node ] && want "lambda-cold-$w" && fresh; then
+      sqs lambda-cold "$sys" --zip "$zip" --runtime "$rt" --handler "$h" --count "$LAMBDA_COLD_N"
+      stop_sluiced
+    fi
+  done
+  [ -f "$dir/sqs-probe.zip" ] && want lambda-sqs-latency && fresh && {
+    sqs lambda-sqs-latency "$sys" --zip "$dir/sqs-probe.zip" --runtime provided.al2023 \
+      --handler bootstrap --rate 100 --conns 4 --queue bench-lambda-sqs --duration "$LAT_DUR" \
+      --warmup "$LAT_WARM"
+    stop_sluiced
+  }
+  return 0
+}
+
+# Lambda's targets (issue 7): warm invocations/s of the no-ops, the median cold start, and
+# the p99 of SQS SendMessage -> handler start at 100 messages/s.
+lambda_targets() {
+  local w rt min
+  for w in "python3.11 5000" "nodejs20.x 5000" "provided.al2023 15000"; do
+    rt=${w% *}; min=${w#* }
+    target "Lambda warm Invoke of a $rt no-op" "$(agg sluiced-full "invoke $rt" mps)" ">=" "$min" " /s"
+  done
+  target "Lambda cold start, C (create -> first response, p50)" "$(agg sluiced-full "cold provided.al2023" p50)" "<=" 50 " ms"
+  target "Lambda cold start, Python (create -> first response, p50)" "$(agg sluiced-full "cold python3.11" p50)" "<=" 150 " ms"
+  target "p99 SQS SendMessage -> C handler start @100/s" "$(agg sluiced-full "lambda-sqs-lat @100/s" p99)" "<=" 10 " ms"
+}
+
+# ------------------------------------------------------------------ moto
+# moto's server (`moto_server`, Python; pip install 'moto[server]'), in memory, as it starts
+# by default (its werkzeug request log goes to a file), driven by the same load generator as
+# sluiced: ddb-put-item on a fresh process, ddb-get-item and ddb-query on a fresh process
+# loaded with MOTO_ITEMS items, a smaller table than sluiced's: moto loads ~4,500 items/s,
+# holds them as Python objects (~300 MB for 100k), and its Query reads every item of the
+# table (moto 5.x, models/table.py), so with 100k items no Query of 32 in flight completed
+# within a 6 s window. A Query still returns 100 items.
+MOTO_SERVER=${MOTO_SERVER:-$(command -v moto_server || true)}
+MOTO_PID=
+start_moto() {
+  local port
+  port=$(free_port)
+  "$MOTO_SERVER" -H 127.0.0.1 -p "$port" > "$tmp/moto.log" 2>&1 &
+  MOTO_PID=$!; pids+=("$MOTO_PID")
+  if ! wait_port "$MOTO_PID" "$port" 30; then
+    echo "bench: moto_server did not start; its log:" >&2; tail -20 "$tmp/moto.log" >&2
+    stop_moto
+    return 1
+  fi
+  DDB_PORT=$port; DDB_PID=$MOTO_PID
+}
+stop_moto() { stop_pid "$MOTO_PID"; forget_pid "$MOTO_PID"; MOTO_PID=; }
+
+bench_moto() {
+  want ddb-put-item || want ddb-get-item || want ddb-query || return 0
+  if [ -z "$MOTO_SERVER" ] || [ ! -x "$MOTO_SERVER" ]; then
+    echo "bench: moto_server not found (pip install 'moto[server]'), no DynamoDB side-by-side" >&2
+    note "{\"system\":\"moto\",\"workload\":\"skipped\",\"reason\":\"moto_server not installed: no DynamoDB side-by-side row\"}"
+    return 0
+  fi
+  echo "== moto ($MOTO_SERVER)" >&2
+  want ddb-put-item && start_moto && {
+    ddb ddb-put-item moto --conns "$CONNS" --duration "$DUR" --warmup "$WARM"; stop_moto; }
+  if want ddb-get-item || want ddb-query; then
+    start_moto && {
+      ddb ddb-load moto --conns "$CONNS" --count "$MOTO_ITEMS" --timeout 3600
+      ddb_reads moto "$MOTO_ITEMS"
+      stop_moto
+    }
+  fi
+  return 0
 }
 
 # ------------------------------------------------------------------ peer clients
@@ -654,17 +854,21 @@ aggregate() {
     function add(k, f, v) { if (v != "") vals[k, f] = vals[k, f] " " v }
     {
       sys = jv($0, "system"); w = jv($0, "workload")
-      if (w ~ /^(info|idle-rss|backlog-rss|skipped|end)$/ || sys ~ /^(sluice-pattern|target|machine)$/) next
+      if (w ~ /^(info|idle-rss|backlog-rss|ddb-rss|skipped|end)$/ || sys ~ /^(sluice-pattern|target|machine)$/) next
       label = w
       if (w == "post" || w == "post-wrk") label = w " " int(jv($0, "size") / 1024) "KiB"
       else if (w == "send-batch" || w == "put-events") label = w " x" jv($0, "batch")
       else if (w == "latency") label = "latency @" jv($0, "rate") "/s"
       else if (w == "events-latency") label = "events-lat @" jv($0, "rate") "/s"
       else if (w == "fill") label = "fill " jv($0, "count")
+      else if (w == "ddb-load") label = "ddb-load " jv($0, "count")
       else if (w == "sns-publish-batch") label = w " x" jv($0, "batch") (jv($0, "raw") == "true" ? " raw" : "")
       else if (w == "sns-publish") label = w (jv($0, "raw") == "true" ? " raw" : "")
       else if (w == "sns-latency") label = "sns-lat @" jv($0, "rate") "/s"
       else if (w == "sns-http-fanout") label = "sns-http x" jv($0, "subs")
+      else if (w == "lambda-sqs-latency") label = "lambda-sqs-lat @" jv($0, "rate") "/s"
+      else if (w == "lambda-invoke") label = "invoke " jv($0, "runtime")
+      else if (w == "lambda-cold") label = "cold " jv($0, "runtime")
       k = sys SUBSEP label
       if (!(k in runs)) { order[++nk] = k; lmin[k] = ""; lmax[k] = "" }
       runs[k]++
@@ -712,7 +916,7 @@ report() {
   printf '%-16s %-25s %4s %10s %-19s %9s %9s %9s %8s %8s %7s %7s\n' system workload runs msgs/s \
     "[min-max]" p50_ms p99_ms p99.9_ms cpu/100k rss_MiB x_nginx errors
   awk -F'\t' -v base="$base" '{
-      x = (base > 0 && $2 !~ /^(fsync|fill)/ && $2 !~ /lat(ency)? @/) ? sprintf("%.2f", $5 / base) : "-"
+      x = (base > 0 && $2 !~ /^(fsync|fill|ddb-load|cold )/ && $2 !~ /lat(ency)? @/) ? sprintf("%.2f", $5 / base) : "-"
       spread = $3 > 1 ? sprintf("[%.0f-%.0f]", $11, $12) : ""
       p50 = $6 == "" ? "-" : $6; p99 = $7 == "" ? "-" : $7; p999 = $8 == "" ? "-" : $8
       cpu = $10 == "" ? "-" : $10; rss = $14 > 0 ? sprintf("%.0f", $14 / 1024) : "-"
@@ -737,6 +941,7 @@ report() {
     done < "$results"
   fi
   ratio_table
+  ddb_table
   echo
   echo "Targets (sluiced, --durability full; ratios to nginx POST 1 KiB = ${base:-?} req/s):"
   target() {   # target NAME VALUE OP LIMIT UNIT
@@ -781,6 +986,8 @@ report() {
   target "SNS -> 100 HTTP endpoints deliveries/s vs nginx" "$snsh" ">=" 0.7 x
   target "p99 Publish -> SQS during it (sns-lat: ${snsp99:-?} ms)" "$snshp99" "<=" 5 " ms"
   target "SES SendEmail mails/s received by the SMTP sink" "${ses:+$(printf '%.0f' "$ses")}" ">=" 2000 " /s"
+  ddb_targets
+  lambda_targets
   # Issue 6's goals against the peers (medians of the runs).
   for l in send "send-batch x10" cycle; do
     target "$l msgs/s vs RabbitMQ quorum" "$(vs rabbitmq-quorum "$l")" ">=" 2 x
@@ -838,6 +1045,44 @@ ratio_table() {
   done
   echo "(* the system did not keep up with that rate: messages were still unsent or queued after the"
   echo "   10 s tail, so its percentiles are lower bounds; see \"verify\" in the results)"
+}
+
+# DynamoDB (issue 9): sluiced beside moto, medians of the runs.
+ddb_table() {
+  local w sv mv si mi
+  grep -q '"workload":"ddb-' "$results" || return 0
+  si=$(jget "$(find_line sluiced-full ddb-query)" table_items); mi=$(jget "$(find_line moto ddb-query)" table_items)
+  echo
+  echo "DynamoDB: sluiced (--durability full) vs moto (in memory): median ops/s (sluiced's ratio)"
+  printf '  %-14s %12s %12s %8s\n' row sluiced-full moto ratio
+  for w in ddb-put-item ddb-get-item ddb-query; do
+    sv=$(agg sluiced-full "$w" mps); mv=$(agg moto "$w" mps)
+    [ -n "$sv$mv" ] || continue
+    printf '  %-14s %12s %12s %8s\n' "$w" "${sv:+$(printf '%.0f' "$sv")}" "${mv:+$(printf '%.1f' "$mv")}" \
+      "$([ -n "$sv" ] && [ -n "$mv" ] && awk -v a="$sv" -v b="$mv" 'BEGIN { if (b > 0) printf "%.1fx", a / b }' || echo -)"
+  done
+  echo "  (put: items/s; get: items/s; query: queries/s of 100 items; tables: sluiced ${si:-?} items, moto ${mi:-?})"
+}
+
+# DynamoDB's targets (issue 9), ratios to nginx's POST 1 KiB; RSS with DDB_BIG_ITEMS stored
+# (the larger of the two readings: after the load, after the reads).
+ddb_targets() {
+  local q items rss hwm
+  target "DynamoDB PutItem 1 KiB items/s vs nginx" "$(ratio "$(agg sluiced-full ddb-put-item mps)" || true)" ">=" 0.6 x
+  target "DynamoDB GetItem items/s vs nginx" "$(ratio "$(agg sluiced-full ddb-get-item mps)" || true)" ">=" 0.8 x
+  q=$(ratio "$(agg sluiced-full ddb-query mps)" || true)
+  items=$(jget "$(find_line sluiced-full ddb-query)" table_items)
+  if [ -z "$q" ] || [ "${items:-0}" -ge 1000000 ]; then
+    target "DynamoDB Query(100 items, 1M-item table) q/s vs nginx" "$q" ">=" 0.3 x
+  else
+    printf '  %-52s %s\n' "DynamoDB Query(100 items, 1M-item table) q/s vs nginx" "n/a in $mode mode (a $items-item table: ${q}x)"
+  fi
+  read -r rss hwm < <(grep '"workload":"ddb-rss"' "$results" | grep "\"items\":$DDB_BIG_ITEMS," |
+    awk '{ match($0, /"rss_kib":[0-9]+/); r = substr($0, RSTART + 10, RLENGTH - 10) + 0
+           match($0, /"hwm_kib":[0-9]+/); h = substr($0, RSTART + 10, RLENGTH - 10) + 0
+           if (r > mr) mr = r; if (h > mh) mh = h }
+         END { if (NR) printf "%.1f %.1f\n", mr / 1024, mh / 1024 }') || true
+  target "DynamoDB RSS with $DDB_BIG_ITEMS items stored (peak ${hwm:-?} MiB)" "$rss" "<=" 300 " MiB"
 }
 
 # The pattern engine's targets (issue 4): matching alone >= 1M events/s, 10,000 rules at

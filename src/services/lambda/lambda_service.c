@@ -5,8 +5,10 @@
 #include "common/alloc.h"
 #include "common/log.h"
 
+#include <limits.h>
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Sorted by name: the router searches it. */
@@ -77,6 +79,15 @@ void lambda_handle_http(http_request *req, void *ctx)
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
 
+/* Workers run in their code directory (cwd): the data and runtimes directories they are
+ * given (LAMBDA_TASK_ROOT, the bootstrap's path, PYTHONPATH) must not be relative to ours. */
+static void absolute_path(char *out, size_t cap, const char *path)
+{
+    char resolved[PATH_MAX];
+    if (!path[0] || !realpath(path, resolved) || snprintf(out, cap, "%s", resolved) >= (int)cap)
+        snprintf(out, cap, "%s", path);
+}
+
 int lambda_create(lambda **out, uv_loop_t *loop, store *st, const lambda_config *cfg)
 {
     lambda *l = xcalloc(1, sizeof *l);
@@ -89,10 +100,10 @@ int lambda_create(lambda **out, uv_loop_t *loop, store *st, const lambda_config 
     l->store = st;
     snprintf(l->region, sizeof l->region, "%s", cfg->region);
     snprintf(l->account, sizeof l->account, "%s", cfg->account);
-    snprintf(l->data_dir, sizeof l->data_dir, "%s", cfg->data_dir);
+    absolute_path(l->data_dir, sizeof l->data_dir, cfg->data_dir);
     snprintf(l->public_url, sizeof l->public_url, "%s", cfg->public_url);
-    snprintf(l->runtimes_dir, sizeof l->runtimes_dir, "%s",
-             cfg->runtimes_dir ? cfg->runtimes_dir : "");
+    absolute_path(l->runtimes_dir, sizeof l->runtimes_dir,
+                  cfg->runtimes_dir ? cfg->runtimes_dir : "");
     snprintf(l->access_key, sizeof l->access_key, "%s",
              cfg->access_key && cfg->access_key[0] ? cfg->access_key : "test");
     snprintf(l->secret_key, sizeof l->secret_key, "%s",
