@@ -93,7 +93,12 @@ static void start_child(sfn_transition *t, const json_t *state, const char *name
     char key[1400];
     snprintf(key, sizeof key, "%s/%s#%lld.%lld", parent_arn, name,
              (long long)cur_int(cursor, "round"), (long long)i);
-    char *def_text = json_dumps(def, JSON_COMPACT);
+    /* A branch runs in its Parallel's or Map's query language unless it says otherwise. */
+    json_t *branch = json_deep_copy(def);
+    if (sfn_state_is_jsonata(parent->def, state) && !json_object_get(branch, "QueryLanguage"))
+        json_object_set_new(branch, "QueryLanguage", json_string("JSONata"));
+    char *def_text = json_dumps(branch, JSON_COMPACT);
+    json_decref(branch);
     json_t *doc = json_pack(
         "{s:s,s:s,s:{s:s,s:s,s:I,s:I},s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:s,s:s,s:I,s:{s:O,s:O,s:s}}",
         "executionArn", key, "rootArn", sfn_history_arn(parent), "parent", "arn", parent_arn,
@@ -108,6 +113,9 @@ static void start_child(sfn_transition *t, const json_t *state, const char *name
         json_object_get(def, "StartAt"), "stateInput", input ? input : json_null(), "phase",
         "enter");
     free(def_text);
+    json_t *vars = json_object_get(parent->doc, "variables");
+    if (vars) /* a copy of the variables: what a branch assigns stays its own */
+        json_object_set_new(doc, "variables", json_deep_copy(vars));
     json_t *item = json_array_get(json_object_get(cursor, "itemValues"), (size_t)i);
     if (map)
         json_object_set_new(doc, "mapItem",
@@ -224,8 +232,16 @@ static json_t *map_items(sfn_step_io *io, json_t *eff, json_t **values)
 {
     json_t *items = NULL;
     const char *path = sfn_doc_str(io->state, "ItemsPath");
-    if (sfn_path_apply(path ? path : "$", eff, io->context, &items, &io->err) != 0)
+    if (io->jsonata) { /* Items: a value or an expression (default: the input) */
+        json_t *it = json_object_get(io->state, "Items");
+        json_t *states = sfn_states_var(io, NULL, NULL);
+        items = it ? sfn_jsonata_render(io, it, "Items", states) : json_incref(eff);
+        json_decref(states);
+        if (!items)
+            return NULL;
+    } else if (sfn_path_apply(path ? path : "$", eff, io->context, &items, &io->err) != 0) {
         return NULL;
+    }
     if (!json_is_array(items)) {
         json_decref(items);
         sfn_error_set(&io->err, "States.Runtime",
@@ -247,7 +263,18 @@ static json_t *map_items(sfn_step_io *io, json_t *eff, json_t **values)
             json_t *ctx = json_deep_copy(io->context);
             json_object_set_new(
                 ctx, "Map", json_pack("{s:{s:I,s:O}}", "Item", "Index", (json_int_t)i, "Value", v));
-            int rc = sfn_template_apply(selector, eff, ctx, &in, &io->err);
+            int rc = 0;
+            if (io->jsonata) { /* $states.context.Map.Item */
+                json_t *keep = io->context;
+                io->context = ctx;
+                json_t *states = sfn_states_var(io, NULL, NULL);
+                in = sfn_jsonata_render(io, selector, "ItemSelector", states);
+                json_decref(states);
+                io->context = keep;
+                rc = in ? 0 : -1;
+            } else {
+                rc = sfn_template_apply(selector, eff, ctx, &in, &io->err);
+            }
             json_decref(ctx);
             if (rc != 0) {
                 json_decref(inputs);

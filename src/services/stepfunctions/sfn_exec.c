@@ -434,9 +434,30 @@ const char *sfn_path_field(const json_t *state, const char *field)
     return v ? json_string_value(v) : "$";
 }
 
-/* InputPath, then Parameters. New reference, or NULL with io->err set. */
+void sfn_step_io_init(sfn_step_io *io, sfn_exec *ex, const json_t *state, json_t *input,
+                      const char *name, int64_t now)
+{
+    memset(io, 0, sizeof *io);
+    io->state = state;
+    io->input = input;
+    io->context = sfn_context_object(ex, name, now);
+    io->jsonata = sfn_state_is_jsonata(ex->def, state);
+    io->vars = json_object_get(ex->doc, "variables");
+    io->doc = ex->doc;
+}
+
+/* InputPath, then Parameters (JSONata: Arguments). New reference, or NULL with io->err. */
 json_t *sfn_effective_input(sfn_step_io *io, bool parameters)
 {
+    if (io->jsonata) {
+        json_t *args = parameters ? json_object_get(io->state, "Arguments") : NULL;
+        if (!args)
+            return json_incref(io->input);
+        json_t *states = sfn_states_var(io, NULL, NULL);
+        json_t *out = sfn_jsonata_render(io, args, "Arguments", states);
+        json_decref(states);
+        return out;
+    }
     json_t *eff = NULL, *out = NULL;
     if (sfn_path_apply(sfn_path_field(io->state, "InputPath"), io->input, io->context, &eff,
                        &io->err) != 0)
@@ -449,9 +470,31 @@ json_t *sfn_effective_input(sfn_step_io *io, bool parameters)
     return rc == 0 ? out : NULL;
 }
 
-/* ResultPath (on the raw input), then OutputPath. Takes result. */
+/* JSONata: Output (default: result), and Assign, both with $states.result = result. */
+static json_t *jsonata_output(sfn_step_io *io, json_t *result, bool has_result)
+{
+    json_t *states = sfn_states_var(io, has_result ? result : NULL, NULL);
+    json_t *tmpl = json_object_get(io->state, "Output");
+    json_t *out = tmpl ? sfn_jsonata_render(io, tmpl, "Output", states) : json_incref(result);
+    if (out && sfn_assign(io, json_object_get(io->state, "Assign"), states, NULL) != 0) {
+        json_decref(out);
+        out = NULL;
+    }
+    json_decref(states);
+    json_decref(result);
+    return out;
+}
+
+/* ResultPath (on the raw input), then OutputPath; and Assign (on the result). Takes result.
+ * JSONata: Output and Assign. */
 json_t *sfn_state_output(sfn_step_io *io, json_t *result, bool result_path)
 {
+    if (io->jsonata)
+        return jsonata_output(io, result, result_path);
+    if (sfn_assign(io, json_object_get(io->state, "Assign"), NULL, result) != 0) {
+        json_decref(result);
+        return NULL;
+    }
     json_t *merged = result, *out = NULL;
     if (result_path) {
         merged = NULL;
@@ -512,6 +555,28 @@ static json_t *run_pass(sfn_step_io *io)
 static int64_t wait_until(sfn_step_io *io, json_t *eff, int64_t now)
 {
     json_t *v;
+    if (io->jsonata) { /* Seconds or Timestamp: a value or an expression */
+        json_t *sec = json_object_get(io->state, "Seconds");
+        json_t *states = sfn_states_var(io, NULL, NULL);
+        v = sfn_jsonata_render(io, sec ? sec : json_object_get(io->state, "Timestamp"),
+                               sec ? "Seconds" : "Timestamp", states);
+        json_decref(states);
+        int64_t at = -1;
+        sfn_time when;
+        if (!v)
+            return -1;
+        if (sec && json_is_number(v) && json_number_value(v) >= 0)
+            at = now + (int64_t)(json_number_value(v) * 1000);
+        else if (!sec && json_is_string(v) && sfn_timestamp_parse(json_string_value(v), &when) == 0)
+            at = when.secs * 1000 + when.nanos / 1000000;
+        else
+            sfn_error_set(&io->err, "States.QueryEvaluationError",
+                          sec ? "The Seconds field must be a non-negative number"
+                              : "The Timestamp field must be an ISO-8601 extended offset "
+                                "date-time string");
+        json_decref(v);
+        return at;
+    }
     if ((v = json_object_get(io->state, "Seconds")))
         return now + json_integer_value(v) * 1000;
     const char *ts = sfn_doc_str(io->state, "Timestamp");
@@ -551,6 +616,21 @@ static int fail_field(sfn_step_io *io, const char *field, const char *path_field
     *out = NULL;
     const char *lit = sfn_doc_str(io->state, field),
                *path = sfn_doc_str(io->state, path_field_name);
+    if (lit && io->jsonata) {
+        json_t *states = sfn_states_var(io, NULL, NULL);
+        json_t *v = sfn_jsonata_render(io, json_object_get(io->state, field), field, states);
+        json_decref(states);
+        if (!v)
+            return -1;
+        if (!json_is_string(v)) {
+            json_decref(v);
+            return sfn_error_set(&io->err, "States.QueryEvaluationError",
+                                 "The %s field must evaluate to a string", field);
+        }
+        *out = xstrdup(json_string_value(v));
+        json_decref(v);
+        return 0;
+    }
     if (lit) {
         *out = xstrdup(lit);
         return 0;
@@ -610,6 +690,52 @@ static int run_wait_enter(sfn_transition *t, sfn_step_io *io, const char *name)
     return 0;
 }
 
+/* A JSONata Choice: the first rule whose Condition is true (its Output and Assign, else the
+ * state's), else Default. The output, or NULL with io->err. */
+static json_t *run_choice_jsonata(sfn_step_io *io, const char **next)
+{
+    json_t *states = sfn_states_var(io, NULL, NULL);
+    const json_t *chosen = NULL;
+    size_t i;
+    json_t *rule;
+    json_array_foreach(json_object_get(io->state, "Choices"), i, rule)
+    {
+        json_t *v = sfn_jsonata_render(io, json_object_get(rule, "Condition"), "Condition", states);
+        if (!v || !json_is_boolean(v)) {
+            if (v)
+                sfn_error_set(&io->err, "States.QueryEvaluationError",
+                              "The Condition field of Choices[%zu] must evaluate to a boolean", i);
+            json_decref(v);
+            json_decref(states);
+            return NULL;
+        }
+        bool yes = json_is_true(v);
+        json_decref(v);
+        if (yes) {
+            chosen = rule;
+            break;
+        }
+    }
+    if (!chosen && !sfn_doc_str(io->state, "Default")) {
+        sfn_error_set(&io->err, "States.NoChoiceMatched",
+                      "No Choice rule matched and no Default is specified");
+        json_decref(states);
+        return NULL;
+    }
+    *next = chosen ? sfn_doc_str(chosen, "Next") : sfn_doc_str(io->state, "Default");
+    const json_t *tmpl = chosen && json_object_get(chosen, "Output")
+                             ? json_object_get(chosen, "Output")
+                             : json_object_get(io->state, "Output");
+    json_t *out = tmpl ? sfn_jsonata_render(io, tmpl, "Output", states) : json_incref(io->input);
+    if (out && (sfn_assign(io, json_object_get(io->state, "Assign"), states, NULL) != 0 ||
+                (chosen && sfn_assign(io, json_object_get(chosen, "Assign"), states, NULL) != 0))) {
+        json_decref(out);
+        out = NULL;
+    }
+    json_decref(states);
+    return out;
+}
+
 /* Runs the state the cursor names (phase "enter"), or ends its Wait (phase "wait"). */
 static void run_state(sfn_transition *t)
 {
@@ -624,9 +750,8 @@ static void run_state(sfn_transition *t)
         json_decref(cursor);
         return;
     }
-    sfn_step_io io = {.state = state,
-                      .input = json_object_get(cursor, "stateInput"),
-                      .context = sfn_context_object(ex, name, t->now)};
+    sfn_step_io io;
+    sfn_step_io_init(&io, ex, state, json_object_get(cursor, "stateInput"), name, t->now);
     const char *phase = sfn_doc_str(cursor, "phase");
     bool branches = strcmp(type, "Parallel") == 0 || strcmp(type, "Map") == 0;
     if (strcmp(phase, "branches") == 0) {
@@ -653,6 +778,8 @@ static void run_state(sfn_transition *t)
     const char *next = sfn_doc_str(state, "Next");
     if (strcmp(type, "Pass") == 0) {
         output = run_pass(&io);
+    } else if (strcmp(type, "Choice") == 0 && io.jsonata) {
+        output = run_choice_jsonata(&io, &next);
     } else if (strcmp(type, "Choice") == 0) {
         json_t *eff = sfn_effective_input(&io, false);
         if (eff && sfn_choice_state_select(state, eff, io.context, &next, &io.err) == 0)

@@ -78,7 +78,26 @@ typedef struct sfn_step_io {
     json_t *input;   /* the state's raw input (borrowed) */
     json_t *context; /* owned */
     sfn_error err;
+    bool jsonata; /* the state's QueryLanguage is JSONata (sfn_jsonata.c) */
+    json_t *vars; /* the execution's variables (its document's object, or NULL) */
+    json_t *doc;  /* the execution's document (where Assign creates "variables") */
 } sfn_step_io;
+
+/* Fills io for `state` (named name) of ex entered with input, at now. */
+void sfn_step_io_init(sfn_step_io *io, sfn_exec *ex, const json_t *state, json_t *input,
+                      const char *name, int64_t now);
+
+/* sfn_jsonata.c: JSONata states and variables. */
+bool sfn_state_is_jsonata(const json_t *workflow, const json_t *state);
+/* $states: {input, context, result?, errorOutput?} (a new object). */
+json_t *sfn_states_var(const sfn_step_io *io, const json_t *result, const json_t *error_output);
+/* tmpl (a field's value) with its "{% %}" expressions evaluated: a new value, or NULL with
+ * io->err set (States.QueryEvaluationError). */
+json_t *sfn_jsonata_render(sfn_step_io *io, const json_t *tmpl, const char *field, json_t *states);
+/* Evaluates assign (a state's or a rule's Assign; JSONata with states, or a JSONPath
+ * template applied to jsonpath_root) and sets the variables. 0, or -1 with io->err. */
+int sfn_assign(sfn_step_io *io, const json_t *assign, json_t *states, const json_t *jsonpath_root);
+void sfn_jsonata_cache_free(void);
 
 json_t *sfn_context_object(const sfn_exec *ex, const char *name, int64_t now);
 /* A path field of a state: its text, "$" when absent, NULL for JSON null. */

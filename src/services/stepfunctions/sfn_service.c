@@ -2,6 +2,7 @@
  * operations (create, describe, list, update, delete, validate) and tags. Executions are
  * in sfn_exec.c. */
 #include "services/stepfunctions/sfn_internal.h"
+#include "services/stepfunctions/sfn_run.h"
 
 #include "common/alloc.h"
 #include "common/clock.h"
@@ -510,5 +511,6 @@ void sfn_destroy(sfn *s)
     s->machines = NULL;
     json_decref(s->activities);
     s->activities = NULL;
+    sfn_jsonata_cache_free();
     uv_close((uv_handle_t *)&s->wait_timer, free_after_close);
 }

@@ -256,6 +256,29 @@ static bool task_retry(sfn_transition *t, sfn_step_io *io, const char *error)
     return false;
 }
 
+/* What a catcher passes on: JSONPath, the error at its ResultPath in the raw input;
+ * JSONata, its Output (default: the error) with $states.errorOutput. Its Assign is applied.
+ * NULL with io->err set. */
+static json_t *catch_output(sfn_step_io *io, const json_t *c, json_t *err)
+{
+    json_t *out = NULL;
+    if (io->jsonata) {
+        json_t *states = sfn_states_var(io, NULL, err);
+        json_t *tmpl = json_object_get(c, "Output");
+        out = tmpl ? sfn_jsonata_render(io, tmpl, "Output", states) : json_incref(err);
+        if (out && sfn_assign(io, json_object_get(c, "Assign"), states, NULL) != 0) {
+            json_decref(out);
+            out = NULL;
+        }
+        json_decref(states);
+        return out;
+    }
+    if (sfn_assign(io, json_object_get(c, "Assign"), NULL, err) != 0 ||
+        sfn_result_path_apply(sfn_path_field(c, "ResultPath"), io->input, err, &out, &io->err) != 0)
+        return NULL;
+    return out;
+}
+
 /* A Task's (or a Parallel's, a Map's) error: retried, caught, or the execution fails. */
 void sfn_state_error(sfn_transition *t, sfn_step_io *io, const char *error, const char *cause)
 {
@@ -268,10 +291,9 @@ void sfn_state_error(sfn_transition *t, sfn_step_io *io, const char *error, cons
         if (!sfn_error_equals_match(json_object_get(c, "ErrorEquals"), error))
             continue;
         json_t *err = json_pack("{s:s,s:s}", "Error", error, "Cause", cause ? cause : "");
-        json_t *out = NULL;
-        sfn_error e;
-        if (sfn_result_path_apply(sfn_path_field(c, "ResultPath"), io->input, err, &out, &e) != 0)
-            sfn_execution_fail(t, e.name, e.cause);
+        json_t *out = catch_output(io, c, err);
+        if (!out)
+            sfn_execution_fail(t, io->err.name, io->err.cause);
         else
             sfn_go_next(t, sfn_doc_str(c, "Next"), out);
         json_decref(out);
@@ -385,9 +407,9 @@ static void task_step(sfn *s, sfn_exec *ex, task_outcome_fn fn, void *arg, aws_c
     json_t *cursor = json_incref(json_object_get(ex->doc, "cursor"));
     const char *name = sfn_doc_str(cursor, "state");
     sfn_transition *t = sfn_transition_new(s, ex);
-    sfn_step_io io = {.state = json_object_get(json_object_get(ex->def, "States"), name),
-                      .input = json_object_get(cursor, "stateInput"),
-                      .context = sfn_context_object(ex, name, t->now)};
+    sfn_step_io io;
+    sfn_step_io_init(&io, ex, json_object_get(json_object_get(ex->def, "States"), name),
+                     json_object_get(cursor, "stateInput"), name, t->now);
     fn(t, &io, name, arg);
     json_decref(io.context);
     json_decref(cursor);
