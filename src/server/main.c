@@ -170,6 +170,7 @@ static int services_create(server *s)
     sfn_add_service(s->sfn, "ses", ses_service_def(s->ses));
     sfn_add_service(s->sfn, "sesv2", sesv2_service_def(s->ses));
     events_set_workflows(s->events, sfn_service_def(s->sfn));
+    lambda_set_bus(s->lambda, events_service_def(s->events));
     /* lambda subscriptions and EventBridge targets; asynchronous invocations' destinations */
     sns_set_lambda(s->sns, s->lambda);
     lambda_set_topics(s->lambda, s->sns);

@@ -221,3 +221,28 @@ def test_on_success_destination_topic_and_default_retries(server, lam, sns, sqs,
     msgs = helpers.receive_all(sqs, furl, 1, wait=2, max_rounds=30)
     ctx = json.loads(msgs[0]["Body"])["requestContext"]
     assert ctx["condition"] == "RetriesExhausted" and ctx["approximateInvokeCount"] == 3
+
+
+def test_on_success_destination_event_bus(server, lam, sqs, new_queue):
+    """A bus as the destination: the record arrives as an EventBridge event with Lambda's
+    source and detail-type, routed by the bus's rules."""
+    events = helpers.make_client(server.endpoint, "events")
+    bus = helpers.unique("results")
+    bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
+    qname, url = new_queue("bus-results")
+    rule = helpers.unique("r")
+    events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps({
+        "source": ["lambda"], "detail-type": ["Lambda Function Invocation Result - Success"]}))
+    events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "q", "Arn": server.arn(qname)}])
+    name = create(lam, FLAKY)
+    lam.put_function_event_invoke_config(FunctionName=name, DestinationConfig={
+        "OnSuccess": {"Destination": bus_arn}})
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"n": 5}).encode())
+    msgs = helpers.receive_all(sqs, url, 1, wait=2, max_rounds=15)
+    assert len(msgs) == 1
+    ev = json.loads(msgs[0]["Body"])
+    assert ev["source"] == "lambda"
+    assert ev["detail-type"] == "Lambda Function Invocation Result - Success"
+    assert ev["detail"]["responsePayload"] == {"ok": 5}
+    assert ev["detail"]["requestContext"]["condition"] == "Success"
+    assert ev["resources"][0].endswith(":function:%s:$LATEST" % name)

@@ -41,6 +41,8 @@ void lambda_set_topics(lambda *l, sns *topics);
 /* The CloudWatch Logs service invocations' logs are written to (borrowed; NULL: none). */
 struct logs;
 void lambda_set_logs(lambda *l, struct logs *lg);
+/* EventBridge (borrowed): asynchronous invocations' destinations may be event buses. */
+void lambda_set_bus(lambda *l, const aws_service_def *events_def);
 /* The port the Runtime API is reached on (known once the listener is up). */
 void lambda_set_port(lambda *l, int port);
 const aws_service_def *lambda_service_def(const lambda *l);

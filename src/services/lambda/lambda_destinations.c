@@ -90,6 +90,47 @@ int lambda_destination_plan(lambda *l, fanout *f, const char *arn, const char *t
     return -1;
 }
 
+/* ---- an event bus as the destination ------------------------------------------------
+ * The record is put on the bus (PutEvents, in-process) as Lambda does: source "lambda",
+ * detail-type "Lambda Function Invocation Result - Success" / "- Failure". That is a call to
+ * another service, not part of the delivery's transaction: the delivery is removed once the
+ * bus took the event, and tried again later if it did not (at least once). */
+
+static void bus_put(const json_t *output, const char *error, const char *message, void *arg)
+{
+    delivery_job *job = arg;
+    int failed = error || json_integer_value(json_object_get(output, "FailedEntryCount")) > 0;
+    if (failed) {
+        log_warn("lambda destination: the event bus refused the record; it is sent again",
+                 "error=%s message='%s'", error ? error : "FailedEntry", message ? message : "");
+        delivery_job_retry(job, clock_now_ms() + 5000, 0);
+        return;
+    }
+    delivery_job_done(job);
+}
+
+static void to_bus(lambda *l, delivery_job *job, const lambda_fn *fn, const char *bus, int ok,
+                   const char *record)
+{
+    char arn[600];
+    lambda_fn_arn(l, fn->name, arn, sizeof arn);
+    strncat(arn, ":$LATEST", sizeof arn - strlen(arn) - 1);
+    json_t *input = json_pack("{s:[{s:s,s:s,s:s,s:s,s:[s]}]}", "Entries", "EventBusName", bus,
+                              "Source", "lambda", "DetailType",
+                              ok ? "Lambda Function Invocation Result - Success"
+                                 : "Lambda Function Invocation Result - Failure",
+                              "Detail", record, "Resources", arn);
+    if (!l->bus || aws_call_internal(l->bus, "PutEvents", input, bus_put, job) != 0) {
+        log_warn("lambda destination record dropped: no EventBridge", "function=%s", fn->name);
+        delivery_job_done(job);
+    }
+}
+
+void lambda_set_bus(lambda *l, const aws_service_def *events_def)
+{
+    l->bus = events_def;
+}
+
 /* The invocation is over: send its record where the config says, then remove it. */
 static void finish(lambda *l, delivery_job *job, const lambda_fn *fn, const json_t *eic,
                    const char *request_id, const char *condition, const lambda_result *r)
@@ -107,6 +148,11 @@ static void finish(lambda *l, delivery_job *job, const lambda_fn *fn, const json
         return;
     }
     char *text = record_text(l, job, fn, request_id, condition, r);
+    if (strncmp(dest, "arn:aws:events:", 15) == 0) {
+        to_bus(l, job, fn, dest, ok, text);
+        free(text);
+        return;
+    }
     fanout *f = fanout_new(l->store, l->queues, clock_now_ms(), l->account);
     char err[256];
     if (lambda_destination_plan(l, f, dest, text, err, sizeof err) != 0)

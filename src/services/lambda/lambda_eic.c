@@ -4,8 +4,7 @@
  * part of FunctionConfiguration): MaximumRetryAttempts (0..2), MaximumEventAgeInSeconds
  * (60..21600) and DestinationConfig {OnSuccess, OnFailure: {Destination: ARN}}. The
  * "lambda-event" dispatcher (lambda_invoke.c) reads it at each outcome. Destinations may
- * be SQS queues, SNS topics or functions of this server; event buses are refused (no
- * in-server way to put events on a bus from here yet). Only $LATEST exists. */
+ * be SQS queues, SNS topics, functions or event buses of this server. */
 #include "services/lambda/lambda_internal.h"
 
 #include "common/clock.h"
@@ -61,19 +60,14 @@ static int check_destination(aws_call *call, const lambda *l, const json_t *dc, 
     const char *arn = json_string_value(json_object_get(json_object_get(dc, which), "Destination"));
     if (!arn)
         return 0;
-    const char *kinds[] = {"sqs", "sns", "lambda"};
+    const char *kinds[] = {"sqs", "sns", "lambda", "events"};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         char prefix[160];
         snprintf(prefix, sizeof prefix, "arn:aws:%s:%s:%s:", kinds[i], l->region, l->account);
         if (strncmp(arn, prefix, strlen(prefix)) == 0)
             return 0;
     }
-    aws_reply_error(call, LAMBDA_ERR_INVALID,
-                    strncmp(arn, "arn:aws:events:", 15) == 0
-                        ? "The destination ARN %s is not supported: Sluice sends destination "
-                          "records to SQS queues, SNS topics and functions."
-                        : "The destination ARN %s is invalid.",
-                    arn);
+    aws_reply_error(call, LAMBDA_ERR_INVALID, "The destination ARN %s is invalid.", arn);
     return -1;
 }
 

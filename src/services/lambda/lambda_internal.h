@@ -63,11 +63,12 @@ struct lambda {
     int destroyed;              /* lambda_destroy ran: free when the last worker is freed */
     delivery *events;           /* asynchronous invocations */
     delivery_kind event_kind;
-    sqs *queues;       /* event sources, destinations (borrowed) */
-    dynamodb *tables;  /* event sources: their streams (borrowed, may be NULL) */
-    sns *topics;       /* destinations (borrowed, may be NULL) */
-    struct logs *logs; /* invocations' logs go there (borrowed, may be NULL) */
-    lambda_esm *esms;  /* event source mappings, in creation order */
+    sqs *queues;                /* event sources, destinations (borrowed) */
+    dynamodb *tables;           /* event sources: their streams (borrowed, may be NULL) */
+    const aws_service_def *bus; /* EventBridge: destinations that are event buses (may be NULL) */
+    sns *topics;                /* destinations (borrowed, may be NULL) */
+    struct logs *logs;          /* invocations' logs go there (borrowed, may be NULL) */
+    lambda_esm *esms;           /* event source mappings, in creation order */
     int esms_started;
     int stopping;
 };
