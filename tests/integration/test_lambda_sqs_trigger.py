@@ -281,3 +281,35 @@ def test_filter_criteria_drop_what_does_not_match(server, lam, sqs, new_queue):
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
         lam.update_event_source_mapping(UUID=uuid, FilterCriteria={"Filters": [{"Pattern": "{"}]})
     lam.delete_event_source_mapping(UUID=uuid)
+
+
+@pytest.mark.sluice_timeout(90)
+def test_seed_notification_flow_from_an_eventbridge_rule(server, lam, sqs, new_queue):
+    """The seeds' notification path end to end: OrderPlaced events on the default bus, a rule
+    to the notification queue, a function reading it in batches of 10 with partial batch
+    failures, and the failing notifications in the queue's DLQ after 3 receives."""
+    events = helpers.make_client(server.endpoint, "events")
+    _, out = new_queue("out")
+    name = function(lam, out)
+    dlq_name, dlq_url = new_queue("notify-dlq")
+    qname, url = new_queue("notifications", VisibilityTimeout=1, RedrivePolicy=json.dumps(
+        {"deadLetterTargetArn": server.arn(dlq_name), "maxReceiveCount": "3"}))
+    rule = helpers.unique("order-placed")
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["orders"],
+                                                        "detail-type": ["OrderPlaced"]}))
+    # the handler reads the message body: the rule passes just the detail
+    events.put_targets(Rule=rule, Targets=[{"Id": "notify", "Arn": server.arn(qname),
+                                            "InputPath": "$.detail"}])
+    entries = [{"Source": "orders", "DetailType": "OrderPlaced",
+                "Detail": json.dumps({"n": i, "fail": i in (2, 8)})} for i in range(10)]
+    assert events.put_events(Entries=entries)["FailedEntryCount"] == 0
+    uuid = lam.create_event_source_mapping(EventSourceArn=server.arn(qname), FunctionName=name,
+                                           BatchSize=10,
+                                           FunctionResponseTypes=["ReportBatchItemFailures"])["UUID"]
+    dead = helpers.receive_all(sqs, dlq_url, 2, wait=2, max_rounds=20)
+    assert sorted(json.loads(m["Body"])["n"] for m in dead) == [2, 8]
+    got = batches(sqs, out, lambda b: sum(len(x["seen"]) for x in b) >= 14)
+    done = {s["body"]["n"] for b in got for s in b["seen"] if not s["body"]["fail"]}
+    assert done == {0, 1, 3, 4, 5, 6, 7, 9}
+    assert helpers.counts(sqs, url)[:2] == (0, 0)
+    lam.delete_event_source_mapping(UUID=uuid)
