@@ -1,11 +1,22 @@
 /* The Amazon States Language validator (see sfn_validate.h).
  *
  * One pass per workflow scope (the top level, each Parallel branch, each Map processor):
- * the scope's fields, then each state's fields by a table of the fields each state type
- * allows, then the transitions (every target exists), then the graph (a terminal state
- * exists, every state is reachable from StartAt). */
+ * the scope's fields, then each state's fields, then the transitions (every target
+ * exists), then the graph (a terminal state exists, every state is reachable from
+ * StartAt).
+ *
+ * Each state is checked in its query language: its own "QueryLanguage", else the
+ * machine's (top-level "QueryLanguage", JSONPath by default; nested workflows inherit
+ * the machine's). A table lists, per state type, the fields each language allows, so a
+ * field of the other language gets AWS's "only supported for the 'X' QueryLanguage"
+ * rather than "not supported". In a JSONata state every string of the form
+ * "{% expression %}" is compiled with the JSONata library; in a JSONPath state paths,
+ * templates and Choice rules go through the sfn_ libraries as before. Assign (both
+ * languages) names variables: its keys are checked against AWS's variable name rules. */
 #include "services/stepfunctions/sfn_validate.h"
 
+#include "common/alloc.h"
+#include "jsonata/jsonata.h"
 #include "services/stepfunctions/sfn_choice.h"
 #include "services/stepfunctions/sfn_errors.h"
 #include "services/stepfunctions/sfn_intrinsic.h"
@@ -15,6 +26,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A diagnostic's location ("/States/X/Next"): truncated if absurdly deep, never an error. */
@@ -28,9 +40,20 @@ __attribute__((format(printf, 3, 4))) static void loc_printf(char *out, size_t n
 }
 
 #define MAX_NESTING 16
+/* Nesting of the JSON values walked for JSONata strings (Arguments, Output, ...). */
+#define MAX_VALUE_DEPTH 128
+/* AWS: a variable name is at most 80 characters. */
+#define VARIABLE_NAME_MAX 80
+
+#define SCHEMA "SCHEMA_VALIDATION_FAILED"
+
+typedef enum query_language { QL_JSONPATH, QL_JSONATA } query_language;
+
+static const char *const ql_names[] = {"JSONPath", "JSONata"};
 
 typedef struct checker {
     json_t *diags;
+    query_language machine; /* the top-level QueryLanguage */
 } checker;
 
 static void diag(checker *c, const char *code, const char *location, const char *fmt, ...)
@@ -55,73 +78,137 @@ static void diag_lib(checker *c, const char *where, const char *msg)
     const char *at = strstr(msg, " at /");
     char loc[1024];
     if (!at) {
-        diag(c, "SCHEMA_VALIDATION_FAILED", where, "%s", msg);
+        diag(c, SCHEMA, where, "%s", msg);
         return;
     }
     loc_printf(loc, sizeof loc, "%s%s", where, at + 4);
-    diag(c, "SCHEMA_VALIDATION_FAILED", loc, "%.*s", (int)(at - msg), msg);
+    diag(c, SCHEMA, loc, "%.*s", (int)(at - msg), msg);
 }
 
-/* ---- fields each state type allows ------------------------------------------------ */
+/* A location grown and shrunk while walking nested values, so deep values cost no
+ * stack per level: push appends ("/key", "[3]") and returns the mark to pop back to. */
+typedef struct where_buf {
+    char text[1024];
+    size_t len;
+} where_buf;
+
+__attribute__((format(printf, 2, 3))) static size_t where_push(where_buf *w, const char *fmt, ...)
+{
+    size_t mark = w->len;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(w->text + w->len, sizeof w->text - w->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        w->len += (size_t)n < sizeof w->text - w->len ? (size_t)n : sizeof w->text - w->len - 1;
+    return mark;
+}
+
+static void where_pop(where_buf *w, size_t mark)
+{
+    w->len = mark;
+    w->text[mark] = '\0';
+}
+
+static void where_init(where_buf *w, const char *where)
+{
+    w->len = 0;
+    w->text[0] = '\0';
+    where_push(w, "%s", where);
+}
+
+/* ---- fields each state type allows, per query language ------------------------------ */
 
 typedef struct state_type {
     const char *name;
-    bool transitions; /* takes Next / End */
-    const char *const *fields;
+    bool transitions;             /* takes Next / End */
+    const char *const *fields[2]; /* indexed by query_language */
 } state_type;
 
-static const char *const pass_fields[] = {"InputPath",  "OutputPath", "ResultPath",
-                                          "Parameters", "Result",     NULL};
-static const char *const task_fields[] = {"InputPath",
-                                          "OutputPath",
-                                          "ResultPath",
-                                          "Parameters",
-                                          "ResultSelector",
-                                          "Resource",
+static const char *const pass_jsonpath[] = {"InputPath", "OutputPath", "ResultPath", "Parameters",
+                                            "Result",    "Assign",     NULL};
+static const char *const pass_jsonata[] = {"Output", "Assign", NULL};
+static const char *const task_jsonpath[] = {"InputPath",
+                                            "OutputPath",
+                                            "ResultPath",
+                                            "Parameters",
+                                            "ResultSelector",
+                                            "Resource",
+                                            "Retry",
+                                            "Catch",
+                                            "TimeoutSeconds",
+                                            "TimeoutSecondsPath",
+                                            "Credentials",
+                                            "HeartbeatSeconds",
+                                            "HeartbeatSecondsPath",
+                                            "Assign",
+                                            NULL};
+static const char *const task_jsonata[] = {
+    "Resource", "Arguments",      "Output",           "Assign",      "Retry",
+    "Catch",    "TimeoutSeconds", "HeartbeatSeconds", "Credentials", NULL};
+static const char *const choice_jsonpath[] = {"InputPath", "OutputPath", "Choices",
+                                              "Default",   "Assign",     NULL};
+static const char *const choice_jsonata[] = {"Choices", "Default", "Output", "Assign", NULL};
+static const char *const wait_jsonpath[] = {"InputPath",   "OutputPath",    "Seconds", "Timestamp",
+                                            "SecondsPath", "TimestampPath", "Assign",  NULL};
+static const char *const wait_jsonata[] = {"Seconds", "Timestamp", "Output", "Assign", NULL};
+static const char *const succeed_jsonpath[] = {"InputPath", "OutputPath", NULL};
+static const char *const succeed_jsonata[] = {"Output", NULL};
+static const char *const fail_jsonpath[] = {"Error", "Cause", "ErrorPath", "CausePath", NULL};
+static const char *const fail_jsonata[] = {"Error", "Cause", NULL};
+static const char *const parallel_jsonpath[] = {
+    "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector",
+    "Branches",  "Retry",      "Catch",      "Assign",     NULL};
+static const char *const parallel_jsonata[] = {"Arguments", "Output", "Assign", "Branches",
+                                               "Retry",     "Catch",  NULL};
+static const char *const map_jsonpath[] = {"InputPath",
+                                           "OutputPath",
+                                           "ResultPath",
+                                           "Parameters",
+                                           "ResultSelector",
+                                           "ItemsPath",
+                                           "ItemSelector",
+                                           "ItemProcessor",
+                                           "Iterator",
+                                           "ItemReader",
+                                           "ItemBatcher",
+                                           "ResultWriter",
+                                           "MaxConcurrency",
+                                           "MaxConcurrencyPath",
+                                           "ToleratedFailurePercentage",
+                                           "ToleratedFailurePercentagePath",
+                                           "ToleratedFailureCount",
+                                           "ToleratedFailureCountPath",
+                                           "Label",
+                                           "Retry",
+                                           "Catch",
+                                           "Assign",
+                                           NULL};
+static const char *const map_jsonata[] = {"Items",
+                                          "ItemSelector",
+                                          "ItemProcessor",
+                                          "ItemReader",
+                                          "ItemBatcher",
+                                          "ResultWriter",
+                                          "MaxConcurrency",
+                                          "ToleratedFailurePercentage",
+                                          "ToleratedFailureCount",
+                                          "Label",
+                                          "Output",
+                                          "Assign",
                                           "Retry",
                                           "Catch",
-                                          "TimeoutSeconds",
-                                          "TimeoutSecondsPath",
-                                          "Credentials",
-                                          "HeartbeatSeconds",
-                                          "HeartbeatSecondsPath",
                                           NULL};
-static const char *const choice_fields[] = {"InputPath", "OutputPath", "Choices", "Default", NULL};
-static const char *const wait_fields[] = {"InputPath",   "OutputPath",    "Seconds", "Timestamp",
-                                          "SecondsPath", "TimestampPath", NULL};
-static const char *const succeed_fields[] = {"InputPath", "OutputPath", NULL};
-static const char *const fail_fields[] = {"Error", "Cause", "ErrorPath", "CausePath", NULL};
-static const char *const parallel_fields[] = {"InputPath",  "OutputPath",     "ResultPath",
-                                              "Parameters", "ResultSelector", "Branches",
-                                              "Retry",      "Catch",          NULL};
-static const char *const map_fields[] = {"InputPath",
-                                         "OutputPath",
-                                         "ResultPath",
-                                         "Parameters",
-                                         "ResultSelector",
-                                         "ItemsPath",
-                                         "ItemSelector",
-                                         "ItemProcessor",
-                                         "Iterator",
-                                         "ItemReader",
-                                         "ItemBatcher",
-                                         "ResultWriter",
-                                         "MaxConcurrency",
-                                         "MaxConcurrencyPath",
-                                         "ToleratedFailurePercentage",
-                                         "ToleratedFailurePercentagePath",
-                                         "ToleratedFailureCount",
-                                         "ToleratedFailureCountPath",
-                                         "Label",
-                                         "Retry",
-                                         "Catch",
-                                         NULL};
 
 static const state_type state_types[] = {
-    {"Pass", true, pass_fields},         {"Task", true, task_fields},
-    {"Choice", false, choice_fields},    {"Wait", true, wait_fields},
-    {"Succeed", false, succeed_fields},  {"Fail", false, fail_fields},
-    {"Parallel", true, parallel_fields}, {"Map", true, map_fields},
+    {"Pass", true, {pass_jsonpath, pass_jsonata}},
+    {"Task", true, {task_jsonpath, task_jsonata}},
+    {"Choice", false, {choice_jsonpath, choice_jsonata}},
+    {"Wait", true, {wait_jsonpath, wait_jsonata}},
+    {"Succeed", false, {succeed_jsonpath, succeed_jsonata}},
+    {"Fail", false, {fail_jsonpath, fail_jsonata}},
+    {"Parallel", true, {parallel_jsonpath, parallel_jsonata}},
+    {"Map", true, {map_jsonpath, map_jsonata}},
 };
 
 static const state_type *state_type_find(const char *name)
@@ -132,16 +219,324 @@ static const state_type *state_type_find(const char *name)
     return NULL;
 }
 
-static bool field_allowed(const state_type *t, const char *field)
+static bool in_list(const char *const *list, const char *s)
 {
-    if (strcmp(field, "Type") == 0 || strcmp(field, "Comment") == 0)
-        return true;
-    if (t->transitions && (strcmp(field, "Next") == 0 || strcmp(field, "End") == 0))
-        return true;
-    for (const char *const *f = t->fields; *f; f++)
-        if (strcmp(*f, field) == 0)
+    for (; *list; list++)
+        if (strcmp(*list, s) == 0)
             return true;
     return false;
+}
+
+typedef enum field_status { FIELD_OK, FIELD_OTHER_LANGUAGE, FIELD_UNKNOWN } field_status;
+
+static field_status field_check(const state_type *t, const char *field, query_language ql)
+{
+    if (strcmp(field, "Type") == 0 || strcmp(field, "Comment") == 0 ||
+        strcmp(field, "QueryLanguage") == 0)
+        return FIELD_OK;
+    if (t->transitions && (strcmp(field, "Next") == 0 || strcmp(field, "End") == 0))
+        return FIELD_OK;
+    if (in_list(t->fields[ql], field))
+        return FIELD_OK;
+    return in_list(t->fields[!ql], field) ? FIELD_OTHER_LANGUAGE : FIELD_UNKNOWN;
+}
+
+static void diag_other_language(checker *c, query_language ql, const char *field, const char *where)
+{
+    diag(c, SCHEMA, where,
+         "The QueryLanguage is set to '%s', but field '%s' is only supported for the '%s' "
+         "QueryLanguage",
+         ql_names[ql], field, ql_names[!ql]);
+}
+
+static void check_fields(checker *c, const state_type *t, const json_t *state, query_language ql,
+                         const char *where)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)state, k, v)
+    {
+        field_status s = field_check(t, k, ql);
+        if (s == FIELD_OTHER_LANGUAGE)
+            diag_other_language(c, ql, k, where);
+        else if (s == FIELD_UNKNOWN)
+            diag(c, SCHEMA, where, "Field '%s' is not supported", k);
+    }
+}
+
+/* ---- query languages ---------------------------------------------------------------- */
+
+/* Reads obj's "QueryLanguage" into *out. Returns false when it is absent or invalid (the
+ * latter reported at where/QueryLanguage). */
+static bool read_query_language(checker *c, const json_t *obj, const char *where,
+                                query_language *out)
+{
+    json_t *v = json_object_get(obj, "QueryLanguage");
+    if (!v)
+        return false;
+    const char *s = json_string_value(v);
+    for (int i = 0; s && i < 2; i++) {
+        if (strcmp(s, ql_names[i]) == 0) {
+            *out = (query_language)i;
+            return true;
+        }
+    }
+    char loc[1024];
+    loc_printf(loc, sizeof loc, "%s/QueryLanguage", where);
+    diag(c, SCHEMA, loc,
+         "The field 'QueryLanguage' should have one of these values: [JSONPath, "
+         "JSONata]");
+    return false;
+}
+
+/* A state's language: its own, else the machine's. A JSONata machine admits no JSONPath
+ * state (the reverse is allowed). */
+static query_language state_language(checker *c, const json_t *state, const char *where)
+{
+    query_language own;
+    if (!read_query_language(c, state, where, &own))
+        return c->machine;
+    if (own == QL_JSONPATH && c->machine == QL_JSONATA) {
+        char loc[1024];
+        loc_printf(loc, sizeof loc, "%s/QueryLanguage", where);
+        diag(c, SCHEMA, loc,
+             "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine");
+        return QL_JSONATA;
+    }
+    return own;
+}
+
+/* ---- JSONata expressions -------------------------------------------------------------- */
+
+static bool is_jsonata_string(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    return s && strncmp(s, "{%", 2) == 0;
+}
+
+/* A string that opens with "{%": it must close with "%}" and what is between must
+ * compile. `field` is the state field it sits in (named in the message). */
+static void check_jsonata_string(checker *c, const char *field, const char *s, const char *where)
+{
+    size_t n = strlen(s);
+    if (n < 4 || strcmp(s + n - 2, "%}") != 0) {
+        diag(c, SCHEMA, where, "JSONata string must start with {%% and end with %%}");
+        return;
+    }
+    char *src = xmalloc(n - 3);
+    memcpy(src, s + 2, n - 4);
+    src[n - 4] = '\0';
+    char err[512];
+    jsonata_expr *e = jsonata_compile(src, err, sizeof err);
+    if (!e)
+        diag(c, SCHEMA, where,
+             "The value for the field '%s' must be a valid JSONata expression: %s", field, err);
+    jsonata_free(e);
+    free(src);
+}
+
+/* Every JSONata string in v (objects and arrays walked), located below w. */
+static void walk_jsonata(checker *c, const char *field, const json_t *v, where_buf *w, int depth)
+{
+    if (is_jsonata_string(v)) {
+        check_jsonata_string(c, field, json_string_value(v), w->text);
+        return;
+    }
+    if (depth >= MAX_VALUE_DEPTH)
+        return;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *m;
+        json_object_foreach((json_t *)v, k, m)
+        {
+            size_t mark = where_push(w, "/%s", k);
+            walk_jsonata(c, field, m, w, depth + 1);
+            where_pop(w, mark);
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *m;
+        json_array_foreach(v, i, m)
+        {
+            size_t mark = where_push(w, "[%zu]", i);
+            walk_jsonata(c, field, m, w, depth + 1);
+            where_pop(w, mark);
+        }
+    }
+}
+
+/* Fields whose values are structure (names, nested workflows, retriers), not data. */
+static bool holds_no_expressions(const char *field)
+{
+    static const char *const structural[] = {"Type",     "Comment",  "QueryLanguage", "Next",
+                                             "End",      "Branches", "ItemProcessor", "Retry",
+                                             "Resource", "Default",  "Label",         NULL};
+    return in_list(structural, field);
+}
+
+/* The fields of Choice rules and catchers that hold expressions. */
+static void walk_elements(checker *c, const char *field, const json_t *list, where_buf *w)
+{
+    static const char *const subfields[] = {"Condition", "Output", "Assign"};
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+    {
+        for (size_t k = 0; k < 3; k++) {
+            json_t *v = json_object_get(e, subfields[k]);
+            if (!v)
+                continue;
+            size_t mark = where_push(w, "/%s[%zu]/%s", field, i, subfields[k]);
+            walk_jsonata(c, subfields[k], v, w, 0);
+            where_pop(w, mark);
+        }
+    }
+}
+
+/* Compiles every JSONata string in a JSONata state's data fields. */
+static void check_jsonata_fields(checker *c, const state_type *t, const json_t *state,
+                                 const char *where)
+{
+    where_buf w;
+    where_init(&w, where);
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)state, k, v)
+    {
+        if (field_check(t, k, QL_JSONATA) != FIELD_OK || holds_no_expressions(k))
+            continue;
+        if (strcmp(k, "Choices") == 0 || strcmp(k, "Catch") == 0) {
+            walk_elements(c, k, v, &w);
+            continue;
+        }
+        size_t mark = where_push(&w, "/%s", k);
+        walk_jsonata(c, k, v, &w, 0);
+        where_pop(&w, mark);
+    }
+}
+
+/* ---- variables ---------------------------------------------------------------------- */
+
+static bool name_start_char(unsigned char ch)
+{
+    /* Bytes of non-ASCII characters count as letters (Unicode identifiers). */
+    return ch == '_' || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch >= 0x80;
+}
+
+static bool name_char(unsigned char ch)
+{
+    return name_start_char(ch) || (ch >= '0' && ch <= '9');
+}
+
+/* Why the first len bytes of name cannot name a variable, or NULL when they can. */
+static const char *variable_name_problem(const char *name, size_t len)
+{
+    if (len == 0 || !name_start_char((unsigned char)name[0]))
+        return "it must start with a letter or an underscore";
+    size_t chars = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (!name_char(ch))
+            return "it may contain only letters, digits and underscores";
+        chars += (ch & 0xC0) != 0x80; /* count UTF-8 lead bytes */
+    }
+    if (chars > VARIABLE_NAME_MAX)
+        return "it must be at most 80 characters long";
+    if (len == 6 && memcmp(name, "states", 6) == 0)
+        return "'states' is reserved";
+    return NULL;
+}
+
+/* A ".$" value of a JSONPath Assign: a path, a variable reference ("$name.x") or an
+ * intrinsic function call. */
+static bool jsonpath_assign_expression_ok(const char *s)
+{
+    char err[512];
+    if (sfn_intrinsic_is_call(s)) {
+        sfn_intrinsic *f;
+        if (sfn_intrinsic_compile(s, &f, err, sizeof err) != 0)
+            return false;
+        sfn_intrinsic_free(f);
+        return true;
+    }
+    if (s[0] == '$' && name_start_char((unsigned char)s[1]))
+        return true;
+    return sfn_path_validate(s, "Assign", false, err, sizeof err) == 0;
+}
+
+static bool is_dynamic_key(const char *key)
+{
+    size_t n = strlen(key);
+    return n >= 2 && strcmp(key + n - 2, ".$") == 0;
+}
+
+/* The values of a JSONPath Assign: like a payload template, ".$" keys (at any depth)
+ * take a path, a variable reference or an intrinsic function call. */
+static void walk_jsonpath_assign(checker *c, const char *key, const json_t *v, where_buf *w,
+                                 int depth)
+{
+    if (key && is_dynamic_key(key)) {
+        if (!json_is_string(v) || !jsonpath_assign_expression_ok(json_string_value(v)))
+            diag(c, SCHEMA, w->text,
+                 "The value for the field '%s' must be a valid JSONPath or a valid intrinsic "
+                 "function call",
+                 key);
+        return;
+    }
+    if (depth >= MAX_VALUE_DEPTH)
+        return;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *m;
+        json_object_foreach((json_t *)v, k, m)
+        {
+            size_t mark = where_push(w, "/%s", k);
+            walk_jsonpath_assign(c, k, m, w, depth + 1);
+            where_pop(w, mark);
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *m;
+        json_array_foreach(v, i, m)
+        {
+            size_t mark = where_push(w, "[%zu]", i);
+            walk_jsonpath_assign(c, NULL, m, w, depth + 1);
+            where_pop(w, mark);
+        }
+    }
+}
+
+/* obj's "Assign" (a state, a Choice rule or a catcher at `where`): an object whose keys
+ * name variables (in JSONPath a key may end in ".$", its value then being selected). */
+static void check_assign(checker *c, const json_t *obj, query_language ql, const char *where)
+{
+    json_t *assign = json_object_get(obj, "Assign");
+    if (!assign)
+        return;
+    where_buf w;
+    where_init(&w, where);
+    where_push(&w, "/Assign");
+    if (!json_is_object(assign)) {
+        diag(c, SCHEMA, w.text, "The value for the field 'Assign' must be an OBJECT");
+        return;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(assign, k, v)
+    {
+        size_t len = strlen(k);
+        if (ql == QL_JSONPATH && is_dynamic_key(k))
+            len -= 2;
+        const char *problem = variable_name_problem(k, len);
+        if (problem)
+            diag(c, SCHEMA, w.text, "The variable name '%.*s' is not valid: %s",
+                 (int)(len > 200 ? 200 : len), k, problem);
+        if (ql == QL_JSONPATH) {
+            size_t mark = where_push(&w, "/%s", k);
+            walk_jsonpath_assign(c, k, v, &w, 0);
+            where_pop(&w, mark);
+        }
+    }
 }
 
 /* ---- field checks ------------------------------------------------------------------ */
@@ -155,12 +550,11 @@ static void check_path(checker *c, const json_t *state, const char *field, bool 
         return;
     char err[512];
     if (!json_is_string(v)) {
-        diag(c, "SCHEMA_VALIDATION_FAILED", where, "The value for the field '%s' must be a STRING",
-             field);
+        diag(c, SCHEMA, where, "The value for the field '%s' must be a STRING", field);
         return;
     }
     if (sfn_path_validate(json_string_value(v), field, reference, err, sizeof err) != 0)
-        diag(c, "SCHEMA_VALIDATION_FAILED", where, "%s", err);
+        diag(c, SCHEMA, where, "%s", err);
 }
 
 /* ErrorPath / CausePath: a reference path or an intrinsic function. */
@@ -175,13 +569,13 @@ static void check_path_or_intrinsic(checker *c, const json_t *state, const char 
     if (s && sfn_intrinsic_is_call(s)) {
         sfn_intrinsic *f;
         if (sfn_intrinsic_compile(s, &f, err, sizeof err) != 0)
-            diag(c, "SCHEMA_VALIDATION_FAILED", where, "%s", err);
+            diag(c, SCHEMA, where, "%s", err);
         else
             sfn_intrinsic_free(f);
         return;
     }
     if (!s || sfn_path_validate(s, field, true, err, sizeof err) != 0)
-        diag(c, "SCHEMA_VALIDATION_FAILED", where,
+        diag(c, SCHEMA, where,
              "The value for the field '%s' must be a valid ReferencePath or intrinsic function",
              field);
 }
@@ -193,8 +587,7 @@ static void check_template(checker *c, const json_t *state, const char *field, c
         return;
     char err[512];
     if (!json_is_object(v))
-        diag(c, "SCHEMA_VALIDATION_FAILED", where, "The value for the field '%s' must be an OBJECT",
-             field);
+        diag(c, SCHEMA, where, "The value for the field '%s' must be an OBJECT", field);
     else if (sfn_template_validate(v, field, err, sizeof err) != 0)
         diag_lib(c, where, err);
 }
@@ -203,16 +596,14 @@ static void check_string(checker *c, const json_t *state, const char *field, con
 {
     json_t *v = json_object_get(state, field);
     if (v && !json_is_string(v))
-        diag(c, "SCHEMA_VALIDATION_FAILED", where, "The value for the field '%s' must be a STRING",
-             field);
+        diag(c, SCHEMA, where, "The value for the field '%s' must be a STRING", field);
 }
 
 static void check_exclusive(checker *c, const json_t *state, const char *a, const char *b,
                             const char *where)
 {
     if (json_object_get(state, a) && json_object_get(state, b))
-        diag(c, "SCHEMA_VALIDATION_FAILED", where,
-             "Only one of the fields '%s' and '%s' may be given", a, b);
+        diag(c, SCHEMA, where, "Only one of the fields '%s' and '%s' may be given", a, b);
 }
 
 static void check_positive_int(checker *c, const json_t *state, const char *field, int64_t min,
@@ -220,49 +611,96 @@ static void check_positive_int(checker *c, const json_t *state, const char *fiel
 {
     json_t *v = json_object_get(state, field);
     if (v && (!json_is_integer(v) || json_integer_value(v) < min))
-        diag(c, "SCHEMA_VALIDATION_FAILED", where,
-             "The value for the field '%s' must be an INTEGER of at least %lld", field,
-             (long long)min);
+        diag(c, SCHEMA, where, "The value for the field '%s' must be an INTEGER of at least %lld",
+             field, (long long)min);
+}
+
+/* JSONata states: an integer field may instead hold an expression (compiled elsewhere). */
+static void check_int_or_expression(checker *c, const json_t *state, const char *field, int64_t min,
+                                    const char *where)
+{
+    json_t *v = json_object_get(state, field);
+    if (v && !is_jsonata_string(v) && (!json_is_integer(v) || json_integer_value(v) < min))
+        diag(c, SCHEMA, where,
+             "The value for the field '%s' must be an INTEGER of at least %lld or a JSONata "
+             "expression",
+             field, (long long)min);
+}
+
+/* JSONata states: Arguments, ItemSelector (an object) and Items (an array) may instead be
+ * one expression. */
+static void check_shape_or_expression(checker *c, const json_t *state, const char *field,
+                                      bool array, const char *where)
+{
+    json_t *v = json_object_get(state, field);
+    if (v && !is_jsonata_string(v) && !(array ? json_is_array(v) : json_is_object(v)))
+        diag(c, SCHEMA, where, "The value for the field '%s' must be an %s or a JSONata expression",
+             field, array ? "ARRAY" : "OBJECT");
 }
 
 static void check_transition(checker *c, const json_t *state, const char *where)
 {
     json_t *next = json_object_get(state, "Next"), *end = json_object_get(state, "End");
     if (next && end)
-        diag(c, "SCHEMA_VALIDATION_FAILED", where,
-             "Only one of the fields 'Next' and 'End' may be given");
+        diag(c, SCHEMA, where, "Only one of the fields 'Next' and 'End' may be given");
     else if (!next && !end)
-        diag(c, "SCHEMA_VALIDATION_FAILED", where, "These fields are required: [Next, End]");
+        diag(c, SCHEMA, where, "These fields are required: [Next, End]");
     else if (next && !json_is_string(next))
-        diag(c, "SCHEMA_VALIDATION_FAILED", where,
-             "The value for the field 'Next' must be a STRING");
+        diag(c, SCHEMA, where, "The value for the field 'Next' must be a STRING");
     else if (end && !json_is_true(end))
-        diag(c, "SCHEMA_VALIDATION_FAILED", where, "The value for the field 'End' must be true");
+        diag(c, SCHEMA, where, "The value for the field 'End' must be true");
 }
 
-static void check_wait(checker *c, const json_t *state, const char *where)
+static void check_timestamp(checker *c, const json_t *state, query_language ql, const char *where)
+{
+    json_t *ts = json_object_get(state, "Timestamp");
+    sfn_time t;
+    if (!ts || (ql == QL_JSONATA && is_jsonata_string(ts)))
+        return;
+    if (!json_is_string(ts) || sfn_timestamp_parse(json_string_value(ts), &t) != 0)
+        diag(c, SCHEMA, where,
+             "The value for the field 'Timestamp' must be a valid ISO-8601 timestamp");
+}
+
+static void check_wait(checker *c, const json_t *state, query_language ql, const char *where)
 {
     static const char *const modes[] = {"Seconds", "Timestamp", "SecondsPath", "TimestampPath"};
+    size_t nmodes = ql == QL_JSONATA ? 2 : 4;
     int n = 0;
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < nmodes; i++)
         n += json_object_get(state, modes[i]) != NULL;
     if (n != 1) {
-        diag(c, "SCHEMA_VALIDATION_FAILED", where,
-             "Exactly one of the fields 'Seconds', 'Timestamp', 'SecondsPath' and "
-             "'TimestampPath' is required");
+        diag(c, SCHEMA, where, "%s",
+             ql == QL_JSONATA ? "Exactly one of the fields 'Seconds' and 'Timestamp' is required"
+                              : "Exactly one of the fields 'Seconds', 'Timestamp', 'SecondsPath' "
+                                "and 'TimestampPath' is required");
+        return;
+    }
+    check_timestamp(c, state, ql, where);
+    if (ql == QL_JSONATA) {
+        check_int_or_expression(c, state, "Seconds", 0, where);
         return;
     }
     check_positive_int(c, state, "Seconds", 0, where);
-    json_t *ts = json_object_get(state, "Timestamp");
-    sfn_time t;
-    if (ts && (!json_is_string(ts) || sfn_timestamp_parse(json_string_value(ts), &t) != 0))
-        diag(c, "SCHEMA_VALIDATION_FAILED", where,
-             "The value for the field 'Timestamp' must be a valid ISO-8601 timestamp");
     check_path(c, state, "SecondsPath", true, false, where);
     check_path(c, state, "TimestampPath", true, false, where);
 }
 
-static void check_retry_catch(checker *c, const json_t *state, const char *where)
+/* A catcher: Next, and the output fields of its language (ResultPath for JSONPath,
+ * Output for JSONata; the JSONata strings are compiled with the state's). */
+static void check_catcher(checker *c, const json_t *k, query_language ql, const char *loc)
+{
+    if (!json_is_string(json_object_get(k, "Next")))
+        diag(c, SCHEMA, loc, "These fields are required: [Next]");
+    const char *foreign = ql == QL_JSONATA ? "ResultPath" : "Output";
+    if (json_object_get(k, foreign))
+        diag_other_language(c, ql, foreign, loc);
+    if (ql == QL_JSONPATH)
+        check_path(c, k, "ResultPath", true, true, loc);
+    check_assign(c, k, ql, loc);
+}
+
+static void check_retry_catch(checker *c, const json_t *state, query_language ql, const char *where)
 {
     char err[512];
     json_t *retry = json_object_get(state, "Retry"), *catch = json_object_get(state, "Catch");
@@ -287,24 +725,102 @@ static void check_retry_catch(checker *c, const json_t *state, const char *where
         {
             char loc[1024];
             loc_printf(loc, sizeof loc, "%s/Catch[%zu]", where, i);
-            if (!json_is_string(json_object_get(k, "Next")))
-                diag(c, "SCHEMA_VALIDATION_FAILED", loc, "These fields are required: [Next]");
-            check_path(c, k, "ResultPath", true, true, loc);
+            check_catcher(c, k, ql, loc);
         }
     }
 }
 
+/* ---- Choice states ---------------------------------------------------------------------- */
+
+/* Fields of JSONPath Choice rules: Variable, the combinators and the comparison
+ * operators (String..., Numeric..., Boolean..., Timestamp..., Is...). */
+static bool is_jsonpath_rule_field(const char *k)
+{
+    static const char *const prefixes[] = {"Variable", "And",     "Or",        "Not", "String",
+                                           "Numeric",  "Boolean", "Timestamp", "Is",  NULL};
+    for (const char *const *p = prefixes; *p; p++)
+        if (strncmp(k, *p, strlen(*p)) == 0)
+            return true;
+    return false;
+}
+
+/* A JSONata Choice rule: Condition (an expression or a boolean) and Next, with optional
+ * Output, Assign and Comment. */
+static void check_jsonata_rule(checker *c, const json_t *rule, const char *loc)
+{
+    if (!json_is_object(rule)) {
+        diag(c, SCHEMA, loc, "A Choice rule must be an OBJECT");
+        return;
+    }
+    static const char *const allowed[] = {"Condition", "Next", "Output", "Assign", "Comment", NULL};
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)rule, k, v)
+    {
+        if (in_list(allowed, k))
+            continue;
+        if (is_jsonpath_rule_field(k))
+            diag_other_language(c, QL_JSONATA, k, loc);
+        else
+            diag(c, SCHEMA, loc, "Field '%s' is not supported", k);
+    }
+    json_t *cond = json_object_get(rule, "Condition");
+    if (!cond)
+        diag(c, SCHEMA, loc, "These fields are required: [Condition]");
+    else if (!json_is_boolean(cond) && !is_jsonata_string(cond))
+        diag(c, SCHEMA, loc,
+             "The value for the field 'Condition' must be a JSONata expression or a BOOLEAN");
+    if (!json_is_string(json_object_get(rule, "Next")))
+        diag(c, SCHEMA, loc, "The field 'Next' should be a STRING in a top-level Choice rule");
+    check_assign(c, rule, QL_JSONATA, loc);
+}
+
+static void check_choice(checker *c, const json_t *state, query_language ql, const char *where)
+{
+    json_t *choices = json_object_get(state, "Choices");
+    if (!json_is_array(choices) || json_array_size(choices) == 0) {
+        diag(c, SCHEMA, where, "The field 'Choices' should be a non-empty ARRAY");
+        return;
+    }
+    check_string(c, state, "Default", where);
+    bool foreign = false;
+    size_t i;
+    json_t *rule;
+    json_array_foreach(choices, i, rule)
+    {
+        char loc[1024];
+        loc_printf(loc, sizeof loc, "%s/Choices[%zu]", where, i);
+        if (ql == QL_JSONATA) {
+            check_jsonata_rule(c, rule, loc);
+            continue;
+        }
+        static const char *const jsonata_only[] = {"Condition", "Output"};
+        for (size_t k = 0; k < 2; k++) {
+            if (json_object_get(rule, jsonata_only[k])) {
+                diag_other_language(c, ql, jsonata_only[k], loc);
+                foreign = true;
+            }
+        }
+        check_assign(c, rule, ql, loc);
+    }
+    char err[512];
+    /* A JSONata rule in a JSONPath state is reported above, not as a malformed rule. */
+    if (ql == QL_JSONPATH && !foreign && sfn_choice_state_validate(state, err, sizeof err) != 0)
+        diag_lib(c, where, err);
+}
+
+/* ---- states ------------------------------------------------------------------------- */
+
 static void check_workflow(checker *c, const json_t *wf, const char *where, int depth);
 
 /* Parallel branches and Map processors: nested workflows. */
-static void check_nested(checker *c, const json_t *state, const char *type, const char *where,
-                         int depth)
+static void check_nested(checker *c, const json_t *state, const char *type, query_language ql,
+                         const char *where, int depth)
 {
     if (strcmp(type, "Parallel") == 0) {
         json_t *branches = json_object_get(state, "Branches");
         if (!json_is_array(branches) || json_array_size(branches) == 0) {
-            diag(c, "SCHEMA_VALIDATION_FAILED", where,
-                 "The field 'Branches' should be a non-empty ARRAY");
+            diag(c, SCHEMA, where, "The field 'Branches' should be a non-empty ARRAY");
             return;
         }
         size_t i;
@@ -316,77 +832,106 @@ static void check_nested(checker *c, const json_t *state, const char *type, cons
             check_workflow(c, b, loc, depth + 1);
         }
     } else if (strcmp(type, "Map") == 0) {
-        const char *field = json_object_get(state, "ItemProcessor") ? "ItemProcessor" : "Iterator";
+        const char *field = json_object_get(state, "ItemProcessor") || ql == QL_JSONATA
+                                ? "ItemProcessor"
+                                : "Iterator";
         json_t *proc = json_object_get(state, field);
         if (!proc) {
-            diag(c, "SCHEMA_VALIDATION_FAILED", where,
-                 "These fields are required: [ItemProcessor]");
+            diag(c, SCHEMA, where, "These fields are required: [ItemProcessor]");
             return;
         }
         char loc[1024];
         loc_printf(loc, sizeof loc, "%s/%s", where, field);
         check_workflow(c, proc, loc, depth + 1);
-        check_path(c, state, "ItemsPath", true, true, where);
-        check_template(c, state, "ItemSelector", where);
+        if (ql == QL_JSONATA) {
+            check_shape_or_expression(c, state, "Items", true, where);
+            check_shape_or_expression(c, state, "ItemSelector", false, where);
+        } else {
+            check_path(c, state, "ItemsPath", true, true, where);
+            check_template(c, state, "ItemSelector", where);
+        }
     }
+}
+
+/* The JSONPath input/output fields: paths and payload templates. */
+static void check_jsonpath_io(checker *c, const json_t *state, const char *where)
+{
+    check_path(c, state, "InputPath", false, true, where);
+    check_path(c, state, "OutputPath", false, true, where);
+    check_path(c, state, "ResultPath", true, true, where);
+    check_template(c, state, "Parameters", where);
+    check_template(c, state, "ResultSelector", where);
+}
+
+static void check_fail(checker *c, const json_t *state, const char *where)
+{
+    check_exclusive(c, state, "Error", "ErrorPath", where);
+    check_exclusive(c, state, "Cause", "CausePath", where);
+    check_string(c, state, "Error", where);
+    check_string(c, state, "Cause", where);
+    check_path_or_intrinsic(c, state, "ErrorPath", where);
+    check_path_or_intrinsic(c, state, "CausePath", where);
+}
+
+static void check_task(checker *c, const json_t *state, query_language ql, const char *where)
+{
+    if (!json_is_string(json_object_get(state, "Resource")))
+        diag(c, SCHEMA, where, "These fields are required: [Resource]");
+    if (ql == QL_JSONATA) {
+        check_int_or_expression(c, state, "TimeoutSeconds", 1, where);
+        check_int_or_expression(c, state, "HeartbeatSeconds", 1, where);
+        return;
+    }
+    check_positive_int(c, state, "TimeoutSeconds", 1, where);
+    check_positive_int(c, state, "HeartbeatSeconds", 1, where);
+    check_path(c, state, "TimeoutSecondsPath", true, false, where);
+    check_path(c, state, "HeartbeatSecondsPath", true, false, where);
 }
 
 static void check_state(checker *c, const char *name, const json_t *state, const char *where,
                         int depth)
 {
     if (strlen(name) > 80)
-        diag(c, "SCHEMA_VALIDATION_FAILED", where, "State names must be at most 80 characters");
+        diag(c, SCHEMA, where, "State names must be at most 80 characters");
     if (!json_is_object(state)) {
-        diag(c, "SCHEMA_VALIDATION_FAILED", where, "The value of a state must be an OBJECT");
+        diag(c, SCHEMA, where, "The value of a state must be an OBJECT");
         return;
     }
     json_t *tv = json_object_get(state, "Type");
     if (!tv) {
-        diag(c, "SCHEMA_VALIDATION_FAILED", where, "These fields are required: [Type]");
+        diag(c, SCHEMA, where, "These fields are required: [Type]");
         return;
     }
     const state_type *t = json_is_string(tv) ? state_type_find(json_string_value(tv)) : NULL;
     if (!t) {
-        diag(c, "SCHEMA_VALIDATION_FAILED", where,
+        diag(c, SCHEMA, where,
              "The value for the field 'Type' must be one of: Pass, Task, Choice, Wait, Succeed, "
              "Fail, Parallel, Map");
         return;
     }
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)state, k, v) if (!field_allowed(t, k))
-        diag(c, "SCHEMA_VALIDATION_FAILED", where, "Field '%s' is not supported", k);
+    query_language ql = state_language(c, state, where);
+    check_fields(c, t, state, ql, where);
     if (t->transitions)
         check_transition(c, state, where);
     check_string(c, state, "Comment", where);
-    check_path(c, state, "InputPath", false, true, where);
-    check_path(c, state, "OutputPath", false, true, where);
-    check_path(c, state, "ResultPath", true, true, where);
-    check_template(c, state, "Parameters", where);
-    check_template(c, state, "ResultSelector", where);
-    char err[512];
-    if (strcmp(t->name, "Choice") == 0 && sfn_choice_state_validate(state, err, sizeof err) != 0)
-        diag_lib(c, where, err);
+    if (ql == QL_JSONPATH) {
+        check_jsonpath_io(c, state, where);
+    } else {
+        check_jsonata_fields(c, t, state, where);
+        if (strcmp(t->name, "Task") == 0 || strcmp(t->name, "Parallel") == 0)
+            check_shape_or_expression(c, state, "Arguments", false, where);
+    }
+    check_assign(c, state, ql, where);
+    if (strcmp(t->name, "Choice") == 0)
+        check_choice(c, state, ql, where);
     if (strcmp(t->name, "Wait") == 0)
-        check_wait(c, state, where);
-    if (strcmp(t->name, "Fail") == 0) {
-        check_exclusive(c, state, "Error", "ErrorPath", where);
-        check_exclusive(c, state, "Cause", "CausePath", where);
-        check_string(c, state, "Error", where);
-        check_string(c, state, "Cause", where);
-        check_path_or_intrinsic(c, state, "ErrorPath", where);
-        check_path_or_intrinsic(c, state, "CausePath", where);
-    }
-    if (strcmp(t->name, "Task") == 0) {
-        if (!json_is_string(json_object_get(state, "Resource")))
-            diag(c, "SCHEMA_VALIDATION_FAILED", where, "These fields are required: [Resource]");
-        check_positive_int(c, state, "TimeoutSeconds", 1, where);
-        check_positive_int(c, state, "HeartbeatSeconds", 1, where);
-        check_path(c, state, "TimeoutSecondsPath", true, false, where);
-        check_path(c, state, "HeartbeatSecondsPath", true, false, where);
-    }
-    check_retry_catch(c, state, where);
-    check_nested(c, state, t->name, where, depth);
+        check_wait(c, state, ql, where);
+    if (strcmp(t->name, "Fail") == 0)
+        check_fail(c, state, where);
+    if (strcmp(t->name, "Task") == 0)
+        check_task(c, state, ql, where);
+    check_retry_catch(c, state, ql, where);
+    check_nested(c, state, t->name, ql, where, depth);
 }
 
 /* ---- transitions and the graph ----------------------------------------------------- */
@@ -503,11 +1048,11 @@ static void check_workflow(checker *c, const json_t *wf, const char *where, int 
 {
     const char *at = where[0] ? where : "/";
     if (depth > MAX_NESTING) {
-        diag(c, "SCHEMA_VALIDATION_FAILED", at, "Workflows are nested too deeply");
+        diag(c, SCHEMA, at, "Workflows are nested too deeply");
         return;
     }
     if (!json_is_object(wf)) {
-        diag(c, "SCHEMA_VALIDATION_FAILED", at, "The value must be an OBJECT");
+        diag(c, SCHEMA, at, "The value must be an OBJECT");
         return;
     }
     const char *k;
@@ -516,15 +1061,16 @@ static void check_workflow(checker *c, const json_t *wf, const char *where, int 
     {
         static const char *const allowed[] = {"Comment", "StartAt",        "States",
                                               "Version", "TimeoutSeconds", "ProcessorConfig"};
-        bool ok = false;
+        /* QueryLanguage belongs to the machine, not to branches and processors. */
+        bool ok = depth == 0 && strcmp(k, "QueryLanguage") == 0;
         for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
             ok = ok || strcmp(allowed[i], k) == 0;
         if (!ok)
-            diag(c, "SCHEMA_VALIDATION_FAILED", at, "Field '%s' is not supported", k);
+            diag(c, SCHEMA, at, "Field '%s' is not supported", k);
     }
     json_t *start = json_object_get(wf, "StartAt"), *states = json_object_get(wf, "States");
     if (!json_is_string(start) || !json_is_object(states) || json_object_size(states) == 0) {
-        diag(c, "SCHEMA_VALIDATION_FAILED", at, "These fields are required: [StartAt, States]");
+        diag(c, SCHEMA, at, "These fields are required: [StartAt, States]");
         return;
     }
     check_positive_int(c, wf, "TimeoutSeconds", 1, at);
@@ -541,7 +1087,7 @@ static void check_workflow(checker *c, const json_t *wf, const char *where, int 
 
 json_t *sfn_definition_validate(const char *text, json_t **parsed)
 {
-    checker c = {json_array()};
+    checker c = {json_array(), QL_JSONPATH};
     if (parsed)
         *parsed = NULL;
     json_error_t jerr;
@@ -552,6 +1098,9 @@ json_t *sfn_definition_validate(const char *text, json_t **parsed)
         json_decref(def);
         return c.diags;
     }
+    query_language machine;
+    if (read_query_language(&c, def, "", &machine))
+        c.machine = machine;
     check_workflow(&c, def, "", 0);
     if (parsed)
         *parsed = def;
