@@ -363,8 +363,9 @@ static void apply_config(json_t *doc, const json_t *in)
     json_t *env = json_object_get(in, "Environment");
     if (env) {
         json_t *vars = json_object_get(env, "Variables");
-        json_object_set_new(doc, "Environment",
-                            json_pack("{s:O}", "Variables", vars ? vars : json_object()));
+        json_object_set_new(
+            doc, "Environment",
+            json_pack("{s:o}", "Variables", vars ? json_incref(vars) : json_object()));
     }
 }
 

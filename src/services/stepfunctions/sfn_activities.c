@@ -87,10 +87,9 @@ void sfn_create_activity(aws_call *call)
                             sfn_time_json(json_integer_value(json_object_get(a, "created")))));
         return;
     }
-    a = json_pack("{s:s,s:s,s:I,s:O}", "activityArn", arn, "name", name, "created",
-                  (json_int_t)clock_now_ms(), "tags",
-                  json_object_get(call->input, "tags") ? json_object_get(call->input, "tags")
-                                                       : json_array());
+    json_t *tags = json_object_get(call->input, "tags");
+    a = json_pack("{s:s,s:s,s:I,s:o}", "activityArn", arn, "name", name, "created",
+                  (json_int_t)clock_now_ms(), "tags", tags ? json_incref(tags) : json_array());
     json_object_set_new(s->activities, arn, a);
     service_persist_doc(s->store, call,
                         json_pack("{s:s,s:o}", "activityArn", arn, "creationDate",

@@ -343,10 +343,10 @@ void sfn_branches_enter(sfn_transition *t, sfn_step_io *io, const char *name, co
     if (eff && map)
         items = map_items(io, eff, &values);
     /* The cursor a retry needs (taskInput, attempts), even when the input failed. */
-    json_t *cursor = json_pack("{s:s,s:O,s:O,s:O,s:s,s:s,s:I}", "state", name, "stateInput",
+    json_t *cursor = json_pack("{s:s,s:O,s:O,s:o,s:s,s:s,s:I}", "state", name, "stateInput",
                                io->input, "taskInput", eff ? eff : json_null(), "attempts",
-                               attempts ? attempts : json_object(), "phase", "branches", "kind",
-                               type, "round", round);
+                               attempts ? json_incref(attempts) : json_object(), "phase",
+                               "branches", "kind", type, "round", round);
     json_object_set_new(t->ex->doc, "cursor", cursor);
     if (!eff || (map && !items)) {
         json_decref(eff);

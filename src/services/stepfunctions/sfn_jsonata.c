@@ -91,9 +91,7 @@ static json_t *evaluate(const char *text, const char *field, sfn_step_io *io, js
                       text, field, msg);
         return NULL;
     }
-    json_t *bindings = json_deep_copy(io->vars ? io->vars : json_object());
-    if (!bindings)
-        bindings = json_object();
+    json_t *bindings = io->vars ? json_deep_copy(io->vars) : json_object();
     json_object_set(bindings, "states", states);
     int failed = 0;
     json_t *v =
@@ -170,8 +168,8 @@ static json_t *render(const json_t *tmpl, const char *field, sfn_step_io *io, js
 
 json_t *sfn_states_var(const sfn_step_io *io, const json_t *result, const json_t *error_output)
 {
-    json_t *st = json_pack("{s:O,s:O}", "input", io->input ? io->input : json_null(), "context",
-                           io->context ? io->context : json_object());
+    json_t *st = json_pack("{s:O,s:o}", "input", io->input ? io->input : json_null(), "context",
+                           io->context ? json_incref(io->context) : json_object());
     if (result)
         json_object_set(st, "result", (json_t *)result);
     if (error_output)
