@@ -151,6 +151,10 @@
     X(SFN_TASK_DOES_NOT_EXIST, "TaskDoesNotExist", "TaskDoesNotExist", 400, 1)                     \
     X(SFN_INVALID_OUTPUT, "InvalidOutput", "InvalidOutput", 400, 1)                                \
     X(SFN_ACTIVITY_DOES_NOT_EXIST, "ActivityDoesNotExist", "ActivityDoesNotExist", 400, 1)         \
+    X(SFN_CONFLICT, "ConflictException", "ConflictException", 400, 1)                              \
+    X(SFN_SERVICE_QUOTA_EXCEEDED, "ServiceQuotaExceededException",                                 \
+      "ServiceQuotaExceededException", 400, 1)                                                     \
+    X(SFN_EXECUTION_NOT_REDRIVABLE, "ExecutionNotRedrivable", "ExecutionNotRedrivable", 400, 1)    \
     X(SFN_STATE_MACHINE_TYPE_NOT_SUPPORTED, "StateMachineTypeNotSupported",                        \
       "StateMachineTypeNotSupported", 400, 1)                                                      \
     X(SFN_MISSING_REQUIRED_PARAMETER, "MissingRequiredParameter", "MissingRequiredParameter", 400, \

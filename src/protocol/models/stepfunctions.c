@@ -14,38 +14,54 @@ static const model_shape s_ActivityScheduledEventDetails;
 static const model_shape s_ActivityStartedEventDetails;
 static const model_shape s_ActivitySucceededEventDetails;
 static const model_shape s_ActivityTimedOutEventDetails;
+static const model_shape s_AliasDescription;
 static const model_shape s_Arn;
 static const model_shape s_BilledDuration;
 static const model_shape s_BilledMemoryUsed;
 static const model_shape s_BillingDetails;
+static const model_shape s_CharacterRestrictedName;
+static const model_shape s_ClientToken;
 static const model_shape s_CloudWatchEventsExecutionDataDetails;
 static const model_shape s_CloudWatchLogsLogGroup;
 static const model_shape s_ConnectorParameters;
 static const model_shape s_CreateActivityInput;
 static const model_shape s_CreateActivityOutput;
+static const model_shape s_CreateStateMachineAliasInput;
+static const model_shape s_CreateStateMachineAliasOutput;
 static const model_shape s_CreateStateMachineInput;
 static const model_shape s_CreateStateMachineOutput;
 static const model_shape s_Definition;
 static const model_shape s_DeleteActivityInput;
 static const model_shape s_DeleteActivityOutput;
+static const model_shape s_DeleteStateMachineAliasInput;
+static const model_shape s_DeleteStateMachineAliasOutput;
 static const model_shape s_DeleteStateMachineInput;
 static const model_shape s_DeleteStateMachineOutput;
+static const model_shape s_DeleteStateMachineVersionInput;
+static const model_shape s_DeleteStateMachineVersionOutput;
 static const model_shape s_DescribeActivityInput;
 static const model_shape s_DescribeActivityOutput;
 static const model_shape s_DescribeExecutionInput;
 static const model_shape s_DescribeExecutionOutput;
 static const model_shape s_DescribeMapRunInput;
 static const model_shape s_DescribeMapRunOutput;
+static const model_shape s_DescribeStateMachineAliasInput;
+static const model_shape s_DescribeStateMachineAliasOutput;
 static const model_shape s_DescribeStateMachineForExecutionInput;
 static const model_shape s_DescribeStateMachineForExecutionOutput;
 static const model_shape s_DescribeStateMachineInput;
 static const model_shape s_DescribeStateMachineOutput;
 static const model_shape s_Enabled;
+static const model_shape s_EncryptionConfiguration;
+static const model_shape s_EncryptionType;
 static const model_shape s_EventId;
+static const model_shape s_ExceptionHandlerIndex;
 static const model_shape s_ExecutionAbortedEventDetails;
 static const model_shape s_ExecutionFailedEventDetails;
 static const model_shape s_ExecutionList;
 static const model_shape s_ExecutionListItem;
+static const model_shape s_ExecutionRedriveFilter;
+static const model_shape s_ExecutionRedriveStatus;
 static const model_shape s_ExecutionStartedEventDetails;
 static const model_shape s_ExecutionStatus;
 static const model_shape s_ExecutionSucceededEventDetails;
@@ -54,6 +70,12 @@ static const model_shape s_GetActivityTaskInput;
 static const model_shape s_GetActivityTaskOutput;
 static const model_shape s_GetExecutionHistoryInput;
 static const model_shape s_GetExecutionHistoryOutput;
+static const model_shape s_HTTPBody;
+static const model_shape s_HTTPHeaders;
+static const model_shape s_HTTPMethod;
+static const model_shape s_HTTPProtocol;
+static const model_shape s_HTTPStatusCode;
+static const model_shape s_HTTPStatusMessage;
 static const model_shape s_HistoryEvent;
 static const model_shape s_HistoryEventExecutionDataDetails;
 static const model_shape s_HistoryEventList;
@@ -61,6 +83,17 @@ static const model_shape s_HistoryEventType;
 static const model_shape s_Identity;
 static const model_shape s_IncludeExecutionData;
 static const model_shape s_IncludeExecutionDataGetExecutionHistory;
+static const model_shape s_IncludedData;
+static const model_shape s_InspectionData;
+static const model_shape s_InspectionDataRequest;
+static const model_shape s_InspectionDataResponse;
+static const model_shape s_InspectionErrorDetails;
+static const model_shape s_InspectionLevel;
+static const model_shape s_InspectionMaxConcurrency;
+static const model_shape s_InspectionToleratedFailureCount;
+static const model_shape s_InspectionToleratedFailurePercentage;
+static const model_shape s_KmsDataKeyReusePeriodSeconds;
+static const model_shape s_KmsKeyId;
 static const model_shape s_LambdaFunctionFailedEventDetails;
 static const model_shape s_LambdaFunctionScheduleFailedEventDetails;
 static const model_shape s_LambdaFunctionScheduledEventDetails;
@@ -74,6 +107,10 @@ static const model_shape s_ListExecutionsOutput;
 static const model_shape s_ListExecutionsPageToken;
 static const model_shape s_ListMapRunsInput;
 static const model_shape s_ListMapRunsOutput;
+static const model_shape s_ListStateMachineAliasesInput;
+static const model_shape s_ListStateMachineAliasesOutput;
+static const model_shape s_ListStateMachineVersionsInput;
+static const model_shape s_ListStateMachineVersionsOutput;
 static const model_shape s_ListStateMachinesInput;
 static const model_shape s_ListStateMachinesOutput;
 static const model_shape s_ListTagsForResourceInput;
@@ -84,6 +121,7 @@ static const model_shape s_LogLevel;
 static const model_shape s_LoggingConfiguration;
 static const model_shape s_LongArn;
 static const model_shape s_MapIterationEventDetails;
+static const model_shape s_MapIterationFailureCount;
 static const model_shape s_MapRunExecutionCounts;
 static const model_shape s_MapRunFailedEventDetails;
 static const model_shape s_MapRunItemCounts;
@@ -94,10 +132,25 @@ static const model_shape s_MapRunStartedEventDetails;
 static const model_shape s_MapRunStatus;
 static const model_shape s_MapStateStartedEventDetails;
 static const model_shape s_MaxConcurrency;
+static const model_shape s_MockErrorOutput;
+static const model_shape s_MockInput;
+static const model_shape s_MockResponseValidationMode;
 static const model_shape s_Name;
 static const model_shape s_PageSize;
 static const model_shape s_PageToken;
+static const model_shape s_Publish;
+static const model_shape s_PublishStateMachineVersionInput;
+static const model_shape s_PublishStateMachineVersionOutput;
+static const model_shape s_RedriveCount;
+static const model_shape s_RedriveExecutionInput;
+static const model_shape s_RedriveExecutionOutput;
+static const model_shape s_RetrierRetryCount;
+static const model_shape s_RetryBackoffIntervalSeconds;
+static const model_shape s_RevealSecrets;
 static const model_shape s_ReverseOrder;
+static const model_shape s_RevisionId;
+static const model_shape s_RoutingConfigurationList;
+static const model_shape s_RoutingConfigurationListItem;
 static const model_shape s_SendTaskFailureInput;
 static const model_shape s_SendTaskFailureOutput;
 static const model_shape s_SendTaskHeartbeatInput;
@@ -114,10 +167,15 @@ static const model_shape s_StartSyncExecutionInput;
 static const model_shape s_StartSyncExecutionOutput;
 static const model_shape s_StateEnteredEventDetails;
 static const model_shape s_StateExitedEventDetails;
+static const model_shape s_StateMachineAliasList;
+static const model_shape s_StateMachineAliasListItem;
 static const model_shape s_StateMachineList;
 static const model_shape s_StateMachineListItem;
 static const model_shape s_StateMachineStatus;
 static const model_shape s_StateMachineType;
+static const model_shape s_StateMachineVersionList;
+static const model_shape s_StateMachineVersionListItem;
+static const model_shape s_StateName;
 static const model_shape s_StopExecutionInput;
 static const model_shape s_StopExecutionOutput;
 static const model_shape s_SyncExecutionStatus;
@@ -138,18 +196,26 @@ static const model_shape s_TaskSubmittedEventDetails;
 static const model_shape s_TaskSucceededEventDetails;
 static const model_shape s_TaskTimedOutEventDetails;
 static const model_shape s_TaskToken;
+static const model_shape s_TestExecutionStatus;
+static const model_shape s_TestStateConfiguration;
+static const model_shape s_TestStateInput;
+static const model_shape s_TestStateOutput;
+static const model_shape s_TestStateStateName;
 static const model_shape s_TimeoutInSeconds;
 static const model_shape s_Timestamp;
 static const model_shape s_ToleratedFailureCount;
 static const model_shape s_ToleratedFailurePercentage;
 static const model_shape s_TraceHeader;
 static const model_shape s_TracingConfiguration;
+static const model_shape s_URL;
 static const model_shape s_UnsignedInteger;
 static const model_shape s_UnsignedLong;
 static const model_shape s_UntagResourceInput;
 static const model_shape s_UntagResourceOutput;
 static const model_shape s_UpdateMapRunInput;
 static const model_shape s_UpdateMapRunOutput;
+static const model_shape s_UpdateStateMachineAliasInput;
+static const model_shape s_UpdateStateMachineAliasOutput;
 static const model_shape s_UpdateStateMachineInput;
 static const model_shape s_UpdateStateMachineOutput;
 static const model_shape s_ValidateStateMachineDefinitionCode;
@@ -163,6 +229,11 @@ static const model_shape s_ValidateStateMachineDefinitionOutput;
 static const model_shape s_ValidateStateMachineDefinitionResultCode;
 static const model_shape s_ValidateStateMachineDefinitionSeverity;
 static const model_shape s_ValidateStateMachineDefinitionTruncated;
+static const model_shape s_VariableName;
+static const model_shape s_VariableNameList;
+static const model_shape s_VariableReferences;
+static const model_shape s_VersionDescription;
+static const model_shape s_VersionWeight;
 static const model_shape s_includedDetails;
 static const model_shape s_truncated;
 
@@ -227,6 +298,17 @@ static const model_member m_CreateActivityOutput[] = {
     {"creationDate", "creationDate", &s_Timestamp, 0},
 };
 
+static const model_member m_CreateStateMachineAliasInput[] = {
+    {"description", "description", &s_AliasDescription, 0},
+    {"name", "name", &s_CharacterRestrictedName, 0},
+    {"routingConfiguration", "routingConfiguration", &s_RoutingConfigurationList, 0},
+};
+
+static const model_member m_CreateStateMachineAliasOutput[] = {
+    {"creationDate", "creationDate", &s_Timestamp, 0},
+    {"stateMachineAliasArn", "stateMachineAliasArn", &s_Arn, 0},
+};
+
 static const model_member m_CreateStateMachineInput[] = {
     {"name", "name", &s_Name, 0},
     {"definition", "definition", &s_Definition, 0},
@@ -235,19 +317,31 @@ static const model_member m_CreateStateMachineInput[] = {
     {"loggingConfiguration", "loggingConfiguration", &s_LoggingConfiguration, 0},
     {"tags", "tags", &s_TagList, 0},
     {"tracingConfiguration", "tracingConfiguration", &s_TracingConfiguration, 0},
+    {"encryptionConfiguration", "encryptionConfiguration", &s_EncryptionConfiguration, 0},
+    {"publish", "publish", &s_Publish, 0},
+    {"versionDescription", "versionDescription", &s_VersionDescription, 0},
 };
 
 static const model_member m_CreateStateMachineOutput[] = {
     {"stateMachineArn", "stateMachineArn", &s_Arn, 0},
     {"creationDate", "creationDate", &s_Timestamp, 0},
+    {"stateMachineVersionArn", "stateMachineVersionArn", &s_Arn, 0},
 };
 
 static const model_member m_DeleteActivityInput[] = {
     {"activityArn", "activityArn", &s_Arn, 0},
 };
 
+static const model_member m_DeleteStateMachineAliasInput[] = {
+    {"stateMachineAliasArn", "stateMachineAliasArn", &s_Arn, 0},
+};
+
 static const model_member m_DeleteStateMachineInput[] = {
     {"stateMachineArn", "stateMachineArn", &s_Arn, 0},
+};
+
+static const model_member m_DeleteStateMachineVersionInput[] = {
+    {"stateMachineVersionArn", "stateMachineVersionArn", &s_LongArn, 0},
 };
 
 static const model_member m_DescribeActivityInput[] = {
@@ -262,6 +356,7 @@ static const model_member m_DescribeActivityOutput[] = {
 
 static const model_member m_DescribeExecutionInput[] = {
     {"executionArn", "executionArn", &s_Arn, 0},
+    {"includedData", "includedData", &s_IncludedData, 0},
 };
 
 static const model_member m_DescribeExecutionOutput[] = {
@@ -279,6 +374,12 @@ static const model_member m_DescribeExecutionOutput[] = {
     {"mapRunArn", "mapRunArn", &s_LongArn, 0},
     {"error", "error", &s_SensitiveError, 0},
     {"cause", "cause", &s_SensitiveCause, 0},
+    {"redriveCount", "redriveCount", &s_RedriveCount, 0},
+    {"redriveDate", "redriveDate", &s_Timestamp, 0},
+    {"redriveStatus", "redriveStatus", &s_ExecutionRedriveStatus, 0},
+    {"redriveStatusReason", "redriveStatusReason", &s_SensitiveData, 0},
+    {"stateMachineAliasArn", "stateMachineAliasArn", &s_Arn, 0},
+    {"stateMachineVersionArn", "stateMachineVersionArn", &s_Arn, 0},
 };
 
 static const model_member m_DescribeMapRunInput[] = {
@@ -298,8 +399,22 @@ static const model_member m_DescribeMapRunOutput[] = {
     {"executionCounts", "executionCounts", &s_MapRunExecutionCounts, 0},
 };
 
+static const model_member m_DescribeStateMachineAliasInput[] = {
+    {"stateMachineAliasArn", "stateMachineAliasArn", &s_Arn, 0},
+};
+
+static const model_member m_DescribeStateMachineAliasOutput[] = {
+    {"creationDate", "creationDate", &s_Timestamp, 0},
+    {"description", "description", &s_AliasDescription, 0},
+    {"name", "name", &s_Name, 0},
+    {"routingConfiguration", "routingConfiguration", &s_RoutingConfigurationList, 0},
+    {"stateMachineAliasArn", "stateMachineAliasArn", &s_Arn, 0},
+    {"updateDate", "updateDate", &s_Timestamp, 0},
+};
+
 static const model_member m_DescribeStateMachineForExecutionInput[] = {
     {"executionArn", "executionArn", &s_Arn, 0},
+    {"includedData", "includedData", &s_IncludedData, 0},
 };
 
 static const model_member m_DescribeStateMachineForExecutionOutput[] = {
@@ -312,10 +427,14 @@ static const model_member m_DescribeStateMachineForExecutionOutput[] = {
     {"tracingConfiguration", "tracingConfiguration", &s_TracingConfiguration, 0},
     {"mapRunArn", "mapRunArn", &s_LongArn, 0},
     {"label", "label", &s_MapRunLabel, 0},
+    {"encryptionConfiguration", "encryptionConfiguration", &s_EncryptionConfiguration, 0},
+    {"revisionId", "revisionId", &s_RevisionId, 0},
+    {"variableReferences", "variableReferences", &s_VariableReferences, 0},
 };
 
 static const model_member m_DescribeStateMachineInput[] = {
     {"stateMachineArn", "stateMachineArn", &s_Arn, 0},
+    {"includedData", "includedData", &s_IncludedData, 0},
 };
 
 static const model_member m_DescribeStateMachineOutput[] = {
@@ -329,6 +448,16 @@ static const model_member m_DescribeStateMachineOutput[] = {
     {"loggingConfiguration", "loggingConfiguration", &s_LoggingConfiguration, 0},
     {"tracingConfiguration", "tracingConfiguration", &s_TracingConfiguration, 0},
     {"label", "label", &s_MapRunLabel, 0},
+    {"description", "description", &s_VersionDescription, 0},
+    {"encryptionConfiguration", "encryptionConfiguration", &s_EncryptionConfiguration, 0},
+    {"revisionId", "revisionId", &s_RevisionId, 0},
+    {"variableReferences", "variableReferences", &s_VariableReferences, 0},
+};
+
+static const model_member m_EncryptionConfiguration[] = {
+    {"kmsDataKeyReusePeriodSeconds", "kmsDataKeyReusePeriodSeconds", &s_KmsDataKeyReusePeriodSeconds, 0},
+    {"kmsKeyId", "kmsKeyId", &s_KmsKeyId, 0},
+    {"type", "type", &s_EncryptionType, 0},
 };
 
 static const model_member m_ExecutionAbortedEventDetails[] = {
@@ -350,6 +479,10 @@ static const model_member m_ExecutionListItem[] = {
     {"stopDate", "stopDate", &s_Timestamp, 0},
     {"mapRunArn", "mapRunArn", &s_LongArn, 0},
     {"itemCount", "itemCount", &s_UnsignedInteger, 0},
+    {"redriveCount", "redriveCount", &s_RedriveCount, 0},
+    {"redriveDate", "redriveDate", &s_Timestamp, 0},
+    {"stateMachineAliasArn", "stateMachineAliasArn", &s_Arn, 0},
+    {"stateMachineVersionArn", "stateMachineVersionArn", &s_Arn, 0},
 };
 
 static const model_member m_ExecutionStartedEventDetails[] = {
@@ -436,6 +569,49 @@ static const model_member m_HistoryEventExecutionDataDetails[] = {
     {"truncated", "truncated", &s_truncated, 0},
 };
 
+static const model_member m_InspectionData[] = {
+    {"afterArguments", "afterArguments", &s_SensitiveData, 0},
+    {"afterInputPath", "afterInputPath", &s_SensitiveData, 0},
+    {"afterItemBatcher", "afterItemBatcher", &s_SensitiveData, 0},
+    {"afterItemSelector", "afterItemSelector", &s_SensitiveData, 0},
+    {"afterItemsPath", "afterItemsPath", &s_SensitiveData, 0},
+    {"afterItemsPointer", "afterItemsPointer", &s_SensitiveData, 0},
+    {"afterParameters", "afterParameters", &s_SensitiveData, 0},
+    {"afterResultPath", "afterResultPath", &s_SensitiveData, 0},
+    {"afterResultSelector", "afterResultSelector", &s_SensitiveData, 0},
+    {"errorDetails", "errorDetails", &s_InspectionErrorDetails, 0},
+    {"input", "input", &s_SensitiveData, 0},
+    {"maxConcurrency", "maxConcurrency", &s_InspectionMaxConcurrency, 0},
+    {"request", "request", &s_InspectionDataRequest, 0},
+    {"response", "response", &s_InspectionDataResponse, 0},
+    {"result", "result", &s_SensitiveData, 0},
+    {"toleratedFailureCount", "toleratedFailureCount", &s_InspectionToleratedFailureCount, 0},
+    {"toleratedFailurePercentage", "toleratedFailurePercentage", &s_InspectionToleratedFailurePercentage, 0},
+    {"variables", "variables", &s_SensitiveData, 0},
+};
+
+static const model_member m_InspectionDataRequest[] = {
+    {"body", "body", &s_HTTPBody, 0},
+    {"headers", "headers", &s_HTTPHeaders, 0},
+    {"method", "method", &s_HTTPMethod, 0},
+    {"protocol", "protocol", &s_HTTPProtocol, 0},
+    {"url", "url", &s_URL, 0},
+};
+
+static const model_member m_InspectionDataResponse[] = {
+    {"body", "body", &s_HTTPBody, 0},
+    {"headers", "headers", &s_HTTPHeaders, 0},
+    {"protocol", "protocol", &s_HTTPProtocol, 0},
+    {"statusCode", "statusCode", &s_HTTPStatusCode, 0},
+    {"statusMessage", "statusMessage", &s_HTTPStatusMessage, 0},
+};
+
+static const model_member m_InspectionErrorDetails[] = {
+    {"catchIndex", "catchIndex", &s_ExceptionHandlerIndex, 0},
+    {"retryBackoffIntervalSeconds", "retryBackoffIntervalSeconds", &s_RetryBackoffIntervalSeconds, 0},
+    {"retryIndex", "retryIndex", &s_ExceptionHandlerIndex, 0},
+};
+
 static const model_member m_LambdaFunctionFailedEventDetails[] = {
     {"error", "error", &s_SensitiveError, 0},
     {"cause", "cause", &s_SensitiveCause, 0},
@@ -485,6 +661,7 @@ static const model_member m_ListExecutionsInput[] = {
     {"maxResults", "maxResults", &s_PageSize, 0},
     {"nextToken", "nextToken", &s_ListExecutionsPageToken, 0},
     {"mapRunArn", "mapRunArn", &s_LongArn, 0},
+    {"redriveFilter", "redriveFilter", &s_ExecutionRedriveFilter, 0},
 };
 
 static const model_member m_ListExecutionsOutput[] = {
@@ -501,6 +678,28 @@ static const model_member m_ListMapRunsInput[] = {
 static const model_member m_ListMapRunsOutput[] = {
     {"mapRuns", "mapRuns", &s_MapRunList, 0},
     {"nextToken", "nextToken", &s_PageToken, 0},
+};
+
+static const model_member m_ListStateMachineAliasesInput[] = {
+    {"maxResults", "maxResults", &s_PageSize, 0},
+    {"nextToken", "nextToken", &s_PageToken, 0},
+    {"stateMachineArn", "stateMachineArn", &s_Arn, 0},
+};
+
+static const model_member m_ListStateMachineAliasesOutput[] = {
+    {"nextToken", "nextToken", &s_PageToken, 0},
+    {"stateMachineAliases", "stateMachineAliases", &s_StateMachineAliasList, 0},
+};
+
+static const model_member m_ListStateMachineVersionsInput[] = {
+    {"maxResults", "maxResults", &s_PageSize, 0},
+    {"nextToken", "nextToken", &s_PageToken, 0},
+    {"stateMachineArn", "stateMachineArn", &s_Arn, 0},
+};
+
+static const model_member m_ListStateMachineVersionsOutput[] = {
+    {"nextToken", "nextToken", &s_PageToken, 0},
+    {"stateMachineVersions", "stateMachineVersions", &s_StateMachineVersionList, 0},
 };
 
 static const model_member m_ListStateMachinesInput[] = {
@@ -579,6 +778,42 @@ static const model_member m_MapStateStartedEventDetails[] = {
     {"length", "length", &s_UnsignedInteger, 0},
 };
 
+static const model_member m_MockErrorOutput[] = {
+    {"cause", "cause", &s_SensitiveCause, 0},
+    {"error", "error", &s_SensitiveError, 0},
+};
+
+static const model_member m_MockInput[] = {
+    {"errorOutput", "errorOutput", &s_MockErrorOutput, 0},
+    {"fieldValidationMode", "fieldValidationMode", &s_MockResponseValidationMode, 0},
+    {"result", "result", &s_SensitiveData, 0},
+};
+
+static const model_member m_PublishStateMachineVersionInput[] = {
+    {"description", "description", &s_VersionDescription, 0},
+    {"revisionId", "revisionId", &s_RevisionId, 0},
+    {"stateMachineArn", "stateMachineArn", &s_Arn, 0},
+};
+
+static const model_member m_PublishStateMachineVersionOutput[] = {
+    {"creationDate", "creationDate", &s_Timestamp, 0},
+    {"stateMachineVersionArn", "stateMachineVersionArn", &s_Arn, 0},
+};
+
+static const model_member m_RedriveExecutionInput[] = {
+    {"clientToken", "clientToken", &s_ClientToken, 0},
+    {"executionArn", "executionArn", &s_Arn, 0},
+};
+
+static const model_member m_RedriveExecutionOutput[] = {
+    {"redriveDate", "redriveDate", &s_Timestamp, 0},
+};
+
+static const model_member m_RoutingConfigurationListItem[] = {
+    {"stateMachineVersionArn", "stateMachineVersionArn", &s_Arn, 0},
+    {"weight", "weight", &s_VersionWeight, 0},
+};
+
 static const model_member m_SendTaskFailureInput[] = {
     {"taskToken", "taskToken", &s_TaskToken, 0},
     {"error", "error", &s_SensitiveError, 0},
@@ -642,11 +877,21 @@ static const model_member m_StateExitedEventDetails[] = {
     {"outputDetails", "outputDetails", &s_HistoryEventExecutionDataDetails, 0},
 };
 
+static const model_member m_StateMachineAliasListItem[] = {
+    {"creationDate", "creationDate", &s_Timestamp, 0},
+    {"stateMachineAliasArn", "stateMachineAliasArn", &s_LongArn, 0},
+};
+
 static const model_member m_StateMachineListItem[] = {
     {"stateMachineArn", "stateMachineArn", &s_Arn, 0},
     {"name", "name", &s_Name, 0},
     {"type", "type", &s_StateMachineType, 0},
     {"creationDate", "creationDate", &s_Timestamp, 0},
+};
+
+static const model_member m_StateMachineVersionListItem[] = {
+    {"creationDate", "creationDate", &s_Timestamp, 0},
+    {"stateMachineVersionArn", "stateMachineVersionArn", &s_LongArn, 0},
 };
 
 static const model_member m_StopExecutionInput[] = {
@@ -730,6 +975,35 @@ static const model_member m_TaskTimedOutEventDetails[] = {
     {"cause", "cause", &s_SensitiveCause, 0},
 };
 
+static const model_member m_TestStateConfiguration[] = {
+    {"errorCausedByState", "errorCausedByState", &s_TestStateStateName, 0},
+    {"mapItemReaderData", "mapItemReaderData", &s_SensitiveData, 0},
+    {"mapIterationFailureCount", "mapIterationFailureCount", &s_MapIterationFailureCount, 0},
+    {"retrierRetryCount", "retrierRetryCount", &s_RetrierRetryCount, 0},
+};
+
+static const model_member m_TestStateInput[] = {
+    {"context", "context", &s_SensitiveData, 0},
+    {"definition", "definition", &s_Definition, 0},
+    {"input", "input", &s_SensitiveData, 0},
+    {"inspectionLevel", "inspectionLevel", &s_InspectionLevel, 0},
+    {"mock", "mock", &s_MockInput, 0},
+    {"revealSecrets", "revealSecrets", &s_RevealSecrets, 0},
+    {"roleArn", "roleArn", &s_Arn, 0},
+    {"stateConfiguration", "stateConfiguration", &s_TestStateConfiguration, 0},
+    {"stateName", "stateName", &s_TestStateStateName, 0},
+    {"variables", "variables", &s_SensitiveData, 0},
+};
+
+static const model_member m_TestStateOutput[] = {
+    {"cause", "cause", &s_SensitiveCause, 0},
+    {"error", "error", &s_SensitiveError, 0},
+    {"inspectionData", "inspectionData", &s_InspectionData, 0},
+    {"nextState", "nextState", &s_StateName, 0},
+    {"output", "output", &s_SensitiveData, 0},
+    {"status", "status", &s_TestExecutionStatus, 0},
+};
+
 static const model_member m_TracingConfiguration[] = {
     {"enabled", "enabled", &s_Enabled, 0},
 };
@@ -746,35 +1020,50 @@ static const model_member m_UpdateMapRunInput[] = {
     {"toleratedFailureCount", "toleratedFailureCount", &s_ToleratedFailureCount, 0},
 };
 
+static const model_member m_UpdateStateMachineAliasInput[] = {
+    {"description", "description", &s_AliasDescription, 0},
+    {"routingConfiguration", "routingConfiguration", &s_RoutingConfigurationList, 0},
+    {"stateMachineAliasArn", "stateMachineAliasArn", &s_Arn, 0},
+};
+
+static const model_member m_UpdateStateMachineAliasOutput[] = {
+    {"updateDate", "updateDate", &s_Timestamp, 0},
+};
+
 static const model_member m_UpdateStateMachineInput[] = {
     {"stateMachineArn", "stateMachineArn", &s_Arn, 0},
     {"definition", "definition", &s_Definition, 0},
     {"roleArn", "roleArn", &s_Arn, 0},
     {"loggingConfiguration", "loggingConfiguration", &s_LoggingConfiguration, 0},
     {"tracingConfiguration", "tracingConfiguration", &s_TracingConfiguration, 0},
+    {"encryptionConfiguration", "encryptionConfiguration", &s_EncryptionConfiguration, 0},
+    {"publish", "publish", &s_Publish, 0},
+    {"versionDescription", "versionDescription", &s_VersionDescription, 0},
 };
 
 static const model_member m_UpdateStateMachineOutput[] = {
     {"updateDate", "updateDate", &s_Timestamp, 0},
+    {"revisionId", "revisionId", &s_RevisionId, 0},
+    {"stateMachineVersionArn", "stateMachineVersionArn", &s_Arn, 0},
 };
 
 static const model_member m_ValidateStateMachineDefinitionDiagnostic[] = {
-    {"severity", "severity", &s_ValidateStateMachineDefinitionSeverity, 0},
     {"code", "code", &s_ValidateStateMachineDefinitionCode, 0},
-    {"message", "message", &s_ValidateStateMachineDefinitionMessage, 0},
     {"location", "location", &s_ValidateStateMachineDefinitionLocation, 0},
+    {"message", "message", &s_ValidateStateMachineDefinitionMessage, 0},
+    {"severity", "severity", &s_ValidateStateMachineDefinitionSeverity, 0},
 };
 
 static const model_member m_ValidateStateMachineDefinitionInput[] = {
     {"definition", "definition", &s_Definition, 0},
-    {"type", "type", &s_StateMachineType, 0},
-    {"severity", "severity", &s_ValidateStateMachineDefinitionSeverity, 0},
     {"maxResults", "maxResults", &s_ValidateStateMachineDefinitionMaxResult, 0},
+    {"severity", "severity", &s_ValidateStateMachineDefinitionSeverity, 0},
+    {"type", "type", &s_StateMachineType, 0},
 };
 
 static const model_member m_ValidateStateMachineDefinitionOutput[] = {
-    {"result", "result", &s_ValidateStateMachineDefinitionResultCode, 0},
     {"diagnostics", "diagnostics", &s_ValidateStateMachineDefinitionDiagnosticList, 0},
+    {"result", "result", &s_ValidateStateMachineDefinitionResultCode, 0},
     {"truncated", "truncated", &s_ValidateStateMachineDefinitionTruncated, 0},
 };
 
@@ -834,6 +1123,11 @@ static const model_shape s_ActivityTimedOutEventDetails = {
     .nmembers = 2,
 };
 
+static const model_shape s_AliasDescription = {
+    .name = "AliasDescription",
+    .type = SHAPE_STRING,
+};
+
 static const model_shape s_Arn = {
     .name = "Arn",
     .type = SHAPE_STRING,
@@ -854,6 +1148,16 @@ static const model_shape s_BillingDetails = {
     .type = SHAPE_STRUCTURE,
     .members = m_BillingDetails,
     .nmembers = 2,
+};
+
+static const model_shape s_CharacterRestrictedName = {
+    .name = "CharacterRestrictedName",
+    .type = SHAPE_STRING,
+};
+
+static const model_shape s_ClientToken = {
+    .name = "ClientToken",
+    .type = SHAPE_STRING,
 };
 
 static const model_shape s_CloudWatchEventsExecutionDataDetails = {
@@ -889,18 +1193,32 @@ static const model_shape s_CreateActivityOutput = {
     .nmembers = 2,
 };
 
+static const model_shape s_CreateStateMachineAliasInput = {
+    .name = "CreateStateMachineAliasInput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_CreateStateMachineAliasInput,
+    .nmembers = 3,
+};
+
+static const model_shape s_CreateStateMachineAliasOutput = {
+    .name = "CreateStateMachineAliasOutput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_CreateStateMachineAliasOutput,
+    .nmembers = 2,
+};
+
 static const model_shape s_CreateStateMachineInput = {
     .name = "CreateStateMachineInput",
     .type = SHAPE_STRUCTURE,
     .members = m_CreateStateMachineInput,
-    .nmembers = 7,
+    .nmembers = 10,
 };
 
 static const model_shape s_CreateStateMachineOutput = {
     .name = "CreateStateMachineOutput",
     .type = SHAPE_STRUCTURE,
     .members = m_CreateStateMachineOutput,
-    .nmembers = 2,
+    .nmembers = 3,
 };
 
 static const model_shape s_Definition = {
@@ -920,6 +1238,18 @@ static const model_shape s_DeleteActivityOutput = {
     .type = SHAPE_STRUCTURE,
 };
 
+static const model_shape s_DeleteStateMachineAliasInput = {
+    .name = "DeleteStateMachineAliasInput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_DeleteStateMachineAliasInput,
+    .nmembers = 1,
+};
+
+static const model_shape s_DeleteStateMachineAliasOutput = {
+    .name = "DeleteStateMachineAliasOutput",
+    .type = SHAPE_STRUCTURE,
+};
+
 static const model_shape s_DeleteStateMachineInput = {
     .name = "DeleteStateMachineInput",
     .type = SHAPE_STRUCTURE,
@@ -929,6 +1259,18 @@ static const model_shape s_DeleteStateMachineInput = {
 
 static const model_shape s_DeleteStateMachineOutput = {
     .name = "DeleteStateMachineOutput",
+    .type = SHAPE_STRUCTURE,
+};
+
+static const model_shape s_DeleteStateMachineVersionInput = {
+    .name = "DeleteStateMachineVersionInput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_DeleteStateMachineVersionInput,
+    .nmembers = 1,
+};
+
+static const model_shape s_DeleteStateMachineVersionOutput = {
+    .name = "DeleteStateMachineVersionOutput",
     .type = SHAPE_STRUCTURE,
 };
 
@@ -950,14 +1292,14 @@ static const model_shape s_DescribeExecutionInput = {
     .name = "DescribeExecutionInput",
     .type = SHAPE_STRUCTURE,
     .members = m_DescribeExecutionInput,
-    .nmembers = 1,
+    .nmembers = 2,
 };
 
 static const model_shape s_DescribeExecutionOutput = {
     .name = "DescribeExecutionOutput",
     .type = SHAPE_STRUCTURE,
     .members = m_DescribeExecutionOutput,
-    .nmembers = 14,
+    .nmembers = 20,
 };
 
 static const model_shape s_DescribeMapRunInput = {
@@ -974,32 +1316,46 @@ static const model_shape s_DescribeMapRunOutput = {
     .nmembers = 10,
 };
 
+static const model_shape s_DescribeStateMachineAliasInput = {
+    .name = "DescribeStateMachineAliasInput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_DescribeStateMachineAliasInput,
+    .nmembers = 1,
+};
+
+static const model_shape s_DescribeStateMachineAliasOutput = {
+    .name = "DescribeStateMachineAliasOutput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_DescribeStateMachineAliasOutput,
+    .nmembers = 6,
+};
+
 static const model_shape s_DescribeStateMachineForExecutionInput = {
     .name = "DescribeStateMachineForExecutionInput",
     .type = SHAPE_STRUCTURE,
     .members = m_DescribeStateMachineForExecutionInput,
-    .nmembers = 1,
+    .nmembers = 2,
 };
 
 static const model_shape s_DescribeStateMachineForExecutionOutput = {
     .name = "DescribeStateMachineForExecutionOutput",
     .type = SHAPE_STRUCTURE,
     .members = m_DescribeStateMachineForExecutionOutput,
-    .nmembers = 9,
+    .nmembers = 12,
 };
 
 static const model_shape s_DescribeStateMachineInput = {
     .name = "DescribeStateMachineInput",
     .type = SHAPE_STRUCTURE,
     .members = m_DescribeStateMachineInput,
-    .nmembers = 1,
+    .nmembers = 2,
 };
 
 static const model_shape s_DescribeStateMachineOutput = {
     .name = "DescribeStateMachineOutput",
     .type = SHAPE_STRUCTURE,
     .members = m_DescribeStateMachineOutput,
-    .nmembers = 10,
+    .nmembers = 14,
 };
 
 static const model_shape s_Enabled = {
@@ -1007,8 +1363,25 @@ static const model_shape s_Enabled = {
     .type = SHAPE_BOOLEAN,
 };
 
+static const model_shape s_EncryptionConfiguration = {
+    .name = "EncryptionConfiguration",
+    .type = SHAPE_STRUCTURE,
+    .members = m_EncryptionConfiguration,
+    .nmembers = 3,
+};
+
+static const model_shape s_EncryptionType = {
+    .name = "EncryptionType",
+    .type = SHAPE_STRING,
+};
+
 static const model_shape s_EventId = {
     .name = "EventId",
+    .type = SHAPE_INTEGER,
+};
+
+static const model_shape s_ExceptionHandlerIndex = {
+    .name = "ExceptionHandlerIndex",
     .type = SHAPE_INTEGER,
 };
 
@@ -1037,7 +1410,17 @@ static const model_shape s_ExecutionListItem = {
     .name = "ExecutionListItem",
     .type = SHAPE_STRUCTURE,
     .members = m_ExecutionListItem,
-    .nmembers = 8,
+    .nmembers = 12,
+};
+
+static const model_shape s_ExecutionRedriveFilter = {
+    .name = "ExecutionRedriveFilter",
+    .type = SHAPE_STRING,
+};
+
+static const model_shape s_ExecutionRedriveStatus = {
+    .name = "ExecutionRedriveStatus",
+    .type = SHAPE_STRING,
 };
 
 static const model_shape s_ExecutionStartedEventDetails = {
@@ -1094,6 +1477,36 @@ static const model_shape s_GetExecutionHistoryOutput = {
     .nmembers = 2,
 };
 
+static const model_shape s_HTTPBody = {
+    .name = "HTTPBody",
+    .type = SHAPE_STRING,
+};
+
+static const model_shape s_HTTPHeaders = {
+    .name = "HTTPHeaders",
+    .type = SHAPE_STRING,
+};
+
+static const model_shape s_HTTPMethod = {
+    .name = "HTTPMethod",
+    .type = SHAPE_STRING,
+};
+
+static const model_shape s_HTTPProtocol = {
+    .name = "HTTPProtocol",
+    .type = SHAPE_STRING,
+};
+
+static const model_shape s_HTTPStatusCode = {
+    .name = "HTTPStatusCode",
+    .type = SHAPE_STRING,
+};
+
+static const model_shape s_HTTPStatusMessage = {
+    .name = "HTTPStatusMessage",
+    .type = SHAPE_STRING,
+};
+
 static const model_shape s_HistoryEvent = {
     .name = "HistoryEvent",
     .type = SHAPE_STRUCTURE,
@@ -1133,6 +1546,69 @@ static const model_shape s_IncludeExecutionData = {
 static const model_shape s_IncludeExecutionDataGetExecutionHistory = {
     .name = "IncludeExecutionDataGetExecutionHistory",
     .type = SHAPE_BOOLEAN,
+};
+
+static const model_shape s_IncludedData = {
+    .name = "IncludedData",
+    .type = SHAPE_STRING,
+};
+
+static const model_shape s_InspectionData = {
+    .name = "InspectionData",
+    .type = SHAPE_STRUCTURE,
+    .members = m_InspectionData,
+    .nmembers = 18,
+};
+
+static const model_shape s_InspectionDataRequest = {
+    .name = "InspectionDataRequest",
+    .type = SHAPE_STRUCTURE,
+    .members = m_InspectionDataRequest,
+    .nmembers = 5,
+};
+
+static const model_shape s_InspectionDataResponse = {
+    .name = "InspectionDataResponse",
+    .type = SHAPE_STRUCTURE,
+    .members = m_InspectionDataResponse,
+    .nmembers = 5,
+};
+
+static const model_shape s_InspectionErrorDetails = {
+    .name = "InspectionErrorDetails",
+    .type = SHAPE_STRUCTURE,
+    .members = m_InspectionErrorDetails,
+    .nmembers = 3,
+};
+
+static const model_shape s_InspectionLevel = {
+    .name = "InspectionLevel",
+    .type = SHAPE_STRING,
+};
+
+static const model_shape s_InspectionMaxConcurrency = {
+    .name = "InspectionMaxConcurrency",
+    .type = SHAPE_INTEGER,
+};
+
+static const model_shape s_InspectionToleratedFailureCount = {
+    .name = "InspectionToleratedFailureCount",
+    .type = SHAPE_INTEGER,
+};
+
+static const model_shape s_InspectionToleratedFailurePercentage = {
+    .name = "InspectionToleratedFailurePercentage",
+    .type = SHAPE_DOUBLE,
+};
+
+static const model_shape s_KmsDataKeyReusePeriodSeconds = {
+    .name = "KmsDataKeyReusePeriodSeconds",
+    .type = SHAPE_INTEGER,
+};
+
+static const model_shape s_KmsKeyId = {
+    .name = "KmsKeyId",
+    .type = SHAPE_STRING,
 };
 
 static const model_shape s_LambdaFunctionFailedEventDetails = {
@@ -1195,7 +1671,7 @@ static const model_shape s_ListExecutionsInput = {
     .name = "ListExecutionsInput",
     .type = SHAPE_STRUCTURE,
     .members = m_ListExecutionsInput,
-    .nmembers = 5,
+    .nmembers = 6,
 };
 
 static const model_shape s_ListExecutionsOutput = {
@@ -1221,6 +1697,34 @@ static const model_shape s_ListMapRunsOutput = {
     .name = "ListMapRunsOutput",
     .type = SHAPE_STRUCTURE,
     .members = m_ListMapRunsOutput,
+    .nmembers = 2,
+};
+
+static const model_shape s_ListStateMachineAliasesInput = {
+    .name = "ListStateMachineAliasesInput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_ListStateMachineAliasesInput,
+    .nmembers = 3,
+};
+
+static const model_shape s_ListStateMachineAliasesOutput = {
+    .name = "ListStateMachineAliasesOutput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_ListStateMachineAliasesOutput,
+    .nmembers = 2,
+};
+
+static const model_shape s_ListStateMachineVersionsInput = {
+    .name = "ListStateMachineVersionsInput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_ListStateMachineVersionsInput,
+    .nmembers = 3,
+};
+
+static const model_shape s_ListStateMachineVersionsOutput = {
+    .name = "ListStateMachineVersionsOutput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_ListStateMachineVersionsOutput,
     .nmembers = 2,
 };
 
@@ -1290,6 +1794,11 @@ static const model_shape s_MapIterationEventDetails = {
     .nmembers = 2,
 };
 
+static const model_shape s_MapIterationFailureCount = {
+    .name = "MapIterationFailureCount",
+    .type = SHAPE_INTEGER,
+};
+
 static const model_shape s_MapRunExecutionCounts = {
     .name = "MapRunExecutionCounts",
     .type = SHAPE_STRUCTURE,
@@ -1354,6 +1863,25 @@ static const model_shape s_MaxConcurrency = {
     .type = SHAPE_INTEGER,
 };
 
+static const model_shape s_MockErrorOutput = {
+    .name = "MockErrorOutput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_MockErrorOutput,
+    .nmembers = 2,
+};
+
+static const model_shape s_MockInput = {
+    .name = "MockInput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_MockInput,
+    .nmembers = 3,
+};
+
+static const model_shape s_MockResponseValidationMode = {
+    .name = "MockResponseValidationMode",
+    .type = SHAPE_STRING,
+};
+
 static const model_shape s_Name = {
     .name = "Name",
     .type = SHAPE_STRING,
@@ -1369,9 +1897,81 @@ static const model_shape s_PageToken = {
     .type = SHAPE_STRING,
 };
 
+static const model_shape s_Publish = {
+    .name = "Publish",
+    .type = SHAPE_BOOLEAN,
+};
+
+static const model_shape s_PublishStateMachineVersionInput = {
+    .name = "PublishStateMachineVersionInput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_PublishStateMachineVersionInput,
+    .nmembers = 3,
+};
+
+static const model_shape s_PublishStateMachineVersionOutput = {
+    .name = "PublishStateMachineVersionOutput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_PublishStateMachineVersionOutput,
+    .nmembers = 2,
+};
+
+static const model_shape s_RedriveCount = {
+    .name = "RedriveCount",
+    .type = SHAPE_INTEGER,
+};
+
+static const model_shape s_RedriveExecutionInput = {
+    .name = "RedriveExecutionInput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_RedriveExecutionInput,
+    .nmembers = 2,
+};
+
+static const model_shape s_RedriveExecutionOutput = {
+    .name = "RedriveExecutionOutput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_RedriveExecutionOutput,
+    .nmembers = 1,
+};
+
+static const model_shape s_RetrierRetryCount = {
+    .name = "RetrierRetryCount",
+    .type = SHAPE_INTEGER,
+};
+
+static const model_shape s_RetryBackoffIntervalSeconds = {
+    .name = "RetryBackoffIntervalSeconds",
+    .type = SHAPE_INTEGER,
+};
+
+static const model_shape s_RevealSecrets = {
+    .name = "RevealSecrets",
+    .type = SHAPE_BOOLEAN,
+};
+
 static const model_shape s_ReverseOrder = {
     .name = "ReverseOrder",
     .type = SHAPE_BOOLEAN,
+};
+
+static const model_shape s_RevisionId = {
+    .name = "RevisionId",
+    .type = SHAPE_STRING,
+};
+
+static const model_shape s_RoutingConfigurationList = {
+    .name = "RoutingConfigurationList",
+    .type = SHAPE_LIST,
+    .member = &s_RoutingConfigurationListItem,
+    .member_location_name = "member",
+};
+
+static const model_shape s_RoutingConfigurationListItem = {
+    .name = "RoutingConfigurationListItem",
+    .type = SHAPE_STRUCTURE,
+    .members = m_RoutingConfigurationListItem,
+    .nmembers = 2,
 };
 
 static const model_shape s_SendTaskFailureInput = {
@@ -1472,6 +2072,20 @@ static const model_shape s_StateExitedEventDetails = {
     .nmembers = 3,
 };
 
+static const model_shape s_StateMachineAliasList = {
+    .name = "StateMachineAliasList",
+    .type = SHAPE_LIST,
+    .member = &s_StateMachineAliasListItem,
+    .member_location_name = "member",
+};
+
+static const model_shape s_StateMachineAliasListItem = {
+    .name = "StateMachineAliasListItem",
+    .type = SHAPE_STRUCTURE,
+    .members = m_StateMachineAliasListItem,
+    .nmembers = 2,
+};
+
 static const model_shape s_StateMachineList = {
     .name = "StateMachineList",
     .type = SHAPE_LIST,
@@ -1493,6 +2107,25 @@ static const model_shape s_StateMachineStatus = {
 
 static const model_shape s_StateMachineType = {
     .name = "StateMachineType",
+    .type = SHAPE_STRING,
+};
+
+static const model_shape s_StateMachineVersionList = {
+    .name = "StateMachineVersionList",
+    .type = SHAPE_LIST,
+    .member = &s_StateMachineVersionListItem,
+    .member_location_name = "member",
+};
+
+static const model_shape s_StateMachineVersionListItem = {
+    .name = "StateMachineVersionListItem",
+    .type = SHAPE_STRUCTURE,
+    .members = m_StateMachineVersionListItem,
+    .nmembers = 2,
+};
+
+static const model_shape s_StateName = {
+    .name = "StateName",
     .type = SHAPE_STRING,
 };
 
@@ -1626,6 +2259,37 @@ static const model_shape s_TaskToken = {
     .type = SHAPE_STRING,
 };
 
+static const model_shape s_TestExecutionStatus = {
+    .name = "TestExecutionStatus",
+    .type = SHAPE_STRING,
+};
+
+static const model_shape s_TestStateConfiguration = {
+    .name = "TestStateConfiguration",
+    .type = SHAPE_STRUCTURE,
+    .members = m_TestStateConfiguration,
+    .nmembers = 4,
+};
+
+static const model_shape s_TestStateInput = {
+    .name = "TestStateInput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_TestStateInput,
+    .nmembers = 10,
+};
+
+static const model_shape s_TestStateOutput = {
+    .name = "TestStateOutput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_TestStateOutput,
+    .nmembers = 6,
+};
+
+static const model_shape s_TestStateStateName = {
+    .name = "TestStateStateName",
+    .type = SHAPE_STRING,
+};
+
 static const model_shape s_TimeoutInSeconds = {
     .name = "TimeoutInSeconds",
     .type = SHAPE_INTEGER,
@@ -1656,6 +2320,11 @@ static const model_shape s_TracingConfiguration = {
     .type = SHAPE_STRUCTURE,
     .members = m_TracingConfiguration,
     .nmembers = 1,
+};
+
+static const model_shape s_URL = {
+    .name = "URL",
+    .type = SHAPE_STRING,
 };
 
 static const model_shape s_UnsignedInteger = {
@@ -1692,18 +2361,32 @@ static const model_shape s_UpdateMapRunOutput = {
     .type = SHAPE_STRUCTURE,
 };
 
+static const model_shape s_UpdateStateMachineAliasInput = {
+    .name = "UpdateStateMachineAliasInput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_UpdateStateMachineAliasInput,
+    .nmembers = 3,
+};
+
+static const model_shape s_UpdateStateMachineAliasOutput = {
+    .name = "UpdateStateMachineAliasOutput",
+    .type = SHAPE_STRUCTURE,
+    .members = m_UpdateStateMachineAliasOutput,
+    .nmembers = 1,
+};
+
 static const model_shape s_UpdateStateMachineInput = {
     .name = "UpdateStateMachineInput",
     .type = SHAPE_STRUCTURE,
     .members = m_UpdateStateMachineInput,
-    .nmembers = 5,
+    .nmembers = 8,
 };
 
 static const model_shape s_UpdateStateMachineOutput = {
     .name = "UpdateStateMachineOutput",
     .type = SHAPE_STRUCTURE,
     .members = m_UpdateStateMachineOutput,
-    .nmembers = 1,
+    .nmembers = 3,
 };
 
 static const model_shape s_ValidateStateMachineDefinitionCode = {
@@ -1769,6 +2452,37 @@ static const model_shape s_ValidateStateMachineDefinitionTruncated = {
     .type = SHAPE_BOOLEAN,
 };
 
+static const model_shape s_VariableName = {
+    .name = "VariableName",
+    .type = SHAPE_STRING,
+};
+
+static const model_shape s_VariableNameList = {
+    .name = "VariableNameList",
+    .type = SHAPE_LIST,
+    .member = &s_VariableName,
+    .member_location_name = "member",
+};
+
+static const model_shape s_VariableReferences = {
+    .name = "VariableReferences",
+    .type = SHAPE_MAP,
+    .key = &s_StateName,
+    .key_location_name = "key",
+    .value = &s_VariableNameList,
+    .value_location_name = "value",
+};
+
+static const model_shape s_VersionDescription = {
+    .name = "VersionDescription",
+    .type = SHAPE_STRING,
+};
+
+static const model_shape s_VersionWeight = {
+    .name = "VersionWeight",
+    .type = SHAPE_INTEGER,
+};
+
 static const model_shape s_includedDetails = {
     .name = "includedDetails",
     .type = SHAPE_BOOLEAN,
@@ -1782,20 +2496,28 @@ static const model_shape s_truncated = {
 static const model_operation ops[] = {
     {"CreateActivity", &s_CreateActivityInput, &s_CreateActivityOutput, NULL},
     {"CreateStateMachine", &s_CreateStateMachineInput, &s_CreateStateMachineOutput, NULL},
+    {"CreateStateMachineAlias", &s_CreateStateMachineAliasInput, &s_CreateStateMachineAliasOutput, NULL},
     {"DeleteActivity", &s_DeleteActivityInput, &s_DeleteActivityOutput, NULL},
     {"DeleteStateMachine", &s_DeleteStateMachineInput, &s_DeleteStateMachineOutput, NULL},
+    {"DeleteStateMachineAlias", &s_DeleteStateMachineAliasInput, &s_DeleteStateMachineAliasOutput, NULL},
+    {"DeleteStateMachineVersion", &s_DeleteStateMachineVersionInput, &s_DeleteStateMachineVersionOutput, NULL},
     {"DescribeActivity", &s_DescribeActivityInput, &s_DescribeActivityOutput, NULL},
     {"DescribeExecution", &s_DescribeExecutionInput, &s_DescribeExecutionOutput, NULL},
     {"DescribeMapRun", &s_DescribeMapRunInput, &s_DescribeMapRunOutput, NULL},
     {"DescribeStateMachine", &s_DescribeStateMachineInput, &s_DescribeStateMachineOutput, NULL},
+    {"DescribeStateMachineAlias", &s_DescribeStateMachineAliasInput, &s_DescribeStateMachineAliasOutput, NULL},
     {"DescribeStateMachineForExecution", &s_DescribeStateMachineForExecutionInput, &s_DescribeStateMachineForExecutionOutput, NULL},
     {"GetActivityTask", &s_GetActivityTaskInput, &s_GetActivityTaskOutput, NULL},
     {"GetExecutionHistory", &s_GetExecutionHistoryInput, &s_GetExecutionHistoryOutput, NULL},
     {"ListActivities", &s_ListActivitiesInput, &s_ListActivitiesOutput, NULL},
     {"ListExecutions", &s_ListExecutionsInput, &s_ListExecutionsOutput, NULL},
     {"ListMapRuns", &s_ListMapRunsInput, &s_ListMapRunsOutput, NULL},
+    {"ListStateMachineAliases", &s_ListStateMachineAliasesInput, &s_ListStateMachineAliasesOutput, NULL},
+    {"ListStateMachineVersions", &s_ListStateMachineVersionsInput, &s_ListStateMachineVersionsOutput, NULL},
     {"ListStateMachines", &s_ListStateMachinesInput, &s_ListStateMachinesOutput, NULL},
     {"ListTagsForResource", &s_ListTagsForResourceInput, &s_ListTagsForResourceOutput, NULL},
+    {"PublishStateMachineVersion", &s_PublishStateMachineVersionInput, &s_PublishStateMachineVersionOutput, NULL},
+    {"RedriveExecution", &s_RedriveExecutionInput, &s_RedriveExecutionOutput, NULL},
     {"SendTaskFailure", &s_SendTaskFailureInput, &s_SendTaskFailureOutput, NULL},
     {"SendTaskHeartbeat", &s_SendTaskHeartbeatInput, &s_SendTaskHeartbeatOutput, NULL},
     {"SendTaskSuccess", &s_SendTaskSuccessInput, &s_SendTaskSuccessOutput, NULL},
@@ -1803,9 +2525,11 @@ static const model_operation ops[] = {
     {"StartSyncExecution", &s_StartSyncExecutionInput, &s_StartSyncExecutionOutput, NULL},
     {"StopExecution", &s_StopExecutionInput, &s_StopExecutionOutput, NULL},
     {"TagResource", &s_TagResourceInput, &s_TagResourceOutput, NULL},
+    {"TestState", &s_TestStateInput, &s_TestStateOutput, NULL},
     {"UntagResource", &s_UntagResourceInput, &s_UntagResourceOutput, NULL},
     {"UpdateMapRun", &s_UpdateMapRunInput, &s_UpdateMapRunOutput, NULL},
     {"UpdateStateMachine", &s_UpdateStateMachineInput, &s_UpdateStateMachineOutput, NULL},
+    {"UpdateStateMachineAlias", &s_UpdateStateMachineAliasInput, &s_UpdateStateMachineAliasOutput, NULL},
     {"ValidateStateMachineDefinition", &s_ValidateStateMachineDefinitionInput, &s_ValidateStateMachineDefinitionOutput, NULL},
 };
 

@@ -137,6 +137,11 @@ void sfn_state_exited(sfn_transition *t, const char *type, const char *name, con
 
 static void execution_end(sfn_transition *t, const char *status)
 {
+    json_t *cursor = json_object_get(t->ex->doc, "cursor");
+    if (cursor && strcmp(status, "SUCCEEDED") != 0) /* where a redrive starts again */
+        json_object_set_new(t->ex->doc, "redriveFrom",
+                            json_pack("{s:O,s:O}", "state", json_object_get(cursor, "state"),
+                                      "stateInput", json_object_get(cursor, "stateInput")));
     json_object_set_new(t->ex->doc, "status", json_string(status));
     json_object_set_new(t->ex->doc, "stopDate", json_integer(t->now));
     json_object_del(t->ex->doc, "cursor");
@@ -177,6 +182,7 @@ void sfn_execution_fail(sfn_transition *t, const char *error, const char *cause)
 
 static void commit_done(store_op *op);
 static void sync_reply(sfn_exec *ex);
+static void unpark(sfn_exec *ex);
 
 const char *sfn_history_arn(const sfn_exec *ex)
 {
@@ -291,8 +297,52 @@ static void timer_fired(uv_timer_t *timer)
     sfn_timer_arm(s);
 }
 
+/* ---- calls waiting for a commit -------------------------------------------------------- */
+
+typedef struct sfn_parked {
+    aws_call *call;
+    aws_op_fn fn;
+    struct sfn_parked *next;
+} sfn_parked;
+
+void sfn_exec_park(sfn_exec *ex, aws_call *call, aws_op_fn fn)
+{
+    sfn_parked *p = xcalloc(1, sizeof *p), **tail = &ex->parked;
+    p->call = call;
+    p->fn = fn;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = p;
+}
+
+/* The commit is done: the parked calls run again, in order (one may start another step:
+ * the rest park again behind it). */
+static void unpark(sfn_exec *ex)
+{
+    sfn_parked *p = ex->parked;
+    ex->parked = NULL;
+    while (p) {
+        sfn_parked *next = p->next;
+        p->fn(p->call);
+        xfree(p);
+        p = next;
+    }
+}
+
+void sfn_exec_unpark_all(sfn_exec *ex)
+{
+    while (ex->parked) {
+        sfn_parked *p = ex->parked;
+        ex->parked = p->next;
+        aws_reply_error(p->call, AWS_ERR_SERVICE_UNAVAILABLE,
+                        "The server is stopping: send it again.");
+        xfree(p);
+    }
+}
+
 static void exec_unlink(sfn *s, sfn_exec *ex)
 {
+    unpark(ex); /* they find it ended */
     for (sfn_exec **pp = &s->execs; *pp; pp = &(*pp)->next) {
         if (*pp == ex) {
             *pp = ex->next;
@@ -337,7 +387,9 @@ static void execution_ended(sfn *s, sfn_exec *ex)
     }
 }
 
-static void commit_done(store_op *op)
+/* What follows a committed step. false if the execution was a branch that ended (it may
+ * be freed: its parked calls ran then). */
+static bool commit_continue(store_op *op)
 {
     sfn_transition *t = op->ctx;
     sfn_exec *ex = t->ex;
@@ -365,17 +417,18 @@ static void commit_done(store_op *op)
         exec_step(s, spawned[i]);
     xfree(spawned);
     if (status != 0 || s->stopping)
-        return;
+        return true;
     if (started || (!sfn_exec_running(ex) && !sfn_is_child(ex)))
         sfn_status_event(s, ex->doc);
     if (ex->timeout_ms) /* its timeout was left out while it committed */
         sfn_timer_arm(s);
     if (!sfn_exec_running(ex)) {
-        if (sfn_is_child(ex))
+        if (sfn_is_child(ex)) {
             child_ended(s, ex);
-        else
-            execution_ended(s, ex);
-        return;
+            return false;
+        }
+        execution_ended(s, ex);
+        return true;
     }
     json_t *cursor = json_object_get(ex->doc, "cursor");
     const char *phase = sfn_doc_str(cursor, "phase");
@@ -398,6 +451,14 @@ static void commit_done(store_op *op)
     } else {
         exec_step(s, ex);
     }
+    return true;
+}
+
+static void commit_done(store_op *op)
+{
+    sfn_exec *ex = ((sfn_transition *)op->ctx)->ex;
+    if (commit_continue(op) && !ex->committing)
+        unpark(ex); /* (a step it started: they wait for that one too) */
 }
 
 /* ---- running one state -------------------------------------------------------------- */
@@ -845,12 +906,9 @@ sfn_exec *sfn_exec_link(sfn *s, json_t *doc)
 
 /* StartExecution, and StartSyncExecution (sync: the call is answered when the execution
  * ends, see sync_reply). */
-static void start_execution(aws_call *call, bool sync)
+static void start_with(aws_call *call, const json_t *m, bool sync)
 {
     sfn *s = sfn_of(call);
-    json_t *m = sfn_machine_or_reply(call, sfn_str(call, "stateMachineArn"));
-    if (!m)
-        return;
     bool express = strcmp(sfn_doc_str(m, "type") ? sfn_doc_str(m, "type") : "", "EXPRESS") == 0;
     if (sync && !express) {
         aws_reply_error(call, AWS_ERR_SFN_STATE_MACHINE_TYPE_NOT_SUPPORTED,
@@ -911,6 +969,10 @@ static void start_execution(aws_call *call, bool sync)
     json_int_t timeout = json_integer_value(json_object_get(def, "TimeoutSeconds"));
     if (timeout > 0)
         json_object_set_new(doc, "timeoutMs", json_integer(now + timeout * 1000));
+    if (json_object_get(m, "versionArn")) /* started through a version or an alias */
+        json_object_set(doc, "stateMachineVersionArn", json_object_get(m, "versionArn"));
+    if (json_object_get(m, "aliasArn"))
+        json_object_set(doc, "stateMachineAliasArn", json_object_get(m, "aliasArn"));
     json_decref(def);
     sfn_exec_link(s, doc);
     sfn_transition *t = sfn_transition_new(s, s->execs);
@@ -925,6 +987,15 @@ static void start_execution(aws_call *call, bool sync)
         t->reply = json_pack("{s:s,s:o}", "executionArn", arn, "startDate", sfn_time_json(now));
     }
     sfn_transition_commit(t);
+}
+
+static void start_execution(aws_call *call, bool sync)
+{
+    json_t *m = sfn_machine_target_or_reply(call, sfn_str(call, "stateMachineArn"), true);
+    if (!m)
+        return;
+    start_with(call, m, sync);
+    json_decref(m);
 }
 
 void sfn_start_execution(aws_call *call)
@@ -960,17 +1031,32 @@ static void sync_reply(sfn_exec *ex)
     aws_reply(call, out);
 }
 
+static bool redrivable(const json_t *d, char *why, size_t cap);
+
 void sfn_describe_execution(aws_call *call)
 {
     sfn_exec *ex = exec_or_reply(call);
     if (!ex)
         return;
     json_t *d = ex->doc, *out = json_object();
-    const char *copy[] = {"executionArn", "stateMachineArn", "name",  "status",
-                          "input",        "output",          "error", "cause"};
+    const char *copy[] = {"executionArn",
+                          "stateMachineArn",
+                          "name",
+                          "status",
+                          "input",
+                          "output",
+                          "error",
+                          "cause",
+                          "stateMachineVersionArn",
+                          "stateMachineAliasArn",
+                          "redriveCount"};
     for (size_t i = 0; i < sizeof copy / sizeof copy[0]; i++)
         if (json_object_get(d, copy[i]))
             json_object_set(out, copy[i], json_object_get(d, copy[i]));
+    if (json_object_get(d, "redriveDate"))
+        json_object_set_new(out, "redriveDate", sfn_time_json(sfn_doc_int(d, "redriveDate")));
+    json_object_set_new(out, "redriveStatus",
+                        json_string(redrivable(d, NULL, 0) ? "REDRIVABLE" : "NOT_REDRIVABLE"));
     json_object_set_new(out, "inputDetails", json_pack("{s:b}", "included", 1));
     if (json_object_get(d, "output"))
         json_object_set_new(out, "outputDetails", json_pack("{s:b}", "included", 1));
@@ -1002,8 +1088,16 @@ void sfn_list_executions(aws_call *call)
 {
     sfn *s = sfn_of(call);
     const char *machine = sfn_str(call, "stateMachineArn");
-    if (!sfn_machine_or_reply(call, machine))
+    json_t *target = sfn_machine_target_or_reply(call, machine, false);
+    if (!target)
         return;
+    /* a version's or an alias's ARN lists the executions started through it */
+    const char *through = json_object_get(target, "aliasArn")     ? "stateMachineAliasArn"
+                          : json_object_get(target, "versionArn") ? "stateMachineVersionArn"
+                                                                  : NULL;
+    char base[600];
+    snprintf(base, sizeof base, "%s", sfn_doc_str(target, "stateMachineArn"));
+    json_decref(target);
     const char *filter = sfn_str(call, "statusFilter"), *token = sfn_str(call, "nextToken");
     bool known = !filter;
     for (size_t i = 0; filter && i < sizeof statuses / sizeof statuses[0]; i++)
@@ -1029,7 +1123,9 @@ void sfn_list_executions(aws_call *call)
     long index = 0;
     bool more = false;
     for (sfn_exec *e = s->execs; e; e = e->next) {
-        if (sfn_is_child(e) || strcmp(sfn_doc_str(e->doc, "stateMachineArn"), machine) != 0 ||
+        if (sfn_is_child(e) || strcmp(sfn_doc_str(e->doc, "stateMachineArn"), base) != 0 ||
+            (through && strcmp(sfn_doc_str(e->doc, through) ? sfn_doc_str(e->doc, through) : "",
+                               machine) != 0) ||
             (filter && strcmp(sfn_doc_str(e->doc, "status"), filter) != 0))
             continue;
         if (index++ < start)
@@ -1098,6 +1194,64 @@ void sfn_stop_execution(aws_call *call)
     t->reply = json_pack("{s:o}", "stopDate", sfn_time_json(t->now));
     sfn_transition_commit(t);
     sfn_timer_arm(s);
+}
+
+/* ---- RedriveExecution ---------------------------------------------------------------- */
+
+#define REDRIVE_DAYS 14
+
+/* Whether the execution d can be redriven; why not into why. */
+static bool redrivable(const json_t *d, char *why, size_t cap)
+{
+    const char *status = sfn_doc_str(d, "status");
+    const char *reason = NULL;
+    if (strcmp(status, "FAILED") != 0 && strcmp(status, "TIMED_OUT") != 0 &&
+        strcmp(status, "ABORTED") != 0)
+        reason = "Execution is RUNNING or SUCCEEDED";
+    else if (strcmp(sfn_doc_str(d, "type") ? sfn_doc_str(d, "type") : "STANDARD", "EXPRESS") == 0)
+        reason = "Executions of EXPRESS state machines cannot be redriven";
+    else if (!json_object_get(d, "redriveFrom"))
+        reason = "The execution did not stop in a state";
+    else if (clock_now_ms() - sfn_doc_int(d, "stopDate") > (int64_t)REDRIVE_DAYS * 86400000)
+        reason = "The execution stopped more than 14 days ago";
+    if (reason && why)
+        snprintf(why, cap, "%s", reason);
+    return reason == NULL;
+}
+
+void sfn_redrive_execution(aws_call *call)
+{
+    sfn *s = sfn_of(call);
+    sfn_exec *ex = exec_or_reply(call);
+    if (!ex)
+        return;
+    char why[200];
+    if (!redrivable(ex->doc, why, sizeof why)) {
+        aws_reply_error(call, AWS_ERR_SFN_EXECUTION_NOT_REDRIVABLE,
+                        "Execution is not redrivable: '%s'. %s",
+                        sfn_doc_str(ex->doc, "executionArn"), why);
+        return;
+    }
+    json_t *d = ex->doc;
+    json_t *from = json_incref(json_object_get(d, "redriveFrom"));
+    const char *gone[] = {"stopDate", "error", "cause", "output", "redriveFrom"};
+    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
+        json_object_del(d, gone[i]);
+    sfn_transition *t = sfn_transition_new(s, ex);
+    json_int_t count = sfn_doc_int(d, "redriveCount") + 1;
+    json_object_set_new(d, "status", json_string("RUNNING"));
+    json_object_set_new(d, "redriveCount", json_integer(count));
+    json_object_set_new(d, "redriveDate", json_integer(t->now));
+    json_object_set_new(d, "cursor",
+                        json_pack("{s:O,s:O,s:s}", "state", json_object_get(from, "state"),
+                                  "stateInput", json_object_get(from, "stateInput"), "phase",
+                                  "enter"));
+    json_decref(from);
+    sfn_emit(t, "ExecutionRedriven", "executionRedrivenEventDetails",
+             json_pack("{s:I}", "redriveCount", count));
+    t->call = call;
+    t->reply = json_pack("{s:o}", "redriveDate", sfn_time_json(t->now));
+    sfn_transition_commit(t);
 }
 
 /* ---- history ------------------------------------------------------------------------ */

@@ -23,15 +23,16 @@
 
 /* One execution in memory. */
 typedef struct sfn_exec {
-    json_t *doc;         /* the persisted document */
-    json_t *def;         /* its definition, parsed */
-    bool committing;     /* a transition's commit is in flight */
-    bool invoking;       /* a Task's invocation is in flight */
-    bool resume_task;    /* restarted in a Task: invoke again when the timer fires */
-    unsigned inflight;   /* calls made for it and not yet answered (of any attempt) */
-    aws_call *sync_call; /* a StartSyncExecution waiting for its end */
-    int64_t timeout_ms;  /* the definition's TimeoutSeconds from the start: 0 for none */
-    int64_t wake_ms;     /* run the next step then (a Wait's end, a resume): 0 for none */
+    json_t *doc;               /* the persisted document */
+    json_t *def;               /* its definition, parsed */
+    bool committing;           /* a transition's commit is in flight */
+    bool invoking;             /* a Task's invocation is in flight */
+    bool resume_task;          /* restarted in a Task: invoke again when the timer fires */
+    unsigned inflight;         /* calls made for it and not yet answered (of any attempt) */
+    aws_call *sync_call;       /* a StartSyncExecution waiting for its end */
+    int64_t timeout_ms;        /* the definition's TimeoutSeconds from the start: 0 for none */
+    struct sfn_parked *parked; /* calls about it that wait for its commit (SendTask*) */
+    int64_t wake_ms;           /* run the next step then (a Wait's end, a resume): 0 for none */
     struct sfn_exec *next;
 } sfn_exec;
 
@@ -81,6 +82,24 @@ void sfn_stop_execution(aws_call *call);
 void sfn_get_execution_history(aws_call *call);
 void sfn_describe_state_machine_for_execution(aws_call *call);
 void sfn_exec_restore(const char *key, const char *doc, void *arg);
+/* sfn_versions.c: versions and aliases. */
+/* What a (possibly qualified) state machine ARN runs: a new reference to the machine's
+ * document, or to a view of a version (with "versionArn", and "aliasArn" when arn names an
+ * alias: route picks the alias's version by weight); NULL (replied) if there is none. */
+json_t *sfn_machine_target_or_reply(aws_call *call, const char *arn, bool route);
+/* Publishes machine m's current definition as a new version (or gives the last one if
+ * nothing changed): its ARN into arn_out and creation time; NULL at the version limit. */
+const char *sfn_publish(json_t *m, const char *description, char *arn_out, size_t cap,
+                        int64_t *created);
+void sfn_publish_version(aws_call *call);
+void sfn_list_versions(aws_call *call);
+void sfn_delete_version(aws_call *call);
+void sfn_create_alias(aws_call *call);
+void sfn_describe_alias(aws_call *call);
+void sfn_update_alias(aws_call *call);
+void sfn_delete_alias(aws_call *call);
+void sfn_list_aliases(aws_call *call);
+void sfn_redrive_execution(aws_call *call);
 /* sfn_activities.c: activities and their workers' polls. */
 void sfn_activity_restore(const char *key, const char *doc, void *arg);
 void sfn_create_activity(aws_call *call);

@@ -127,6 +127,10 @@ void sfn_task_hand_over(sfn *s, sfn_exec *ex, aws_call *call, const char *worker
 bool sfn_task_ready(sfn *s, const sfn_exec *ex);
 /* The earliest deadline (TimeoutSeconds, HeartbeatSeconds) of a task's cursor, or 0. */
 int64_t sfn_task_deadline(const json_t *cursor);
+/* Holds call until ex's commit in flight is done, then runs fn(call) again. */
+void sfn_exec_park(sfn_exec *ex, aws_call *call, aws_op_fn fn);
+/* Answers the parked calls of ex (the server stops, or ex goes). */
+void sfn_exec_unpark_all(sfn_exec *ex);
 /* An execution that ended, or a branch, whose memory is no longer needed is freed (once no
  * call of it is in flight and nothing of it is being committed). */
 void sfn_exec_maybe_free(sfn *s, sfn_exec *ex);

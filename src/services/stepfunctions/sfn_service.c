@@ -30,18 +30,26 @@ static void list_tags_for_resource(aws_call *call);
 static const aws_op_def sfn_ops[] = {
     {"CreateActivity", sfn_create_activity},
     {"CreateStateMachine", create_state_machine},
+    {"CreateStateMachineAlias", sfn_create_alias},
     {"DeleteActivity", sfn_delete_activity},
     {"DeleteStateMachine", delete_state_machine},
+    {"DeleteStateMachineAlias", sfn_delete_alias},
+    {"DeleteStateMachineVersion", sfn_delete_version},
     {"DescribeActivity", sfn_describe_activity},
     {"DescribeExecution", sfn_describe_execution},
     {"DescribeStateMachine", describe_state_machine},
+    {"DescribeStateMachineAlias", sfn_describe_alias},
     {"DescribeStateMachineForExecution", sfn_describe_state_machine_for_execution},
     {"GetActivityTask", sfn_get_activity_task},
     {"GetExecutionHistory", sfn_get_execution_history},
     {"ListActivities", sfn_list_activities},
     {"ListExecutions", sfn_list_executions},
+    {"ListStateMachineAliases", sfn_list_aliases},
+    {"ListStateMachineVersions", sfn_list_versions},
     {"ListStateMachines", list_state_machines},
     {"ListTagsForResource", list_tags_for_resource},
+    {"PublishStateMachineVersion", sfn_publish_version},
+    {"RedriveExecution", sfn_redrive_execution},
     {"SendTaskFailure", sfn_send_task_failure},
     {"SendTaskHeartbeat", sfn_send_task_heartbeat},
     {"SendTaskSuccess", sfn_send_task_success},
@@ -51,6 +59,7 @@ static const aws_op_def sfn_ops[] = {
     {"TagResource", tag_resource},
     {"UntagResource", untag_resource},
     {"UpdateStateMachine", update_state_machine},
+    {"UpdateStateMachineAlias", sfn_update_alias},
     {"ValidateStateMachineDefinition", validate_state_machine_definition},
 };
 
@@ -178,6 +187,17 @@ static bool same_machine_request(const json_t *m, aws_call *call)
            strcmp(json_string_value(json_object_get(m, "type")), type) == 0;
 }
 
+/* publish: true (CreateStateMachine, UpdateStateMachine): a version, named in the reply. */
+static void publish_if_asked(aws_call *call, json_t *m, json_t *reply)
+{
+    if (!json_is_true(json_object_get(call->input, "publish")))
+        return;
+    char varn[700];
+    int64_t created;
+    if (sfn_publish(m, sfn_str(call, "versionDescription"), varn, sizeof varn, &created))
+        json_object_set_new(reply, "stateMachineVersionArn", json_string(varn));
+}
+
 static void create_state_machine(aws_call *call)
 {
     sfn *s = sfn_of(call);
@@ -231,9 +251,10 @@ static void create_state_machine(aws_call *call)
         if (json_object_get(call->input, opt[i]))
             json_object_set(m, opt[i], json_object_get(call->input, opt[i]));
     json_object_set_new(s->machines, arn, m);
-    persist_machine(
-        call, json_pack("{s:s,s:o}", "stateMachineArn", arn, "creationDate", sfn_time_json(now)),
-        arn, m);
+    json_t *reply =
+        json_pack("{s:s,s:o}", "stateMachineArn", arn, "creationDate", sfn_time_json(now));
+    publish_if_asked(call, m, reply);
+    persist_machine(call, reply, arn, m);
 }
 
 /* The machine as Describe returns it. */
@@ -259,9 +280,14 @@ static json_t *machine_description(const json_t *m)
 
 static void describe_state_machine(aws_call *call)
 {
-    json_t *m = sfn_machine_or_reply(call, sfn_str(call, "stateMachineArn"));
-    if (m)
-        aws_reply(call, machine_description(m));
+    json_t *m = sfn_machine_target_or_reply(call, sfn_str(call, "stateMachineArn"), false);
+    if (!m)
+        return;
+    json_t *out = machine_description(m);
+    if (json_object_get(m, "versionArn")) /* a version describes itself */
+        json_object_set(out, "stateMachineArn", json_object_get(m, "versionArn"));
+    json_decref(m);
+    aws_reply(call, out);
 }
 
 static int by_name(const void *a, const void *b)
@@ -332,10 +358,10 @@ static void update_state_machine(aws_call *call)
     char rev[37];
     ids_uuid4(rev);
     json_object_set_new(m, "revisionId", json_string(rev));
-    persist_machine(
-        call,
-        json_pack("{s:o,s:s}", "updateDate", sfn_time_json(clock_now_ms()), "revisionId", rev),
-        json_string_value(json_object_get(m, "stateMachineArn")), m);
+    json_t *reply =
+        json_pack("{s:o,s:s}", "updateDate", sfn_time_json(clock_now_ms()), "revisionId", rev);
+    publish_if_asked(call, m, reply);
+    persist_machine(call, reply, json_string_value(json_object_get(m, "stateMachineArn")), m);
 }
 
 /* Executions keep the definition they started with, so they finish after a delete. */
@@ -488,6 +514,7 @@ void sfn_shutdown(sfn *s)
     uv_timer_stop(&s->wait_timer);
     sfn_activities_stop(s);
     for (sfn_exec *e = s->execs; e; e = e->next) {
+        sfn_exec_unpark_all(e);
         if (e->sync_call) { /* the execution goes on after the restart; the caller may not */
             aws_reply_error(e->sync_call, AWS_ERR_SERVICE_UNAVAILABLE,
                             "The server is stopping; the execution resumes when it restarts.");

@@ -711,7 +711,7 @@ void sfn_task_hand_over(sfn *s, sfn_exec *ex, aws_call *call, const char *worker
 /* ---- SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat ----------------------------- */
 
 /* The execution waiting with the call's taskToken, or NULL (replied). */
-static sfn_exec *token_owner(aws_call *call)
+static sfn_exec *token_owner(aws_call *call, aws_op_fn again)
 {
     const char *tok = sfn_str(call, "taskToken");
     char arn[1400];
@@ -734,8 +734,8 @@ static sfn_exec *token_owner(aws_call *call)
                         "Task Timed Out: 'Provided task does not exist anymore'");
         return NULL;
     }
-    if (ex->committing) { /* a step of it is being committed: ask again */
-        aws_reply_error(call, AWS_ERR_SERVICE_UNAVAILABLE, "Please retry.");
+    if (ex->committing) { /* a step of it is being committed: the call runs after it */
+        sfn_exec_park(ex, call, again);
         return NULL;
     }
     return ex;
@@ -764,7 +764,7 @@ void sfn_send_task_success(aws_call *call)
                         output ? jerr.text : "Output is required");
         return;
     }
-    sfn_exec *ex = token_owner(call);
+    sfn_exec *ex = token_owner(call, sfn_send_task_success);
     if (ex) {
         ex->invoking = false; /* a call still in flight answers a past attempt */
         ex->wake_ms = 0;
@@ -783,7 +783,7 @@ static void token_failure_step(sfn_transition *t, sfn_step_io *io, const char *n
 
 void sfn_send_task_failure(aws_call *call)
 {
-    sfn_exec *ex = token_owner(call);
+    sfn_exec *ex = token_owner(call, sfn_send_task_failure);
     if (!ex)
         return;
     ex->invoking = false;
@@ -793,7 +793,7 @@ void sfn_send_task_failure(aws_call *call)
 
 void sfn_send_task_heartbeat(aws_call *call)
 {
-    sfn_exec *ex = token_owner(call);
+    sfn_exec *ex = token_owner(call, sfn_send_task_heartbeat);
     if (!ex)
         return;
     json_t *cursor = json_object_get(ex->doc, "cursor");
