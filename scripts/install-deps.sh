@@ -40,7 +40,9 @@ fi
 if [ "$what" = test ]; then
   # The JavaScript SDK for the JSON-protocol tests, pinned by the committed lock file.
   dir="$(cd "$(dirname "$0")/.." && pwd)/tests/integration/node"
-  if [ ! -d "$dir/node_modules/@aws-sdk/client-sqs" ] || [ ! -d "$dir/node_modules/@aws-sdk/client-eventbridge" ]; then
+  # Again whenever the committed lock file is newer than the install (npm's hidden lock file).
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
   fi
 fi

@@ -27,7 +27,7 @@ prc=$?
 # 5 = no tests collected: that is a failure here too.
 [ $prc -eq 0 ] || rc=1
 
-echo "== node --test (@aws-sdk/client-sqs) against $SLUICED"
+echo "== node --test (@aws-sdk v3 clients) against $SLUICED"
 if [ ! -d "$here/node/node_modules/@aws-sdk/client-sqs" ]; then
   echo "run.sh: @aws-sdk/client-sqs is not installed: run 'scripts/install-deps.sh test' (npm ci in tests/integration/node)" >&2
   rc=1

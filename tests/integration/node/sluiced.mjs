@@ -132,14 +132,19 @@ export class Sluiced {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  client(extra = {}) {
-    return new SQSClient({
+  // The configuration of any SDK v3 client talking to this server.
+  clientConfig(extra = {}) {
+    return {
       endpoint: this.endpoint,
       region: REGION,
       credentials: { accessKeyId: "test", secretAccessKey: "test" },
       maxAttempts: 1, // never hide a failure behind a retry
       ...extra,
-    });
+    };
+  }
+
+  client(extra = {}) {
+    return new SQSClient(this.clientConfig(extra));
   }
 }
 
