@@ -168,3 +168,17 @@ def test_jsonpath_machine_with_assign_and_a_jsonata_state(sfn):
             {"order": {"id": "o-99"}})
     assert d["status"] == "SUCCEEDED", d
     assert json.loads(d["output"]) == "o-99:1"
+
+
+def test_jsonpath_states_read_variables(sfn):
+    d = run(sfn, {"StartAt": "Set", "States": {
+        "Set": {"Type": "Pass", "Assign": {"customer": {"id": "c-1", "tier": "gold"}, "count": 2},
+                "Next": "Route"},
+        "Route": {"Type": "Choice", "Choices": [
+            {"Variable": "$customer.tier", "StringEquals": "gold", "Next": "Use"}],
+            "Default": "Other"},
+        "Use": {"Type": "Pass", "Parameters": {"who.$": "$customer.id", "n.$": "$count",
+                                               "from.$": "$.x"}, "End": True},
+        "Other": {"Type": "Fail", "Error": "NotGold"}}}, {"x": 1})
+    assert d["status"] == "SUCCEEDED", d
+    assert json.loads(d["output"]) == {"who": "c-1", "n": 2, "from": 1}

@@ -17,7 +17,7 @@ static int matches(const char *pattern, const char *msg)
     logs_filter *f = NULL;
     char err[200];
     if (logs_filter_compile(pattern, &f, err, sizeof err) != 0)
-        fail_msg("pattern '%s' refused: %s", pattern, err);
+        fail_msg("pattern '%s' refused: %s", pattern ? pattern : "(null)", err);
     int m = logs_filter_match(f, msg, strlen(msg));
     logs_filter_free(f);
     return m;

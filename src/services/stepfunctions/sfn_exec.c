@@ -505,6 +505,7 @@ void sfn_step_io_init(sfn_step_io *io, sfn_exec *ex, const json_t *state, json_t
     io->jsonata = sfn_state_is_jsonata(ex->def, state);
     io->vars = json_object_get(ex->doc, "variables");
     io->doc = ex->doc;
+    sfn_path_set_variables(io->vars); /* what JSONPath's $name reads during this step */
 }
 
 /* InputPath, then Parameters (JSONata: Arguments). New reference, or NULL with io->err. */

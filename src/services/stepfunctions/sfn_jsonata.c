@@ -17,6 +17,7 @@
 
 #include "common/alloc.h"
 #include "jsonata/jsonata.h"
+#include "services/stepfunctions/sfn_jsonpath.h"
 #include "services/stepfunctions/sfn_template.h"
 
 #include <stdint.h>
@@ -191,6 +192,7 @@ int sfn_assign(sfn_step_io *io, const json_t *assign, json_t *states, const json
     if (!io->vars && io->doc) {
         io->vars = json_object();
         json_object_set_new(io->doc, "variables", io->vars);
+        sfn_path_set_variables(io->vars);
     }
     if (!io->vars)
         return 0;

@@ -42,8 +42,9 @@ typedef struct step {
 struct sfn_path {
     char *text;
     bool context;
-    bool relative; /* `@` (inside a filter) */
-    bool length;   /* ends with the Jayway function `.length()` */
+    char *variable; /* `$name`: the workflow variable name is the root */
+    bool relative;  /* `@` (inside a filter) */
+    bool length;    /* ends with the Jayway function `.length()` */
     step *steps;
     size_t nsteps;
     size_t cap;
@@ -98,7 +99,17 @@ void sfn_path_free(sfn_path *p)
         step_clear(&p->steps[i]);
     xfree(p->steps);
     xfree(p->text);
+    xfree(p->variable);
     xfree(p);
+}
+
+/* The variables `$name` paths read: those of the step being run (the interpreter sets them
+ * before it evaluates anything of a step; the service runs on one thread). */
+static const json_t *current_vars;
+
+void sfn_path_set_variables(const json_t *vars)
+{
+    current_vars = vars;
 }
 
 static void operand_clear(operand *o)
@@ -356,6 +367,11 @@ static int parse_path_at(parser *ps, sfn_path **out)
         if (peek(ps) == '$') {
             p->context = true;
             ps->i++;
+        } else if (isalpha((unsigned char)peek(ps)) || peek(ps) == '_') {
+            size_t from = ps->i; /* a variable: $name */
+            while (isalnum((unsigned char)peek(ps)) || peek(ps) == '_')
+                ps->i++;
+            p->variable = xstrndup(ps->s + from, ps->i - from);
         }
     } else {
         xfree(p);
@@ -529,7 +545,7 @@ bool sfn_path_is_definite(const sfn_path *p)
 
 bool sfn_path_is_reference(const sfn_path *p)
 {
-    return !p->context && !p->length && sfn_path_is_definite(p);
+    return !p->context && !p->variable && !p->length && sfn_path_is_definite(p);
 }
 bool sfn_path_is_context(const sfn_path *p)
 {
@@ -698,6 +714,8 @@ static json_t *root_of(const sfn_path *p, json_t *input, json_t *context, json_t
 {
     if (p->relative)
         return current;
+    if (p->variable)
+        return json_object_get(current_vars, p->variable);
     return p->context ? context : input;
 }
 
@@ -863,6 +881,8 @@ void sfn_json_quote(const json_t *v, char *out, size_t n)
 static void normalized(const sfn_path *p, size_t count, buf *out)
 {
     buf_puts(out, p->context ? "$$" : "$");
+    if (p->variable)
+        buf_puts(out, p->variable);
     for (size_t i = 0; i < count && i < p->nsteps; i++) {
         const step *st = &p->steps[i];
         if (st->kind == STEP_NAMES)
@@ -886,12 +906,12 @@ int sfn_path_apply(const char *path, json_t *input, json_t *context, json_t **ou
     int rc = 0;
     size_t at = 0;
     if (!*out && p->length &&
-        (!sfn_path_is_definite(p) || walk_definite(p, p->context ? context : input, &at))) {
+        (!sfn_path_is_definite(p) || walk_definite(p, root_of(p, input, context, NULL), &at))) {
         rc = sfn_error_set(e, "States.Runtime",
                            "Invalid path '%s' : length() applies to arrays, objects and strings",
                            path);
     } else if (!*out) {
-        walk_definite(p, p->context ? context : input, &at);
+        walk_definite(p, root_of(p, input, context, NULL), &at);
         buf b = BUF_INIT;
         normalized(p, at + 1, &b);
         if (at + 1 == p->nsteps)

@@ -31,7 +31,11 @@ typedef struct sfn_path sfn_path;
 
 /* Compiles text (copied). Returns 0 and *out (free with sfn_path_free), or -1 with a
  * message in err. */
+/* Paths start with `$` (the input), `$$` (the context object) or `$name` (the workflow
+ * variable name, see sfn_path_set_variables). */
 int sfn_path_compile(const char *text, sfn_path **out, char *err, size_t errlen);
+/* The variables `$name` paths read from now on (borrowed; NULL: none). */
+void sfn_path_set_variables(const json_t *vars);
 void sfn_path_free(sfn_path *p);
 
 bool sfn_path_is_definite(const sfn_path *p);

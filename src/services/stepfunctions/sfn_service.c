@@ -192,7 +192,7 @@ static void publish_if_asked(aws_call *call, json_t *m, json_t *reply)
 {
     if (!json_is_true(json_object_get(call->input, "publish")))
         return;
-    char varn[700];
+    char varn[900];
     int64_t created;
     if (sfn_publish(m, sfn_str(call, "versionDescription"), varn, sizeof varn, &created))
         json_object_set_new(reply, "stateMachineVersionArn", json_string(varn));

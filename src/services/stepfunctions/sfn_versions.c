@@ -76,7 +76,7 @@ static json_t *version_view(const json_t *m, const char *base, const char *numbe
     json_object_del(view, "versions");
     json_object_del(view, "aliases");
     json_object_update(view, (json_t *)v);
-    char arn[700];
+    char arn[900];
     snprintf(arn, sizeof arn, "%s:%s", base, number);
     json_object_set_new(view, "versionArn", json_string(arn));
     json_object_set_new(view, "stateMachineArn", json_string(base));
@@ -192,7 +192,7 @@ void sfn_publish_version(aws_call *call)
                         rev, sfn_doc_str(m, "revisionId"));
         return;
     }
-    char arn[700];
+    char arn[900];
     int64_t created;
     if (!sfn_publish(m, sfn_str(call, "description"), arn, sizeof arn, &created)) {
         aws_reply_error(call, AWS_ERR_SFN_SERVICE_QUOTA_EXCEEDED,
@@ -395,7 +395,7 @@ void sfn_create_alias(aws_call *call)
     }
     if (check_routing(call, m, routes) != 0)
         return;
-    char arn[700];
+    char arn[900];
     snprintf(arn, sizeof arn, "%s:%s", base, name);
     json_t *aliases = aliases_of(m);
     json_t *old = json_object_get(aliases, name);
