@@ -167,7 +167,7 @@ def test_partial_batch_failures_reach_the_dlq_after_max_receive_count(server, la
     _, out = new_queue("out")
     name = function(lam, out)
     dlq_name, dlq_url = new_queue("notify-dlq")
-    qname, url = new_queue("notify", VisibilityTimeout=1, RedrivePolicy=json.dumps(
+    qname, url = new_queue("notify", VisibilityTimeout=3, RedrivePolicy=json.dumps(
         {"deadLetterTargetArn": server.arn(dlq_name), "maxReceiveCount": "3"}))
     send(sqs, url, [{"n": i, "fail": i in (3, 7)} for i in range(10)])
     uuid = lam.create_event_source_mapping(EventSourceArn=server.arn(qname), FunctionName=name,
@@ -292,7 +292,7 @@ def test_seed_notification_flow_from_an_eventbridge_rule(server, lam, sqs, new_q
     _, out = new_queue("out")
     name = function(lam, out)
     dlq_name, dlq_url = new_queue("notify-dlq")
-    qname, url = new_queue("notifications", VisibilityTimeout=1, RedrivePolicy=json.dumps(
+    qname, url = new_queue("notifications", VisibilityTimeout=3, RedrivePolicy=json.dumps(
         {"deadLetterTargetArn": server.arn(dlq_name), "maxReceiveCount": "3"}))
     rule = helpers.unique("order-placed")
     events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["orders"],
