@@ -28,6 +28,8 @@
  *               DynamoDB (AWS JSON 1.0): see bench/loadgen_ddb.c
  *   lambda-invoke, lambda-cold, lambda-sqs-latency
  *               Lambda (REST-JSON): see bench/loadgen_lambda.c
+ *   sfn-express, sfn-standard, sfn-saga, sfn-park
+ *               Step Functions (AWS JSON 1.0): see bench/loadgen_sfn.c
  *
  * The EventBridge workloads set up their own rules on the default bus: besides the rule that
  * routes to the 3 queues (pattern {"source":["bench"]}), --rules (default 100) rules that never
@@ -87,12 +89,17 @@ static const char *const workload_names[] = {"post",
                                              "ddb-load",
                                              "lambda-invoke",
                                              "lambda-cold",
-                                             "lambda-sqs-latency"};
+                                             "lambda-sqs-latency",
+                                             "sfn-express",
+                                             "sfn-standard",
+                                             "sfn-saga",
+                                             "sfn-park"};
 static const char *const req_names[] = {"none",           "post",
                                         "SendMessage",    "SendMessageBatch",
                                         "ReceiveMessage", "DeleteMessageBatch",
                                         "PutEvents",      "Publish",
-                                        "SendEmail",      "DynamoDB"};
+                                        "SendEmail",      "DynamoDB",
+                                        "StepFunctions"};
 
 const api API_SQS = {"AmazonSQS", "application/x-amz-json-1.0"};
 const api API_EVENTS = {"AWSEvents", "application/x-amz-json-1.1"};
@@ -534,7 +541,7 @@ static int failed_entry_count(const conn *c)
 static int open_loop(const bench *b)
 {
     return b->w == W_LATENCY || b->w == W_EVENTS_LATENCY || b->w == W_SNS_LATENCY ||
-           b->w == W_LAMBDA_SQS_LATENCY;
+           b->w == W_LAMBDA_SQS_LATENCY || b->w == W_SFN_SAGA;
 }
 
 /* Whether the run ends only once everything accepted was delivered (sns-http-fanout,
@@ -650,13 +657,16 @@ static void handle_response(conn *c)
             sns_on_failure(c);
         if (k == REQ_DDB)
             ddb_on_failure(c);
+        if (k == REQ_SFN)
+            sfn_on_failure(c);
         return;
     }
     int m = measuring(b);
     if (m)
         b->win.requests++;
     if (c->role == ROLE_LAT_SEND && c->lat_seq >= b->lat_first && c->lat_seq < b->lat_end &&
-        (k == REQ_SEND || k == REQ_PUBLISH || (k == REQ_PUT_EVENTS && failed_entry_count(c) == 0)))
+        (k == REQ_SEND || k == REQ_PUBLISH || k == REQ_SFN ||
+         (k == REQ_PUT_EVENTS && failed_entry_count(c) == 0)))
         b->lat_sent++;
     switch (k) {
     case REQ_POST:
@@ -716,6 +726,9 @@ static void handle_response(conn *c)
     case REQ_DDB:
         ddb_on_response(c, now);
         break;
+    case REQ_SFN:
+        sfn_on_response(c, now);
+        break;
     case REQ_NONE:
         break;
     }
@@ -770,6 +783,10 @@ static void latency_send(conn *c, uint64_t seq)
     c->lat_seq = seq;
     if (b->w == W_SNS_LATENCY) {
         sns_latency_send(c, seq);
+        return;
+    }
+    if (b->w == W_SFN_SAGA) {
+        sfn_latency_send(c, seq);
         return;
     }
     uint64_t sched = b->start_ns + (uint64_t)((double)seq * 1e9 / b->rate);
@@ -864,6 +881,10 @@ static void conn_next(conn *c)
         if (running || b->w == W_DDB_LOAD)
             ddb_next(c);
         break;
+    case ROLE_SFN:
+        if (running)
+            sfn_next(c);
+        break;
     case ROLE_LAT_SEND:
         if (b->lat_next < b->lat_sched)
             latency_send(c, b->lat_next++);
@@ -874,7 +895,7 @@ static void conn_next(conn *c)
     if (c->kind == REQ_NONE) {
         if (b->w == W_FILL && b->fill_done * (uint64_t)b->batch >= b->count && all_idle(b)) {
             finish(b);
-        } else if (ddb_load_done(b) && all_idle(b)) {
+        } else if ((ddb_load_done(b) || sfn_park_done(b)) && all_idle(b)) {
             finish(b);
         } else if (b->ph == PH_DRAIN && !open_loop(b) && !waits_for_delivery(b) && all_idle(b)) {
             finish(b);
@@ -903,6 +924,8 @@ static void conn_close(conn *c)
             sns_in_doubt(c);
         if (c->kind == REQ_DDB)
             ddb_in_doubt(c);
+        if (c->kind == REQ_SFN)
+            sfn_in_doubt(c);
     }
     c->kind = REQ_NONE;
     c->connected = 0;
@@ -1080,6 +1103,8 @@ void finish(bench *b)
         sns_on_finish(b);
     if (lambda_workload(b))
         lambda_on_finish(b);
+    if (sfn_workload(b))
+        sfn_on_finish(b);
 }
 
 static void on_drain_timeout(uv_timer_t *t)
@@ -1220,6 +1245,7 @@ static int report(bench *b)
         lambda_report(b, &o);
     int failed = sns_workload(b)   ? sns_report(b, &o)
                  : ddb_workload(b) ? ddb_report(b, &o, secs)
+                 : sfn_workload(b) ? sfn_report(b, &o, secs)
                                    : 0;
     buf_puts(&o, "}\n");
     fputs(o.data, stdout);
@@ -1298,6 +1324,10 @@ static void usage(void)
           "           table, default bench-ddb; --count its items, default 1000000)\n"
           "           lambda-invoke lambda-cold lambda-sqs-latency (Lambda: --queue is the\n"
           "           function, and lambda-sqs-latency's queue; --zip, --runtime, --handler)\n"
+          "           sfn-express sfn-standard sfn-saga sfn-park (Step Functions: --queue is\n"
+          "           the state machine; --count the Pass chain's states (100), sfn-park's\n"
+          "           executions (100000); --batch sfn-standard's executions per connection;\n"
+          "           sfn-saga: --rate, and --zip, --runtime, --handler of its steps)\n"
           "  --url URL         post: target (http://127.0.0.1:8080/)\n"
           "  --endpoint URL    SQS endpoint (default http://127.0.0.1:4566)\n"
           "  --queue NAME      queue name (default bench-WORKLOAD); put-events, events-latency:\n"
@@ -1525,6 +1555,7 @@ int main(int argc, char **argv)
         b->producers = conns - b->consumers;
         break;
     case W_LAMBDA_SQS_LATENCY: /* the probe's UDP reports stand in for queue consumers */
+    case W_SFN_SAGA:           /* the StartSyncExecution answer ends the measurement */
         b->producers = conns > 0 ? conns : 4;
         b->consumers = 0;
         break;
@@ -1550,6 +1581,8 @@ int main(int argc, char **argv)
         ddb_setup(b);
     else if (lambda_workload(b))
         lambda_setup(b);
+    else if (sfn_workload(b))
+        sfn_setup(b);
     else if (b->w == W_PUT_EVENTS || b->w == W_EVENTS_LATENCY)
         setup_events(b);
     else if (b->w != W_POST)
@@ -1581,6 +1614,8 @@ int main(int argc, char **argv)
             c->role = ROLE_PUBLISH;
         else if (ddb_workload(b))
             c->role = ROLE_DDB;
+        else if (sfn_workload(b))
+            c->role = ROLE_SFN;
         else if (b->w == W_PUT_EVENTS)
             c->role = ROLE_PUT_EVENTS;
         else
@@ -1594,7 +1629,7 @@ int main(int argc, char **argv)
     b->hard_timer.data = b;
     uv_timer_start(&b->hard_timer, on_hard_timeout, (uint64_t)(b->timeout * 1000), 0);
     uv_check_t chk;
-    if (b->w == W_FILL || b->w == W_DDB_LOAD) {
+    if (b->w == W_FILL || b->w == W_DDB_LOAD || b->w == W_SFN_PARK) {
         b->ph = PH_MEASURE;
         b->t0_ns = b->start_ns;
         b->cli_cpu0 = self_cpu_s();
@@ -1648,6 +1683,7 @@ int main(int argc, char **argv)
     sns_free(b);
     ddb_free(b);
     lambda_free(b);
+    sfn_free(b);
     uv_loop_close(b->loop);
     return failed ? 3 : 0; /* 3: the run lost messages (as the peer clients exit) */
 }

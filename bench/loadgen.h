@@ -33,7 +33,11 @@ typedef enum {
     W_DDB_LOAD,
     W_LAMBDA_INVOKE, /* bench/loadgen_lambda.c: W_LAMBDA_INVOKE .. W_LAMBDA_SQS_LATENCY */
     W_LAMBDA_COLD,
-    W_LAMBDA_SQS_LATENCY
+    W_LAMBDA_SQS_LATENCY,
+    W_SFN_EXPRESS, /* bench/loadgen_sfn.c: W_SFN_EXPRESS .. W_SFN_PARK */
+    W_SFN_STANDARD,
+    W_SFN_SAGA,
+    W_SFN_PARK
 } workload;
 typedef enum { PH_WARMUP, PH_MEASURE, PH_DRAIN, PH_DONE } phase;
 typedef enum {
@@ -44,7 +48,8 @@ typedef enum {
     ROLE_LAT_SEND,
     ROLE_PUT_EVENTS,
     ROLE_PUBLISH, /* SNS Publish/PublishBatch, SES SendEmail: built per request */
-    ROLE_DDB      /* DynamoDB: built per request */
+    ROLE_DDB,     /* DynamoDB: built per request */
+    ROLE_SFN      /* Step Functions: built per request */
 } role;
 typedef enum {
     REQ_NONE,
@@ -56,7 +61,8 @@ typedef enum {
     REQ_PUT_EVENTS,
     REQ_PUBLISH,
     REQ_SEND_EMAIL,
-    REQ_DDB
+    REQ_DDB,
+    REQ_SFN
 } req_kind;
 
 /* The two AWS JSON protocols spoken here: target prefix and content type. */
@@ -72,6 +78,7 @@ typedef struct bench bench;
 typedef struct sns_run sns_run;       /* loadgen_sns.c's state */
 typedef struct ddb_run ddb_run;       /* loadgen_ddb.c's state */
 typedef struct lambda_run lambda_run; /* loadgen_lambda.c's state */
+typedef struct sfn_run sfn_run;       /* loadgen_sfn.c's state */
 
 typedef struct conn {
     uv_tcp_t tcp;
@@ -173,6 +180,8 @@ struct bench {
     /* Lambda: the function's code and runtime */
     const char *zip, *runtime, *handler;
     lambda_run *lam;
+
+    sfn_run *sfn; /* the Step Functions workloads */
 };
 
 /* ---- loadgen.c ------------------------------------------------------------------------ */
@@ -267,5 +276,26 @@ void lambda_report(bench *b, buf *o);
 void lambda_free(bench *b);
 /* lambda-cold, run alone (no connections): prints its line; the exit status. */
 int lambda_cold(bench *b);
+
+/* ---- loadgen_sfn.c -------------------------------------------------------------------- */
+
+int sfn_workload(const bench *b);
+/* The state machine (and, for sfn-saga, its functions from --zip). */
+void sfn_setup(bench *b);
+/* The next request of a ROLE_SFN connection, or 0 when it has none now (sfn-park done;
+ * sfn-standard waiting before its next poll: it issues that itself). */
+int sfn_next(conn *c);
+/* Whether sfn-park started all its executions (0 for the other workloads). */
+int sfn_park_done(const bench *b);
+/* The open-loop StartSyncExecution of sfn-saga. */
+void sfn_latency_send(conn *c, uint64_t seq);
+/* A 2xx answer to REQ_SFN / an error answer / no answer (in doubt). */
+void sfn_on_response(conn *c, uint64_t now);
+void sfn_on_failure(conn *c);
+void sfn_in_doubt(conn *c);
+void sfn_on_finish(bench *b);
+/* Appends the workload's fields (and sfn-park's verification); nonzero when it failed. */
+int sfn_report(bench *b, buf *o, double secs);
+void sfn_free(bench *b);
 
 #endif

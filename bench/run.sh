@@ -2,7 +2,8 @@
 # Sluice benchmarks: sluiced (SQS and EventBridge) side by side with the brokers people run
 # instead (RabbitMQ classic and quorum queues, NATS JetStream, the fauxqs SQS emulator) and
 # the HTTP limit of the machine (nginx), plus the pattern engine's pure-CPU figures, and its
-# DynamoDB tables beside moto's server; see docs/benchmarks.md.
+# DynamoDB tables beside moto's server, its Lambda functions and its Step Functions
+# workflows; see docs/benchmarks.md.
 #
 # Usage: bench/run.sh [quick|full]        (make bench-quick / make bench)
 #   quick: one short run per row, a subset of the peer rows, 100k backlog: a few minutes
@@ -16,7 +17,9 @@
 # run, e.g. "send sns-publish-batch ses-send"; default all; see SLUICED_ROWS), BENCH_TMPDIR
 # (where data dirs go: keep it on the disk you want to measure, not tmpfs), DDB_ITEMS (the
 # DynamoDB table the get-item and query rows read: 1M, quick 100k), MOTO_ITEMS (moto's: 20k),
-# DDB_BIG_ITEMS (ddb-rss-10m's table: 10M), MOTO_SERVER (moto's server).
+# DDB_BIG_ITEMS (ddb-rss-10m's table: 10M), MOTO_SERVER (moto's server), SFN_STATES (the
+# Step Functions Pass chain: 100), SFN_SIZE (execution input bytes: 256), SFN_PARK_N
+# (executions sfn-park parks: quick 10k, full 20k).
 #
 # Every system is one function (bench_nginx, bench_sluiced, bench_rabbitmq, ...): a peer is
 # added by writing bench_<peer> (start it on a free loopback port with a data dir under $tmp,
@@ -65,7 +68,8 @@ SLUICED_ROWS="send send-batch cycle put-events latency1000 latency10000 events-l
   sns-publish sns-publish-batch sns-publish-batch-raw sns-latency sns-http-fanout ses-send
   ddb-put-item ddb-get-item ddb-query ddb-rss-10m
   lambda-invoke-python lambda-invoke-node lambda-invoke-c lambda-cold-c lambda-cold-python
-  lambda-sqs-latency"
+  lambda-sqs-latency
+  sfn-express sfn-standard sfn-saga sfn-park"
 ROWS_SUBSET=${BENCH_ROWS:+1}   # a subset of the rows: the committed plots are left alone
 if [ "$mode" = quick ]; then BENCH_ROWS=${BENCH_ROWS:-${SLUICED_ROWS/ ddb-rss-10m/}}; fi
 BENCH_ROWS=${BENCH_ROWS:-$SLUICED_ROWS}
@@ -436,6 +440,7 @@ bench_sluiced() {
   bench_sluiced_sns
   bench_sluiced_ddb
   bench_sluiced_lambda
+  bench_sluiced_sfn
 }
 
 # ------------------------------------------------------------------ DynamoDB (issue 9)
@@ -576,6 +581,83 @@ lambda_targets() {
   target "Lambda cold start, C (create -> first response, p50)" "$(agg sluiced-full "cold provided.al2023" p50)" "<=" 50 " ms"
   target "Lambda cold start, Python (create -> first response, p50)" "$(agg sluiced-full "cold python3.11" p50)" "<=" 150 " ms"
   target "p99 SQS SendMessage -> C handler start @100/s" "$(agg sluiced-full "lambda-sqs-lat @100/s" p99)" "<=" 10 " ms"
+}
+
+# ------------------------------------------------------------------ Step Functions (issue 8)
+# bench/loadgen_sfn.c's rows, each on a fresh sluiced (--durability full), inputs of
+# SFN_SIZE (256) bytes:
+#   sfn-express: StartSyncExecution of an EXPRESS chain of SFN_STATES (100) Pass states on
+#     CONNS connections; msgs/s = state transitions/s.
+#   sfn-standard: the same chain as a STANDARD machine: every connection keeps 2 executions
+#     running (StartExecution, then DescribeExecution of the oldest until it ended); msgs/s
+#     = transitions/s of the executions seen SUCCEEDED in the window (a longer warm-up: an
+#     execution takes seconds).
+#   sfn-saga: open-loop StartSyncExecution at 100/s of an EXPRESS saga of four Task states,
+#     each a C no-op function (BUILD/lambda-c/noop/bootstrap); p99 = scheduled start -> answer.
+#   sfn-park: SFN_PARK_N executions started and parked in a Wait of a day; the server's RSS
+#     before and after ("sfn-rss" line). Run 1 only. The default is small because starting
+#     an execution costs time linear in the executions in memory (see docs/benchmarks.md).
+SFN_STATES=${SFN_STATES:-100}
+SFN_SIZE=${SFN_SIZE:-256}
+if [ "$mode" = quick ]; then SFN_PARK_N=${SFN_PARK_N:-10000}; else SFN_PARK_N=${SFN_PARK_N:-20000}; fi
+bench_sluiced_sfn() {
+  local sys=sluiced-full dir=$tmp/sfn before after hwm
+  fresh() { start_sluiced full sfn; }
+  want sfn-express && fresh && {
+    sqs sfn-express "$sys" --count "$SFN_STATES" --size "$SFN_SIZE" --conns "$CONNS" \
+      --duration "$DUR" --warmup "$WARM"
+    stop_sluiced
+  }
+  want sfn-standard && fresh && {
+    sqs sfn-standard "$sys" --count "$SFN_STATES" --size "$SFN_SIZE" --conns "$CONNS" --batch 2 \
+      --duration $(( DUR * 2 )) --warmup $(( WARM + 3 ))
+    stop_sluiced
+  }
+  if want sfn-saga; then
+    if [ -x "$BUILD/lambda-c/noop/bootstrap" ]; then
+      mkdir -p "$dir"
+      lambda_zip "$dir/noop.zip" "bootstrap=$BUILD/lambda-c/noop/bootstrap:755"
+      fresh && {
+        sqs sfn-saga "$sys" --zip "$dir/noop.zip" --runtime provided.al2023 --handler bootstrap \
+          --rate 100 --conns 16 --size "$SFN_SIZE" --duration "$LAT_DUR" --warmup "$LAT_WARM"
+        stop_sluiced
+      }
+    else
+      note "{\"system\":\"$sys\",\"workload\":\"skipped\",\"reason\":\"sfn-saga: $BUILD/lambda-c/noop/bootstrap not built\"}"
+    fi
+  fi
+  if [ "$RUN" = 1 ] && want sfn-park && fresh; then
+    sleep 1; before=$(status_kib "$SLUICED_PID" VmRSS)
+    sqs sfn-park "$sys" --count "$SFN_PARK_N" --size "$SFN_SIZE" --conns "$CONNS" --timeout 7200
+    sleep 1; after=$(status_kib "$SLUICED_PID" VmRSS); hwm=$(status_kib "$SLUICED_PID" VmHWM)
+    note "{\"system\":\"$sys\",\"workload\":\"sfn-rss\",\"executions\":$SFN_PARK_N,\"rss_before_kib\":${before:-null},\"rss_kib\":${after:-null},\"hwm_kib\":${hwm:-null},\"run\":$RUN}"
+    echo "   sluiced RSS with $SFN_PARK_N parked executions: $((${after:-0} / 1024)) MiB (idle $((${before:-0} / 1024)) MiB)" >&2
+    stop_sluiced
+  fi
+  return 0
+}
+
+# Step Functions' targets (issue 8). EXPRESS: transitions per second of sluiced's CPU (one
+# core's worth: msgs / server CPU s) >= 1M; STANDARD transitions/s >= nginx's POST 1 KiB;
+# the saga's p99 at 100/s <= 20 ms; RSS with 1M parked executions <= 300 MiB, extrapolated
+# linearly from the sfn-park run (idle RSS + 1M x the bytes each parked execution added).
+sfn_targets() {
+  local cpu l n before after per
+  cpu=$(agg sluiced-full "sfn-express ${SFN_STATES} Pass" cpu)
+  target "SFN EXPRESS Pass transitions per CPU-second" \
+    "$([ -n "$cpu" ] && awk -v c="$cpu" 'BEGIN { if (c > 0) printf "%.0f", 100000 / c }')" ">=" 1000000 " /s"
+  target "SFN STANDARD durable transitions/s vs nginx" \
+    "$(ratio "$(agg sluiced-full "sfn-standard ${SFN_STATES} Pass" mps)" || true)" ">=" 1 x
+  target "p99 SFN saga of 4 C Lambda tasks @100/s" "$(agg sluiced-full "sfn-saga-lat @100/s" p99)" "<=" 20 " ms"
+  l=$(find_line sluiced-full sfn-rss)
+  n=$(jget "$l" executions); before=$(jget "$l" rss_before_kib); after=$(jget "$l" rss_kib)
+  if [ -n "$n" ] && [ -n "$before" ] && [ -n "$after" ]; then
+    per=$(awk -v a="$after" -v b="$before" -v n="$n" 'BEGIN { printf "%.0f", (a - b) * 1024 / n }')
+    target "SFN RSS, 1M parked (from $n: $per B each)" \
+      "$(awk -v b="$before" -v p="$per" 'BEGIN { printf "%.0f", (b * 1024 + 1000000 * p) / 1048576 }')" "<=" 300 " MiB"
+  else
+    target "SFN RSS with 1M parked executions" "" "<=" 300 " MiB"
+  fi
 }
 
 # ------------------------------------------------------------------ moto
@@ -854,7 +936,7 @@ aggregate() {
     function add(k, f, v) { if (v != "") vals[k, f] = vals[k, f] " " v }
     {
       sys = jv($0, "system"); w = jv($0, "workload")
-      if (w ~ /^(info|idle-rss|backlog-rss|ddb-rss|skipped|end)$/ || sys ~ /^(sluice-pattern|target|machine)$/) next
+      if (w ~ /^(info|idle-rss|backlog-rss|ddb-rss|sfn-rss|skipped|end)$/ || sys ~ /^(sluice-pattern|target|machine)$/) next
       label = w
       if (w == "post" || w == "post-wrk") label = w " " int(jv($0, "size") / 1024) "KiB"
       else if (w == "send-batch" || w == "put-events") label = w " x" jv($0, "batch")
@@ -869,6 +951,9 @@ aggregate() {
       else if (w == "lambda-sqs-latency") label = "lambda-sqs-lat @" jv($0, "rate") "/s"
       else if (w == "lambda-invoke") label = "invoke " jv($0, "runtime")
       else if (w == "lambda-cold") label = "cold " jv($0, "runtime")
+      else if (w == "sfn-express" || w == "sfn-standard") label = w " " jv($0, "states") " Pass"
+      else if (w == "sfn-saga") label = "sfn-saga-lat @" jv($0, "rate") "/s"
+      else if (w == "sfn-park") label = "sfn-park " jv($0, "count")
       k = sys SUBSEP label
       if (!(k in runs)) { order[++nk] = k; lmin[k] = ""; lmax[k] = "" }
       runs[k]++
@@ -916,7 +1001,7 @@ report() {
   printf '%-16s %-25s %4s %10s %-19s %9s %9s %9s %8s %8s %7s %7s\n' system workload runs msgs/s \
     "[min-max]" p50_ms p99_ms p99.9_ms cpu/100k rss_MiB x_nginx errors
   awk -F'\t' -v base="$base" '{
-      x = (base > 0 && $2 !~ /^(fsync|fill|ddb-load|cold )/ && $2 !~ /lat(ency)? @/) ? sprintf("%.2f", $5 / base) : "-"
+      x = (base > 0 && $2 !~ /^(fsync|fill|ddb-load|cold |sfn-park)/ && $2 !~ /lat(ency)? @/) ? sprintf("%.2f", $5 / base) : "-"
       spread = $3 > 1 ? sprintf("[%.0f-%.0f]", $11, $12) : ""
       p50 = $6 == "" ? "-" : $6; p99 = $7 == "" ? "-" : $7; p999 = $8 == "" ? "-" : $8
       cpu = $10 == "" ? "-" : $10; rss = $14 > 0 ? sprintf("%.0f", $14 / 1024) : "-"
@@ -988,6 +1073,7 @@ report() {
   target "SES SendEmail mails/s received by the SMTP sink" "${ses:+$(printf '%.0f' "$ses")}" ">=" 2000 " /s"
   ddb_targets
   lambda_targets
+  sfn_targets
   # Issue 6's goals against the peers (medians of the runs).
   for l in send "send-batch x10" cycle; do
     target "$l msgs/s vs RabbitMQ quorum" "$(vs rabbitmq-quorum "$l")" ">=" 2 x
