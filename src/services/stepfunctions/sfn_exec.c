@@ -26,6 +26,7 @@
 #include "services/stepfunctions/sfn_jsonpath.h"
 #include "services/stepfunctions/sfn_template.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,10 +37,8 @@
 
 sfn_exec *sfn_exec_find(const sfn *s, const char *arn)
 {
-    for (sfn_exec *e = s->execs; e; e = e->next)
-        if (strcmp(sfn_doc_str(e->doc, "executionArn"), arn) == 0)
-            return e;
-    return NULL;
+    json_t *at = arn ? json_object_get(s->exec_index, arn) : NULL;
+    return at ? (sfn_exec *)(intptr_t)json_integer_value(at) : NULL;
 }
 
 /* The execution named by the call's executionArn, or NULL (replied). */
@@ -259,7 +258,20 @@ static int64_t due_ms(const sfn_exec *e)
     return e->committing ? 0 : due;
 }
 
-void sfn_timer_arm(sfn *s)
+static void timer_set(sfn *s, int64_t at)
+{
+    s->timer_at = at;
+    if (!at) {
+        uv_timer_stop(&s->wait_timer);
+        return;
+    }
+    int64_t delay = at - clock_now_ms();
+    uv_timer_start(&s->wait_timer, timer_fired, delay > 0 ? (uint64_t)delay : 0, 0);
+}
+
+/* The timer on the earliest due time of all executions: one pass over them (when the timer
+ * fires, and at startup). */
+static void timer_rearm_all(sfn *s)
 {
     if (s->stopping)
         return;
@@ -267,12 +279,16 @@ void sfn_timer_arm(sfn *s)
     for (sfn_exec *e = s->execs; e; e = e->next)
         if (due_ms(e) && (!next || due_ms(e) < next))
             next = due_ms(e);
-    if (!next) {
-        uv_timer_stop(&s->wait_timer);
-        return;
-    }
-    int64_t delay = next - clock_now_ms();
-    uv_timer_start(&s->wait_timer, timer_fired, delay > 0 ? (uint64_t)delay : 0, 0);
+    timer_set(s, next);
+}
+
+/* ex's due time changed: the timer comes earlier if it must (a later or cleared time lets
+ * the timer fire early, and that pass re-arms it): no pass over every execution here. */
+void sfn_timer_arm(sfn *s, const sfn_exec *ex)
+{
+    int64_t due = due_ms(ex);
+    if (!s->stopping && due && (!s->timer_at || due < s->timer_at))
+        timer_set(s, due);
 }
 
 static void timer_fired(uv_timer_t *timer)
@@ -294,7 +310,7 @@ static void timer_fired(uv_timer_t *timer)
             }
         }
     }
-    sfn_timer_arm(s);
+    timer_rearm_all(s);
 }
 
 /* ---- calls waiting for a commit -------------------------------------------------------- */
@@ -343,12 +359,13 @@ void sfn_exec_unpark_all(sfn_exec *ex)
 static void exec_unlink(sfn *s, sfn_exec *ex)
 {
     unpark(ex); /* they find it ended */
-    for (sfn_exec **pp = &s->execs; *pp; pp = &(*pp)->next) {
-        if (*pp == ex) {
-            *pp = ex->next;
-            break;
-        }
-    }
+    json_object_del(s->exec_index, sfn_doc_str(ex->doc, "executionArn"));
+    if (ex->prev)
+        ex->prev->next = ex->next;
+    else
+        s->execs = ex->next;
+    if (ex->next)
+        ex->next->prev = ex->prev;
     json_decref(ex->doc);
     json_decref(ex->def);
     xfree(ex);
@@ -421,7 +438,7 @@ static bool commit_continue(store_op *op)
     if (started || (!sfn_exec_running(ex) && !sfn_is_child(ex)))
         sfn_status_event(s, ex->doc);
     if (ex->timeout_ms) /* its timeout was left out while it committed */
-        sfn_timer_arm(s);
+        sfn_timer_arm(s, ex);
     if (!sfn_exec_running(ex)) {
         if (sfn_is_child(ex)) {
             child_ended(s, ex);
@@ -440,11 +457,11 @@ static bool commit_continue(store_op *op)
             exec_step(s, ex);
         } else {
             ex->wake_ms = sfn_task_deadline(cursor);
-            sfn_timer_arm(s);
+            sfn_timer_arm(s, ex);
         }
     } else if (strcmp(phase, "wait") == 0 || strcmp(phase, "retry") == 0) {
         ex->wake_ms = sfn_doc_int(cursor, "wakeMs");
-        sfn_timer_arm(s);
+        sfn_timer_arm(s, ex);
     } else if (strcmp(phase, "task") == 0) {
         if (!ex->invoking)
             sfn_task_start(s, ex);
@@ -892,15 +909,36 @@ static void exec_step(sfn *s, sfn_exec *ex)
 
 /* ---- operations --------------------------------------------------------------------- */
 
+/* The parsed definition of doc, shared by every execution of the same text (and the text
+ * itself is shared by their documents): a million executions of one machine hold one. */
+static json_t *shared_definition(sfn *s, json_t *doc)
+{
+    json_t *text = json_object_get(doc, "definition");
+    if (!json_is_string(text))
+        return NULL;
+    json_t *entry = json_object_get(s->definitions, json_string_value(text));
+    if (!entry) {
+        json_t *parsed = json_loads(json_string_value(text), 0, NULL);
+        entry = json_pack("[O,o]", text, parsed ? parsed : json_null());
+        json_object_set_new(s->definitions, json_string_value(text), entry);
+    }
+    json_object_set(doc, "definition", json_array_get(entry, 0));
+    json_t *def = json_array_get(entry, 1);
+    return json_is_null(def) ? NULL : json_incref(def);
+}
+
 sfn_exec *sfn_exec_link(sfn *s, json_t *doc)
 {
     sfn_exec *ex = xcalloc(1, sizeof *ex);
     ex->doc = doc;
-    ex->def =
-        json_loads(sfn_doc_str(doc, "definition") ? sfn_doc_str(doc, "definition") : "", 0, NULL);
+    ex->def = shared_definition(s, doc);
+    json_object_set_new(s->exec_index, sfn_doc_str(doc, "executionArn"),
+                        json_integer((json_int_t)(intptr_t)ex));
     if (sfn_exec_running(ex))
         ex->timeout_ms = sfn_doc_int(doc, "timeoutMs");
     ex->next = s->execs;
+    if (s->execs)
+        s->execs->prev = ex;
     s->execs = ex;
     return ex;
 }
@@ -1194,7 +1232,6 @@ void sfn_stop_execution(aws_call *call)
     t->call = call;
     t->reply = json_pack("{s:o}", "stopDate", sfn_time_json(t->now));
     sfn_transition_commit(t);
-    sfn_timer_arm(s);
 }
 
 /* ---- RedriveExecution ---------------------------------------------------------------- */
@@ -1389,8 +1426,10 @@ static void execs_sort(sfn *s)
     for (sfn_exec *e = s->execs; e; e = e->next)
         v[n++] = e;
     qsort(v, n, sizeof *v, by_start_desc);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         v[i]->next = i + 1 < n ? v[i + 1] : NULL;
+        v[i]->prev = i > 0 ? v[i - 1] : NULL;
+    }
     s->execs = v[0];
     xfree(v);
 }
@@ -1417,7 +1456,7 @@ void sfn_exec_resume_all(sfn *s)
     }
     if (running)
         log_info("stepfunctions: resuming executions", "running=%zu", running);
-    sfn_timer_arm(s);
+    timer_rearm_all(s);
 }
 
 void sfn_execs_free(sfn *s)

@@ -33,7 +33,7 @@ typedef struct sfn_exec {
     int64_t timeout_ms;        /* the definition's TimeoutSeconds from the start: 0 for none */
     struct sfn_parked *parked; /* calls about it that wait for its commit (SendTask*) */
     int64_t wake_ms;           /* run the next step then (a Wait's end, a resume): 0 for none */
-    struct sfn_exec *next;
+    struct sfn_exec *next, *prev;
 } sfn_exec;
 
 struct sfn {
@@ -46,8 +46,11 @@ struct sfn {
     json_t *machines;      /* ARN -> document */
     sfn_exec *execs;       /* every execution, newest first */
     uv_timer_t wait_timer; /* the earliest wake_ms of the waiting executions */
+    int64_t timer_at;      /* when wait_timer fires (0: stopped) */
+    json_t *exec_index;    /* execution ARN -> sfn_exec* (a json_integer): sfn_exec_find */
     bool stopping;
-    json_t *activities;                   /* ARN -> document (sfn_activities.c) */
+    json_t *activities;  /* ARN -> document (sfn_activities.c) */
+    json_t *definitions; /* definition text -> [text, parsed]: shared by executions */
     struct activity_poll *activity_polls; /* workers' GetActivityTask waiting, newest first */
     /* the services Task states call (sfn_integrations.c), by their SDK id */
     struct sfn_service_ref {

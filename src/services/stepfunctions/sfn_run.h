@@ -62,8 +62,8 @@ void sfn_go_next(sfn_transition *t, const char *next, json_t *output);
 bool sfn_output_over_limit(sfn_transition *t, const char *name, const json_t *output);
 /* Compact JSON text of v, as a JSON string. */
 json_t *sfn_json_text(const json_t *v);
-/* Re-arms the service timer on the earliest wake_ms. */
-void sfn_timer_arm(sfn *s);
+/* ex's wake or timeout time changed: the service timer fires by then. */
+void sfn_timer_arm(sfn *s, const sfn_exec *ex);
 /* Links an execution document (taken) into the service's list; NULL if unreadable. */
 sfn_exec *sfn_exec_link(sfn *s, json_t *doc);
 sfn_exec *sfn_exec_find(const sfn *s, const char *arn);

@@ -486,6 +486,8 @@ int sfn_create(sfn **out, uv_loop_t *loop, store *st, const char *region, const 
     snprintf(s->account, sizeof s->account, "%s", account);
     s->machines = json_object();
     s->activities = json_object();
+    s->definitions = json_object();
+    s->exec_index = json_object();
     uv_timer_init(loop, &s->wait_timer);
     s->wait_timer.data = s;
     if (store_load_docs(st, SFN_NS_MACHINE, machine_restore, s) != 0 ||
@@ -538,6 +540,10 @@ void sfn_destroy(sfn *s)
     s->machines = NULL;
     json_decref(s->activities);
     s->activities = NULL;
+    json_decref(s->definitions);
+    s->definitions = NULL;
+    json_decref(s->exec_index);
+    s->exec_index = NULL;
     sfn_jsonata_cache_free();
     uv_close((uv_handle_t *)&s->wait_timer, free_after_close);
 }

@@ -549,14 +549,14 @@ void sfn_task_start(sfn *s, sfn_exec *ex)
     ex->wake_ms = sfn_task_deadline(cursor);
     if (r.kind == RES_ACTIVITY) { /* offered to the workers; a poll may take it now */
         xfree(c);
-        sfn_timer_arm(s);
+        sfn_timer_arm(s, ex);
         sfn_activity_offered(s, ex, sfn_doc_str(state, "Resource"));
         return;
     }
     ex->inflight++;
     if (r.kind == RES_SERVICE) {
         sfn_integration_call(s, &r.in, task_input, service_done, c);
-        sfn_timer_arm(s);
+        sfn_timer_arm(s, ex);
         return;
     }
     const char *function = sfn_doc_str(state, "Resource");
@@ -584,7 +584,7 @@ void sfn_task_start(sfn *s, sfn_exec *ex)
         task_step(s, ex, start_failed_step, &o, NULL);
         return;
     }
-    sfn_timer_arm(s);
+    sfn_timer_arm(s, ex);
 }
 
 /* ---- waking: retry delays, deadlines, .sync ends ------------------------------------- */
@@ -803,7 +803,7 @@ void sfn_send_task_heartbeat(aws_call *call)
     if (hb > 0 && strcmp(sfn_doc_str(cursor, "phase"), "token") == 0) {
         json_object_set_new(cursor, "heartbeatMs", json_integer(clock_now_ms() + hb * 1000));
         ex->wake_ms = sfn_task_deadline(cursor);
-        sfn_timer_arm(sfn_of(call));
+        sfn_timer_arm(sfn_of(call), ex);
     }
     aws_reply(call, json_object());
 }
