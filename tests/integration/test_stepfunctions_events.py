@@ -130,3 +130,23 @@ def test_start_sync_execution(server):
     with pytest.raises(ClientError) as e:
         sfn.start_sync_execution(stateMachineArn=standard)
     assert error_code(e) == "StateMachineTypeNotSupported"
+
+
+def test_express_runs_in_memory(server, fresh_server):
+    """EXPRESS executions run without the store: branches and iterations too, nothing of
+    them is kept once they answered, and none comes back after a restart."""
+    sfn = make_client(fresh_server.endpoint, "stepfunctions", inject_host_prefix=False)
+    express = machine(sfn, {"StartAt": "Both", "States": {
+        "Both": {"Type": "Parallel", "Next": "Each", "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 1, "End": True}}},
+            {"StartAt": "B", "States": {"B": {"Type": "Wait", "Seconds": 1, "End": True}}}]},
+        "Each": {"Type": "Map", "ItemsPath": "$[1].items", "End": True,
+                 "ItemProcessor": {"StartAt": "P", "States": {"P": {
+                     "Type": "Pass", "Parameters": {"n.$": "$"}, "End": True}}}}}}, "EXPRESS")
+    r = sfn.start_sync_execution(stateMachineArn=express, input=json.dumps({"items": [1, 2, 3]}))
+    assert r["status"] == "SUCCEEDED", r
+    assert json.loads(r["output"]) == [{"n": 1}, {"n": 2}, {"n": 3}]
+    fresh_server.restart_after_kill()
+    sfn = make_client(fresh_server.endpoint, "stepfunctions", inject_host_prefix=False)
+    r = sfn.start_sync_execution(stateMachineArn=express, input=json.dumps({"items": [9]}))
+    assert json.loads(r["output"]) == [{"n": 9}]

@@ -181,6 +181,7 @@ void sfn_execution_fail(sfn_transition *t, const char *error, const char *cause)
 
 static void commit_done(store_op *op);
 static void sync_reply(sfn_exec *ex);
+static bool ephemeral(const sfn_exec *ex);
 static void unpark(sfn_exec *ex);
 
 const char *sfn_history_arn(const sfn_exec *ex)
@@ -199,10 +200,78 @@ void sfn_transition_doc(sfn_transition *t, const char *key, const json_t *doc)
     json_array_append_new(t->more_docs, d);
 }
 
+/* ---- EXPRESS executions: in memory --------------------------------------------------
+ * As on AWS, an EXPRESS execution is at-least-once and keeps no history: its steps are not
+ * committed to the store. A step "commits" on the loop's next turn (a queue drained by a
+ * zero timer, at most EXPRESS_BATCH steps a turn so that a looping machine cannot starve the
+ * loop), then goes on exactly as a committed one. An EXPRESS execution that ended is freed;
+ * after a crash it is gone (StartSyncExecution's caller got no answer). */
+
+#define EXPRESS_BATCH 4096
+
+static bool ephemeral(const sfn_exec *ex)
+{
+    const char *type = sfn_doc_str(ex->doc, "type");
+    return type && strcmp(type, "EXPRESS") == 0;
+}
+
+static void express_drain(uv_timer_t *timer)
+{
+    sfn *s = timer->data;
+    for (int i = 0; i < EXPRESS_BATCH && s->express_head; i++) {
+        sfn_transition *t = s->express_head;
+        s->express_head = t->next_express;
+        if (!s->express_head)
+            s->express_tail = NULL;
+        commit_done(&t->group);
+    }
+    if (s->express_head)
+        uv_timer_start(timer, express_drain, 0, 0);
+}
+
+void sfn_express_discard(sfn *s)
+{
+    while (s->express_head) {
+        sfn_transition *t = s->express_head;
+        s->express_head = t->next_express;
+        t->ex->committing = false;
+        if (t->call)
+            aws_reply_error(t->call, AWS_ERR_SERVICE_UNAVAILABLE, "The server is stopping.");
+        transition_free(t);
+    }
+    s->express_tail = NULL;
+}
+
+static void express_commit(sfn_transition *t)
+{
+    sfn *s = t->s;
+    t->ex->committing = true;
+    t->group.status = 0;
+    t->group.done = commit_done;
+    t->group.ctx = t;
+    if (s->express_tail)
+        s->express_tail->next_express = t;
+    else
+        s->express_head = t;
+    s->express_tail = t;
+    if (!s->express_kick) {
+        s->express_kick = xcalloc(1, sizeof *s->express_kick);
+        uv_timer_init(s->loop, s->express_kick);
+        s->express_kick->data = s;
+    }
+    if (!uv_is_active((uv_handle_t *)s->express_kick))
+        uv_timer_start(s->express_kick, express_drain, 0, 0);
+}
+
 /* Commits the step's events and the execution's document as one group (with the other
- * documents the step changed: a parent's, branches'). An ended branch's document goes. */
+ * documents the step changed: a parent's, branches'). An ended branch's document goes.
+ * EXPRESS steps are not committed (express_commit). */
 void sfn_transition_commit(sfn_transition *t)
 {
+    if (ephemeral(t->ex)) {
+        express_commit(t);
+        return;
+    }
     const char *arn = sfn_history_arn(t->ex);
     size_t n = json_array_size(t->events);
     t->records = xcalloc(n ? n : 1, sizeof *t->records);
@@ -373,7 +442,8 @@ static void exec_unlink(sfn *s, sfn_exec *ex)
 
 void sfn_exec_maybe_free(sfn *s, sfn_exec *ex)
 {
-    if (sfn_is_child(ex) && !sfn_exec_running(ex) && !ex->inflight && !ex->committing)
+    if ((sfn_is_child(ex) || ephemeral(ex)) && !sfn_exec_running(ex) && !ex->inflight &&
+        !ex->committing)
         exec_unlink(s, ex);
 }
 
@@ -435,9 +505,9 @@ static bool commit_continue(store_op *op)
     xfree(spawned);
     if (status != 0 || s->stopping)
         return true;
-    if (started || (!sfn_exec_running(ex) && !sfn_is_child(ex)))
-        sfn_status_event(s, ex->doc);
-    if (ex->timeout_ms) /* its timeout was left out while it committed */
+    if (!ephemeral(ex) && (started || (!sfn_exec_running(ex) && !sfn_is_child(ex))))
+        sfn_status_event(s, ex->doc); /* as AWS: for STANDARD executions */
+    if (ex->timeout_ms)               /* its timeout was left out while it committed */
         sfn_timer_arm(s, ex);
     if (!sfn_exec_running(ex)) {
         if (sfn_is_child(ex)) {
@@ -445,6 +515,10 @@ static bool commit_continue(store_op *op)
             return false;
         }
         execution_ended(s, ex);
+        if (ephemeral(ex) && !ex->inflight) { /* an EXPRESS execution is not kept */
+            exec_unlink(s, ex);
+            return false;
+        }
         return true;
     }
     json_t *cursor = json_object_get(ex->doc, "cursor");

@@ -47,7 +47,10 @@ struct sfn {
     sfn_exec *execs;       /* every execution, newest first */
     uv_timer_t wait_timer; /* the earliest wake_ms of the waiting executions */
     int64_t timer_at;      /* when wait_timer fires (0: stopped) */
-    json_t *exec_index;    /* execution ARN -> sfn_exec* (a json_integer): sfn_exec_find */
+    /* EXPRESS steps are not committed: they wait here for the next turn of the loop */
+    struct sfn_transition *express_head, *express_tail;
+    uv_timer_t *express_kick; /* allocated apart: it may close after the service is freed */
+    json_t *exec_index;       /* execution ARN -> sfn_exec* (a json_integer): sfn_exec_find */
     bool stopping;
     json_t *activities;  /* ARN -> document (sfn_activities.c) */
     json_t *definitions; /* definition text -> [text, parsed]: shared by executions */
@@ -117,5 +120,7 @@ void sfn_send_task_failure(aws_call *call);
 void sfn_send_task_heartbeat(aws_call *call);
 void sfn_exec_resume_all(sfn *s);
 void sfn_execs_free(sfn *s);
+/* EXPRESS steps not yet run (shutdown): dropped. */
+void sfn_express_discard(sfn *s);
 
 #endif

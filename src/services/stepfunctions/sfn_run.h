@@ -43,6 +43,7 @@ typedef struct sfn_transition {
     store_archived *records;
     store_doc *docs;
     size_t ndocs;
+    struct sfn_transition *next_express; /* the queue of uncommitted EXPRESS steps */
 } sfn_transition;
 
 sfn_transition *sfn_transition_new(sfn *s, sfn_exec *ex);

@@ -530,11 +530,17 @@ static void free_after_close(uv_handle_t *h)
     xfree(h->data);
 }
 
+static void free_handle(uv_handle_t *h)
+{
+    xfree(h);
+}
+
 /* The service's memory goes with its timer's close callback (the loop runs it). */
 void sfn_destroy(sfn *s)
 {
     if (!s)
         return;
+    sfn_express_discard(s);
     sfn_execs_free(s);
     json_decref(s->machines);
     s->machines = NULL;
@@ -545,5 +551,7 @@ void sfn_destroy(sfn *s)
     json_decref(s->exec_index);
     s->exec_index = NULL;
     sfn_jsonata_cache_free();
+    if (s->express_kick)
+        uv_close((uv_handle_t *)s->express_kick, free_handle);
     uv_close((uv_handle_t *)&s->wait_timer, free_after_close);
 }
