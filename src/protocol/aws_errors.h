@@ -147,7 +147,7 @@
     X(SFN_TOO_MANY_TAGS, "TooManyTags", "TooManyTags", 400, 1)                                     \
     X(SFN_INVALID_EXECUTION_INPUT, "InvalidExecutionInput", "InvalidExecutionInput", 400, 1)       \
     X(SFN_INVALID_TOKEN, "InvalidToken", "InvalidToken", 400, 1)                                   \
-    X(SFN_TASK_TIMED_OUT, "TaskTimedOut", "TaskTimedOut", 400, 1)                                 \
+    X(SFN_TASK_TIMED_OUT, "TaskTimedOut", "TaskTimedOut", 400, 1)                                  \
     X(SFN_TASK_DOES_NOT_EXIST, "TaskDoesNotExist", "TaskDoesNotExist", 400, 1)                     \
     X(SFN_INVALID_OUTPUT, "InvalidOutput", "InvalidOutput", 400, 1)                                \
     X(SFN_ACTIVITY_DOES_NOT_EXIST, "ActivityDoesNotExist", "ActivityDoesNotExist", 400, 1)         \
