@@ -150,3 +150,6 @@ def test_express_runs_in_memory(server, fresh_server):
     sfn = make_client(fresh_server.endpoint, "stepfunctions", inject_host_prefix=False)
     r = sfn.start_sync_execution(stateMachineArn=express, input=json.dumps({"items": [9]}))
     assert json.loads(r["output"]) == [{"n": 9}]
+    with pytest.raises(ClientError) as e:  # as AWS: EXPRESS executions are not listed
+        sfn.list_executions(stateMachineArn=express)
+    assert error_code(e) == "StateMachineTypeNotSupported"

@@ -1204,6 +1204,12 @@ void sfn_list_executions(aws_call *call)
     json_t *target = sfn_machine_target_or_reply(call, machine, false);
     if (!target)
         return;
+    if (strcmp(sfn_doc_str(target, "type") ? sfn_doc_str(target, "type") : "", "EXPRESS") == 0) {
+        json_decref(target); /* EXPRESS executions are not kept: AWS lists none either */
+        aws_reply_error(call, AWS_ERR_SFN_STATE_MACHINE_TYPE_NOT_SUPPORTED,
+                        "This operation is not supported by this type of state machine");
+        return;
+    }
     /* a version's or an alias's ARN lists the executions started through it */
     const char *through = json_object_get(target, "aliasArn")     ? "stateMachineAliasArn"
                           : json_object_get(target, "versionArn") ? "stateMachineVersionArn"
