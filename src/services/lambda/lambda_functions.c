@@ -188,6 +188,27 @@ void lambda_reply_not_found_q(aws_call *call, const char *qualifier)
         aws_reply_error(call, LAMBDA_ERR_NOT_FOUND, "Function not found: %s", arn);
 }
 
+lambda_fn *lambda_fn_of_call(aws_call *call)
+{
+    lambda_fn *fn = lambda_fn_find(call->service->ctx, lambda_str(call, "FunctionName"));
+    if (!fn)
+        lambda_reply_not_found(call);
+    return fn;
+}
+
+int lambda_revision_matches(aws_call *call, const json_t *doc, const char *api)
+{
+    const char *want = lambda_str(call, "RevisionId");
+    const char *have = json_string_value(json_object_get(doc, "RevisionId"));
+    if (!want || (have && strcmp(want, have) == 0))
+        return 1;
+    aws_reply_error(call, AWS_ERR_LAMBDA_PRECONDITION_FAILED,
+                    "The Revision Id provided does not match the latest Revision Id. Call the "
+                    "%s API to retrieve the latest Revision Id",
+                    api);
+    return 0;
+}
+
 void lambda_reply_not_found(aws_call *call)
 {
     char qualifier[130];
@@ -584,19 +605,26 @@ void lambda_get_function(aws_call *call)
     aws_reply(call, out);
 }
 
+json_int_t lambda_max_items(aws_call *call)
+{
+    json_t *mi = json_object_get(call->input, "MaxItems");
+    json_int_t max = mi ? json_integer_value(mi) : LIST_DEFAULT;
+    if (max >= 1 && max <= LIST_MAX)
+        return max;
+    aws_reply_error(call, LAMBDA_ERR_INVALID,
+                    "1 validation error detected: Value '%lld' at 'maxItems' failed to satisfy "
+                    "constraint: Member must have value between 1 and 10000",
+                    (long long)max);
+    return -1;
+}
+
 void lambda_list_functions(aws_call *call)
 {
     lambda *l = call->service->ctx;
     const char *marker = lambda_str(call, "Marker");
-    json_t *mi = json_object_get(call->input, "MaxItems");
-    json_int_t max = mi ? json_integer_value(mi) : LIST_DEFAULT;
-    if (max < 1 || max > LIST_MAX) {
-        aws_reply_error(call, LAMBDA_ERR_INVALID,
-                        "1 validation error detected: Value '%lld' at 'maxItems' failed to "
-                        "satisfy constraint: Member must have value between 1 and 10000",
-                        (long long)max);
+    json_int_t max = lambda_max_items(call);
+    if (max < 0)
         return;
-    }
     size_t i = 0;
     if (marker && marker[0]) {
         int found;

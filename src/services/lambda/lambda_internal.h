@@ -81,6 +81,13 @@ void lambda_fn_arn(const lambda *l, const char *name, char *out, size_t cap);
 void lambda_fn_code_dir(const lambda *l, const lambda_fn *fn, char *out, size_t cap);
 /* Replies ResourceNotFoundException for the function named in the call's input. */
 void lambda_reply_not_found(aws_call *call);
+/* The function ($LATEST) the call's FunctionName names, or NULL (replied not found). */
+lambda_fn *lambda_fn_of_call(aws_call *call);
+/* 1 if the call gives no RevisionId or doc's; else replies PreconditionFailedException
+ * (naming api, the call that reads the revision) and returns 0. */
+int lambda_revision_matches(aws_call *call, const json_t *doc, const char *api);
+/* The call's MaxItems (default 50), or -1 if out of 1..10000 (replied). */
+json_int_t lambda_max_items(aws_call *call);
 /* The same, naming the function's ARN with qualifier (NULL or "": none). */
 void lambda_reply_not_found_q(aws_call *call, const char *qualifier);
 void lambda_fn_release(lambda *l, lambda_fn *fn); /* frees a deleted fn with no workers */

@@ -39,18 +39,10 @@ unsigned long lambda_reserved_total(const lambda *l)
     return total;
 }
 
-static lambda_fn *function_of(aws_call *call)
-{
-    lambda_fn *fn = lambda_fn_find(call->service->ctx, lambda_str(call, "FunctionName"));
-    if (!fn)
-        lambda_reply_not_found(call);
-    return fn;
-}
-
 void lambda_put_concurrency(aws_call *call)
 {
     lambda *l = call->service->ctx;
-    lambda_fn *fn = function_of(call);
+    lambda_fn *fn = lambda_fn_of_call(call);
     if (!fn)
         return;
     json_t *v = json_object_get(call->input, "ReservedConcurrentExecutions");
@@ -79,7 +71,7 @@ void lambda_put_concurrency(aws_call *call)
 
 void lambda_get_concurrency(aws_call *call)
 {
-    lambda_fn *fn = function_of(call);
+    lambda_fn *fn = lambda_fn_of_call(call);
     if (!fn)
         return;
     long r = lambda_reserved_concurrency(fn);
@@ -89,7 +81,7 @@ void lambda_get_concurrency(aws_call *call)
 
 void lambda_delete_concurrency(aws_call *call)
 {
-    lambda_fn *fn = function_of(call);
+    lambda_fn *fn = lambda_fn_of_call(call);
     if (!fn)
         return;
     json_object_del(fn->doc, "ReservedConcurrentExecutions");
@@ -200,18 +192,6 @@ static int find_statement(const json_t *list, const char *sid)
     return -1;
 }
 
-static int policy_revision_matches(aws_call *call, lambda_fn *fn)
-{
-    const char *want = lambda_str(call, "RevisionId");
-    const char *have = json_string_value(json_object_get(fn->doc, "RevisionId"));
-    if (!want || (have && strcmp(want, have) == 0))
-        return 1;
-    aws_reply_error(call, AWS_ERR_LAMBDA_PRECONDITION_FAILED,
-                    "The Revision Id provided does not match the latest Revision Id. Call the "
-                    "GetPolicy API to retrieve the latest Revision Id");
-    return 0;
-}
-
 static void new_revision(lambda_fn *fn)
 {
     char rev[37];
@@ -222,10 +202,10 @@ static void new_revision(lambda_fn *fn)
 void lambda_add_permission(aws_call *call)
 {
     lambda *l = call->service->ctx;
-    lambda_fn *fn = function_of(call);
+    lambda_fn *fn = lambda_fn_of_call(call);
     char qbuf[130];
     const char *q = fn ? qualifier_of_call(call, fn, qbuf, sizeof qbuf) : NULL;
-    if (!q || !policy_revision_matches(call, fn))
+    if (!q || !lambda_revision_matches(call, fn->doc, "GetPolicy"))
         return;
     const char *sid = lambda_str(call, "StatementId");
     const char *action = lambda_str(call, "Action");
@@ -285,10 +265,10 @@ void lambda_add_permission(aws_call *call)
 
 void lambda_remove_permission(aws_call *call)
 {
-    lambda_fn *fn = function_of(call);
+    lambda_fn *fn = lambda_fn_of_call(call);
     char qbuf[130];
     const char *q = fn ? qualifier_of_call(call, fn, qbuf, sizeof qbuf) : NULL;
-    if (!q || !policy_revision_matches(call, fn))
+    if (!q || !lambda_revision_matches(call, fn->doc, "GetPolicy"))
         return;
     const char *sid = lambda_str(call, "StatementId");
     json_t *list = statements_of(fn, q, 0);
@@ -310,7 +290,7 @@ void lambda_remove_permission(aws_call *call)
 
 void lambda_get_policy(aws_call *call)
 {
-    lambda_fn *fn = function_of(call);
+    lambda_fn *fn = lambda_fn_of_call(call);
     char qbuf[130];
     const char *q = fn ? qualifier_of_call(call, fn, qbuf, sizeof qbuf) : NULL;
     if (!q)

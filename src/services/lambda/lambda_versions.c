@@ -20,9 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LIST_DEFAULT 50
-#define LIST_MAX     10000
-
 /* ---- names ---------------------------------------------------------------------------- */
 
 void lambda_qualifier_of(const char *name_or_arn, char *out, size_t cap)
@@ -233,49 +230,13 @@ lambda_fn *lambda_publish(lambda *l, lambda_fn *fn, const char *description)
     return version_attach(fn, number, snapshot);
 }
 
-/* ---- shared checks -------------------------------------------------------------------- */
-
-/* The function named by the call, unqualified (aliases and versions belong to $LATEST). */
-static lambda_fn *function_of(aws_call *call)
-{
-    lambda_fn *fn = lambda_fn_find(call->service->ctx, lambda_str(call, "FunctionName"));
-    if (!fn)
-        lambda_reply_not_found(call);
-    return fn;
-}
-
-static int revision_matches(aws_call *call, const json_t *doc)
-{
-    const char *want = lambda_str(call, "RevisionId");
-    const char *have = json_string_value(json_object_get(doc, "RevisionId"));
-    if (!want || (have && strcmp(want, have) == 0))
-        return 1;
-    aws_reply_error(call, AWS_ERR_LAMBDA_PRECONDITION_FAILED,
-                    "The Revision Id provided does not match the latest Revision Id. Call the "
-                    "GetFunction/GetAlias API to retrieve the latest Revision Id");
-    return 0;
-}
-
-static json_int_t max_items(aws_call *call)
-{
-    json_t *mi = json_object_get(call->input, "MaxItems");
-    json_int_t max = mi ? json_integer_value(mi) : LIST_DEFAULT;
-    if (max >= 1 && max <= LIST_MAX)
-        return max;
-    aws_reply_error(call, LAMBDA_ERR_INVALID,
-                    "1 validation error detected: Value '%lld' at 'maxItems' failed to satisfy "
-                    "constraint: Member must have value between 1 and 10000",
-                    (long long)max);
-    return -1;
-}
-
 /* ---- versions ------------------------------------------------------------------------- */
 
 void lambda_publish_version(aws_call *call)
 {
     lambda *l = call->service->ctx;
-    lambda_fn *fn = function_of(call);
-    if (!fn || !revision_matches(call, fn->doc))
+    lambda_fn *fn = lambda_fn_of_call(call);
+    if (!fn || !lambda_revision_matches(call, fn->doc, "GetFunction/GetAlias"))
         return;
     const char *sha = lambda_str(call, "CodeSha256");
     const char *have = json_string_value(json_object_get(fn->doc, "CodeSha256"));
@@ -292,8 +253,8 @@ void lambda_publish_version(aws_call *call)
 
 void lambda_list_versions(aws_call *call)
 {
-    lambda_fn *fn = function_of(call);
-    json_int_t max = fn ? max_items(call) : -1;
+    lambda_fn *fn = lambda_fn_of_call(call);
+    json_int_t max = fn ? lambda_max_items(call) : -1;
     if (max < 0)
         return;
     const char *marker = lambda_str(call, "Marker");
@@ -463,7 +424,7 @@ static void alias_not_found(aws_call *call, lambda_fn *fn, const char *name)
 void lambda_create_alias(aws_call *call)
 {
     lambda *l = call->service->ctx;
-    lambda_fn *fn = function_of(call);
+    lambda_fn *fn = lambda_fn_of_call(call);
     if (!fn)
         return;
     const char *name = lambda_str(call, "Name");
@@ -499,7 +460,7 @@ void lambda_create_alias(aws_call *call)
 
 void lambda_get_alias(aws_call *call)
 {
-    lambda_fn *fn = function_of(call);
+    lambda_fn *fn = lambda_fn_of_call(call);
     if (!fn)
         return;
     const char *name = lambda_str(call, "Name");
@@ -512,7 +473,7 @@ void lambda_get_alias(aws_call *call)
 
 void lambda_update_alias(aws_call *call)
 {
-    lambda_fn *fn = function_of(call);
+    lambda_fn *fn = lambda_fn_of_call(call);
     if (!fn)
         return;
     const char *name = lambda_str(call, "Name");
@@ -521,7 +482,7 @@ void lambda_update_alias(aws_call *call)
         alias_not_found(call, fn, name ? name : "");
         return;
     }
-    if (!revision_matches(call, alias))
+    if (!lambda_revision_matches(call, alias, "GetFunction/GetAlias"))
         return;
     const char *version = lambda_str(call, "FunctionVersion");
     json_t *routing = json_object_get(call->input, "RoutingConfig");
@@ -537,7 +498,7 @@ void lambda_update_alias(aws_call *call)
 
 void lambda_delete_alias(aws_call *call)
 {
-    lambda_fn *fn = function_of(call);
+    lambda_fn *fn = lambda_fn_of_call(call);
     if (!fn)
         return;
     const char *name = lambda_str(call, "Name");
@@ -552,8 +513,8 @@ void lambda_delete_alias(aws_call *call)
 
 void lambda_list_aliases(aws_call *call)
 {
-    lambda_fn *fn = function_of(call);
-    json_int_t max = fn ? max_items(call) : -1;
+    lambda_fn *fn = lambda_fn_of_call(call);
+    json_int_t max = fn ? lambda_max_items(call) : -1;
     if (max < 0)
         return;
     const char *only = lambda_str(call, "FunctionVersion");

@@ -92,11 +92,14 @@ static json_t *evaluate(const char *text, const char *field, sfn_step_io *io, js
                       text, field, msg);
         return NULL;
     }
-    json_t *bindings = io->vars ? json_deep_copy(io->vars) : json_object();
+    /* The variables themselves are the bindings, with $states added for this evaluation
+     * ("states" is a reserved name: no variable has it). No copy per expression. */
+    json_t *bindings = io->vars ? json_incref(io->vars) : json_object();
     json_object_set(bindings, "states", states);
     int failed = 0;
     json_t *v =
         jsonata_evaluate(e, json_object_get(states, "input"), bindings, msg, sizeof msg, &failed);
+    json_object_del(bindings, "states");
     json_decref(bindings);
     if (failed) {
         sfn_error_set(&io->err, "States.QueryEvaluationError",

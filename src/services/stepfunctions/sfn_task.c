@@ -679,7 +679,6 @@ void sfn_task_wake(sfn_transition *t, sfn_step_io *io, const char *name)
 
 typedef struct hand_over_ctx {
     const char *worker;
-    aws_call *call;
 } hand_over_ctx;
 
 static void hand_over_step(sfn_transition *t, sfn_step_io *io, const char *name, void *arg)
@@ -704,7 +703,7 @@ static void hand_over_step(sfn_transition *t, sfn_step_io *io, const char *name,
 
 void sfn_task_hand_over(sfn *s, sfn_exec *ex, aws_call *call, const char *worker)
 {
-    hand_over_ctx h = {worker, call};
+    hand_over_ctx h = {worker};
     task_step(s, ex, hand_over_step, &h, call);
 }
 
