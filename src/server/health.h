@@ -3,6 +3,7 @@
 #define SLUICE_SERVER_HEALTH_H
 
 #include "net/http_server.h"
+#include "services/stepfunctions/stepfunctions.h"
 #include "store/store.h"
 
 #include <stdint.h>
@@ -12,6 +13,7 @@ typedef struct health_info {
     store *store;
     int64_t started_ms;
     const char *durability;
+    const sfn *sfn; /* may be NULL */
 } health_info;
 
 void health_handle(http_request *req, void *arg);

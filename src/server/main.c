@@ -266,6 +266,7 @@ int main(int argc, char **argv)
     s.cred.access_key = s.cfg.access_key;
     s.cred.secret_key = s.cfg.secret_key;
     s.health.store = s.store;
+    s.health.sfn = s.sfn;
     s.health.started_ms = clock_now_ms();
     s.health.durability = s.cfg.durability == STORE_DURABILITY_FULL ? "full" : "normal";
     s.router = router_create(s.cfg.access_key[0] ? &s.cred : NULL, s.cfg.access_key[0] ? 1 : 0,

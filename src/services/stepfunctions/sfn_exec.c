@@ -41,8 +41,9 @@ sfn_exec *sfn_exec_find(const sfn *s, const char *arn)
     return at ? (sfn_exec *)(intptr_t)json_integer_value(at) : NULL;
 }
 
-/* The execution named by the call's executionArn, or NULL (replied). */
-static sfn_exec *exec_or_reply(aws_call *call)
+/* The execution named by the call's executionArn, or NULL (replied, or loading it: then
+ * again(call) runs once it is in memory). */
+static sfn_exec *exec_or_reply(aws_call *call, aws_op_fn again)
 {
     const char *arn = sfn_str(call, "executionArn");
     if (!sfn_arn_ok(arn) || !strstr(arn, ":execution:")) {
@@ -50,7 +51,10 @@ static sfn_exec *exec_or_reply(aws_call *call)
                         arn ? arn : "");
         return NULL;
     }
-    sfn_exec *e = sfn_exec_find(sfn_of(call), arn);
+    bool pending;
+    sfn_exec *e = sfn_exec_get(call, arn, again, &pending);
+    if (pending)
+        return NULL;
     if (e && sfn_is_child(e))
         e = NULL;
     if (!e)
@@ -76,11 +80,16 @@ static void transition_free(sfn_transition *t)
     for (size_t i = 0; i < t->archive_op.u.archive_append.n; i++)
         xfree(t->records[i].event);
     xfree(t->records);
-    for (size_t i = 0; i < t->ndocs; i++) {
-        xfree((char *)t->docs[i].key);
-        xfree((char *)t->docs[i].doc);
+    for (size_t i = 0; i < t->nrows; i++)
+        sfn_row_free(t->rows[i]);
+    xfree(t->rows);
+    for (size_t i = 0; i < json_array_size(t->definition_ids); i++) {
+        xfree((char *)t->def_docs[i].key);
+        xfree((char *)t->def_docs[i].doc);
     }
-    xfree(t->docs);
+    xfree(t->def_docs);
+    json_decref(t->definition_ids);
+    xfree(t->children);
     xfree(t->spawned);
     json_decref(t->more_docs);
     json_decref(t->events);
@@ -181,7 +190,6 @@ void sfn_execution_fail(sfn_transition *t, const char *error, const char *cause)
 
 static void commit_done(store_op *op);
 static void sync_reply(sfn_exec *ex);
-static bool ephemeral(const sfn_exec *ex);
 static void unpark(sfn_exec *ex);
 
 const char *sfn_history_arn(const sfn_exec *ex)
@@ -209,7 +217,7 @@ void sfn_transition_doc(sfn_transition *t, const char *key, const json_t *doc)
 
 #define EXPRESS_BATCH 4096
 
-static bool ephemeral(const sfn_exec *ex)
+bool sfn_exec_ephemeral(const sfn_exec *ex)
 {
     const char *type = sfn_doc_str(ex->doc, "type");
     return type && strcmp(type, "EXPRESS") == 0;
@@ -268,7 +276,7 @@ static void express_commit(sfn_transition *t)
  * EXPRESS steps are not committed (express_commit). */
 void sfn_transition_commit(sfn_transition *t)
 {
-    if (ephemeral(t->ex)) {
+    if (sfn_exec_ephemeral(t->ex)) {
         express_commit(t);
         return;
     }
@@ -283,28 +291,37 @@ void sfn_transition_commit(sfn_transition *t)
     t->archive_op.kind = STORE_ARCHIVE_APPEND;
     t->archive_op.u.archive_append.items = t->records;
     t->archive_op.u.archive_append.n = n;
+    /* the rows: this execution's, then the other documents the step changed */
+    sfn *s = t->s;
     size_t more = json_array_size(t->more_docs);
-    t->docs = xcalloc(1 + more, sizeof *t->docs);
+    t->rows = xcalloc(1 + more, sizeof *t->rows);
+    t->definition_ids = json_array();
     bool gone = sfn_is_child(t->ex) && !sfn_exec_running(t->ex);
-    t->docs[0] = (store_doc){.ns = SFN_NS_EXECUTION,
-                             .key = xstrdup(sfn_doc_str(t->ex->doc, "executionArn")),
-                             .doc = gone ? NULL : json_dumps(t->ex->doc, JSON_COMPACT)};
+    t->rows[t->nrows++] =
+        sfn_row_new(sfn_doc_str(t->ex->doc, "executionArn"), gone ? NULL : t->ex->doc, t->ex->doc);
+    sfn_commit_definitions(t, gone ? NULL : t->ex->doc);
     for (size_t i = 0; i < more; i++) {
         json_t *d = json_array_get(t->more_docs, i);
         json_t *doc = json_object_get(d, "doc");
-        t->docs[1 + i] = (store_doc){.ns = SFN_NS_EXECUTION,
-                                     .key = xstrdup(sfn_doc_str(d, "key")),
-                                     .doc = doc ? json_dumps(doc, JSON_COMPACT) : NULL};
+        sfn_exec *other = sfn_exec_find(s, sfn_doc_str(d, "key"));
+        t->rows[t->nrows++] = sfn_row_new(sfn_doc_str(d, "key"), doc, other ? other->doc : NULL);
+        sfn_commit_definitions(t, doc);
     }
-    t->ndocs = 1 + more;
-    t->doc_op.kind = STORE_DOC_PUT;
-    t->doc_op.u.docs.docs = t->docs;
-    t->doc_op.u.docs.n = t->ndocs;
-    t->children[0] = &t->archive_op;
-    t->children[1] = &t->doc_op;
+    size_t ndefs = json_array_size(t->definition_ids);
+    t->children = xcalloc(2 + t->nrows, sizeof *t->children);
+    size_t k = 0;
+    t->children[k++] = &t->archive_op;
+    if (ndefs) {
+        t->def_op.kind = STORE_DOC_PUT;
+        t->def_op.u.docs.docs = t->def_docs;
+        t->def_op.u.docs.n = ndefs;
+        t->children[k++] = &t->def_op;
+    }
+    for (size_t i = 0; i < t->nrows; i++)
+        t->children[k++] = &t->rows[i]->op;
     t->group.kind = STORE_GROUP;
     t->group.u.group.ops = t->children;
-    t->group.u.group.n = 2;
+    t->group.u.group.n = k;
     t->group.done = commit_done;
     t->group.ctx = t;
     t->group.now_ms = t->now;
@@ -329,6 +346,9 @@ static int64_t due_ms(const sfn_exec *e)
 
 static void timer_set(sfn *s, int64_t at)
 {
+    int64_t loader = sfn_loader_due(s);
+    if (loader && (!at || loader < at))
+        at = loader;
     s->timer_at = at;
     if (!at) {
         uv_timer_stop(&s->wait_timer);
@@ -340,7 +360,7 @@ static void timer_set(sfn *s, int64_t at)
 
 /* The timer on the earliest due time of all executions: one pass over them (when the timer
  * fires, and at startup). */
-static void timer_rearm_all(sfn *s)
+void sfn_timer_rearm(sfn *s)
 {
     if (s->stopping)
         return;
@@ -360,16 +380,26 @@ void sfn_timer_arm(sfn *s, const sfn_exec *ex)
         timer_set(s, due);
 }
 
+void sfn_timer_wake_by(sfn *s, int64_t at)
+{
+    if (!s->stopping && at && (!s->timer_at || at < s->timer_at))
+        timer_set(s, at);
+}
+
+/* Wakes the executions due, evicts the idle ones, and lets the loader bring in those that
+ * come due. */
 static void timer_fired(uv_timer_t *timer)
 {
     sfn *s = timer->data;
     int64_t now = clock_now_ms();
-    for (sfn_exec *e = s->execs; e && !s->stopping; e = e->next) {
-        if (e->timeout_ms && e->timeout_ms <= now && !e->committing && sfn_exec_running(e)) {
-            execution_timed_out(s, e);
+    sfn_loader_tick(s, now);
+    for (sfn_exec *e = s->execs, *next; e && !s->stopping; e = next) {
+        next = e->next;
+        if (e->committing)
             continue;
-        }
-        if (e->wake_ms && e->wake_ms <= now && !e->committing && sfn_exec_running(e)) {
+        if (e->timeout_ms && e->timeout_ms <= now && sfn_exec_running(e)) {
+            execution_timed_out(s, e);
+        } else if (e->wake_ms && e->wake_ms <= now && sfn_exec_running(e)) {
             e->wake_ms = 0;
             if (e->resume_task) {
                 e->resume_task = false;
@@ -377,9 +407,11 @@ static void timer_fired(uv_timer_t *timer)
             } else {
                 exec_step(s, e);
             }
+        } else {
+            sfn_exec_maybe_free(s, e); /* idle for a while: out of memory */
         }
     }
-    timer_rearm_all(s);
+    sfn_timer_rearm(s);
 }
 
 /* ---- calls waiting for a commit -------------------------------------------------------- */
@@ -425,9 +457,10 @@ void sfn_exec_unpark_all(sfn_exec *ex)
     }
 }
 
-static void exec_unlink(sfn *s, sfn_exec *ex)
+void sfn_exec_unlink(sfn *s, sfn_exec *ex)
 {
     unpark(ex); /* they find it ended */
+    s->nhot--;
     json_object_del(s->exec_index, sfn_doc_str(ex->doc, "executionArn"));
     if (ex->prev)
         ex->prev->next = ex->next;
@@ -438,13 +471,6 @@ static void exec_unlink(sfn *s, sfn_exec *ex)
     json_decref(ex->doc);
     json_decref(ex->def);
     xfree(ex);
-}
-
-void sfn_exec_maybe_free(sfn *s, sfn_exec *ex)
-{
-    if ((sfn_is_child(ex) || ephemeral(ex)) && !sfn_exec_running(ex) && !ex->inflight &&
-        !ex->committing)
-        exec_unlink(s, ex);
 }
 
 /* A branch's end committed: its parent may take its next step; the branch is forgotten
@@ -499,13 +525,15 @@ static bool commit_continue(store_op *op)
     sfn_exec **spawned = t->spawned;
     size_t nspawned = t->nspawned;
     t->spawned = NULL;
+    if (status == 0)
+        sfn_definitions_saved(s, t->definition_ids);
     transition_free(t);
     for (size_t i = 0; status == 0 && !s->stopping && i < nspawned; i++)
         exec_step(s, spawned[i]);
     xfree(spawned);
     if (status != 0 || s->stopping)
         return true;
-    if (!ephemeral(ex) && (started || (!sfn_exec_running(ex) && !sfn_is_child(ex))))
+    if (!sfn_exec_ephemeral(ex) && (started || (!sfn_exec_running(ex) && !sfn_is_child(ex))))
         sfn_status_event(s, ex->doc); /* as AWS: for STANDARD executions */
     if (ex->timeout_ms)               /* its timeout was left out while it committed */
         sfn_timer_arm(s, ex);
@@ -515,8 +543,8 @@ static bool commit_continue(store_op *op)
             return false;
         }
         execution_ended(s, ex);
-        if (ephemeral(ex) && !ex->inflight) { /* an EXPRESS execution is not kept */
-            exec_unlink(s, ex);
+        if (sfn_exec_ephemeral(ex) && !ex->inflight) { /* an EXPRESS execution is not kept */
+            sfn_exec_unlink(s, ex);
             return false;
         }
         return true;
@@ -547,9 +575,14 @@ static bool commit_continue(store_op *op)
 
 static void commit_done(store_op *op)
 {
-    sfn_exec *ex = ((sfn_transition *)op->ctx)->ex;
-    if (commit_continue(op) && !ex->committing)
-        unpark(ex); /* (a step it started: they wait for that one too) */
+    sfn_transition *t = op->ctx;
+    sfn_exec *ex = t->ex;
+    sfn *s = t->s;
+    if (!commit_continue(op) || ex->committing)
+        return;
+    unpark(ex); /* (a step it started: they wait for that one too) */
+    if (!ex->committing && !sfn_is_child(ex))
+        sfn_exec_maybe_free(s, ex); /* it ended, or waits long: it lives in the store */
 }
 
 /* ---- running one state -------------------------------------------------------------- */
@@ -972,6 +1005,11 @@ done:
     json_decref(cursor);
 }
 
+void sfn_exec_step(sfn *s, sfn_exec *ex)
+{
+    exec_step(s, ex);
+}
+
 static void exec_step(sfn *s, sfn_exec *ex)
 {
     if (s->stopping || ex->committing || !sfn_exec_running(ex))
@@ -983,29 +1021,13 @@ static void exec_step(sfn *s, sfn_exec *ex)
 
 /* ---- operations --------------------------------------------------------------------- */
 
-/* The parsed definition of doc, shared by every execution of the same text (and the text
- * itself is shared by their documents): a million executions of one machine hold one. */
-static json_t *shared_definition(sfn *s, json_t *doc)
-{
-    json_t *text = json_object_get(doc, "definition");
-    if (!json_is_string(text))
-        return NULL;
-    json_t *entry = json_object_get(s->definitions, json_string_value(text));
-    if (!entry) {
-        json_t *parsed = json_loads(json_string_value(text), 0, NULL);
-        entry = json_pack("[O,o]", text, parsed ? parsed : json_null());
-        json_object_set_new(s->definitions, json_string_value(text), entry);
-    }
-    json_object_set(doc, "definition", json_array_get(entry, 0));
-    json_t *def = json_array_get(entry, 1);
-    return json_is_null(def) ? NULL : json_incref(def);
-}
-
+/* The parsed definition of an execution's document ("definitionId"), shared by every
+ * execution of the same definition: a million executions of one machine hold one. */
 sfn_exec *sfn_exec_link(sfn *s, json_t *doc)
 {
     sfn_exec *ex = xcalloc(1, sizeof *ex);
     ex->doc = doc;
-    ex->def = shared_definition(s, doc);
+    ex->def = sfn_definition_parsed(s, sfn_doc_str(doc, "definitionId"));
     json_object_set_new(s->exec_index, sfn_doc_str(doc, "executionArn"),
                         json_integer((json_int_t)(intptr_t)ex));
     if (sfn_exec_running(ex))
@@ -1014,6 +1036,7 @@ sfn_exec *sfn_exec_link(sfn *s, json_t *doc)
     if (s->execs)
         s->execs->prev = ex;
     s->execs = ex;
+    s->nhot++;
     return ex;
 }
 
@@ -1030,6 +1053,7 @@ static void start_with(aws_call *call, const json_t *m, bool sync)
     }
     const char *name = sfn_str(call, "name"), *input = sfn_str(call, "input");
     char uuid[37];
+    bool named = name != NULL;
     if (!name) {
         ids_uuid4(uuid);
         name = uuid;
@@ -1057,7 +1081,18 @@ static void start_with(aws_call *call, const json_t *m, bool sync)
     char arn[600];
     snprintf(arn, sizeof arn, "arn:aws:states:%s:%s:execution:%s:%s", s->region, s->account,
              sfn_doc_str(m, "name"), name);
-    sfn_exec *old = sfn_exec_find(s, arn);
+    /* a name given may be an execution's in the store (a generated one is new; EXPRESS
+     * executions are only in memory) */
+    bool pending = false;
+    sfn_exec *old =
+        named && !express
+            ? sfn_exec_get(call, arn, sync ? sfn_start_sync_execution : sfn_start_execution,
+                           &pending)
+            : sfn_exec_find(s, arn);
+    if (pending) {
+        json_decref(parsed);
+        return;
+    }
     if (old) {
         json_decref(parsed);
         /* AWS: the same name and input on a running execution is the same call */
@@ -1067,16 +1102,18 @@ static void start_with(aws_call *call, const json_t *m, bool sync)
         else
             aws_reply_error(call, AWS_ERR_SFN_EXECUTION_ALREADY_EXISTS,
                             "Execution Already Exists: '%s'", arn);
+        sfn_exec_maybe_free(s, old);
         return;
     }
     const char *def_text = sfn_doc_str(m, "definition");
-    json_t *def = json_loads(def_text, 0, NULL);
+    char def_id[65];
+    json_t *def = sfn_definition_use(s, def_text, def_id);
     int64_t now = clock_now_ms();
     json_t *doc = json_pack(
         "{s:s,s:O,s:s,s:O,s:s,s:I,s:s,s:s,s:O,s:O,s:I,s:{s:O,s:o,s:s}}", "executionArn", arn,
         "stateMachineArn", json_object_get(m, "stateMachineArn"), "name", name, "stateMachineName",
         json_object_get(m, "name"), "status", "RUNNING", "startDate", (json_int_t)now, "input",
-        input, "definition", def_text, "roleArn", json_object_get(m, "roleArn"), "type",
+        input, "definitionId", def_id, "roleArn", json_object_get(m, "roleArn"), "type",
         json_object_get(m, "type"), "lastEventId", (json_int_t)0, "cursor", "state",
         json_object_get(def, "StartAt"), "stateInput", parsed, "phase", "enter");
     json_int_t timeout = json_integer_value(json_object_get(def, "TimeoutSeconds"));
@@ -1148,7 +1185,7 @@ static bool redrivable(const json_t *d, char *why, size_t cap);
 
 void sfn_describe_execution(aws_call *call)
 {
-    sfn_exec *ex = exec_or_reply(call);
+    sfn_exec *ex = exec_or_reply(call, sfn_describe_execution);
     if (!ex)
         return;
     json_t *d = ex->doc, *out = json_object();
@@ -1176,96 +1213,26 @@ void sfn_describe_execution(aws_call *call)
     json_object_set_new(out, "startDate", sfn_time_json(sfn_doc_int(d, "startDate")));
     if (json_object_get(d, "stopDate"))
         json_object_set_new(out, "stopDate", sfn_time_json(sfn_doc_int(d, "stopDate")));
+    sfn *s = sfn_of(call);
     aws_reply(call, out);
+    sfn_exec_maybe_free(s, ex);
 }
 
 void sfn_describe_state_machine_for_execution(aws_call *call)
 {
-    sfn_exec *ex = exec_or_reply(call);
+    sfn_exec *ex = exec_or_reply(call, sfn_describe_state_machine_for_execution);
     if (!ex)
         return;
-    aws_reply(call, json_pack("{s:O,s:O,s:O,s:O,s:o,s:{s:s,s:b},s:{s:b}}", "stateMachineArn",
+    sfn *s = sfn_of(call);
+    const char *text = sfn_definition_text(s, sfn_doc_str(ex->doc, "definitionId"));
+    aws_reply(call, json_pack("{s:O,s:O,s:s,s:O,s:o,s:{s:s,s:b},s:{s:b}}", "stateMachineArn",
                               json_object_get(ex->doc, "stateMachineArn"), "name",
                               json_object_get(ex->doc, "stateMachineName"), "definition",
-                              json_object_get(ex->doc, "definition"), "roleArn",
-                              json_object_get(ex->doc, "roleArn"), "updateDate",
-                              sfn_time_json(sfn_doc_int(ex->doc, "startDate")),
+                              text ? text : "{}", "roleArn", json_object_get(ex->doc, "roleArn"),
+                              "updateDate", sfn_time_json(sfn_doc_int(ex->doc, "startDate")),
                               "loggingConfiguration", "level", "OFF", "includeExecutionData", 0,
                               "tracingConfiguration", "enabled", 0));
-}
-
-static const char *const statuses[] = {"RUNNING",   "SUCCEEDED", "FAILED",
-                                       "TIMED_OUT", "ABORTED",   "PENDING_REDRIVE"};
-
-void sfn_list_executions(aws_call *call)
-{
-    sfn *s = sfn_of(call);
-    const char *machine = sfn_str(call, "stateMachineArn");
-    json_t *target = sfn_machine_target_or_reply(call, machine, false);
-    if (!target)
-        return;
-    if (strcmp(sfn_doc_str(target, "type") ? sfn_doc_str(target, "type") : "", "EXPRESS") == 0) {
-        json_decref(target); /* EXPRESS executions are not kept: AWS lists none either */
-        aws_reply_error(call, AWS_ERR_SFN_STATE_MACHINE_TYPE_NOT_SUPPORTED,
-                        "This operation is not supported by this type of state machine");
-        return;
-    }
-    /* a version's or an alias's ARN lists the executions started through it */
-    const char *through = json_object_get(target, "aliasArn")     ? "stateMachineAliasArn"
-                          : json_object_get(target, "versionArn") ? "stateMachineVersionArn"
-                                                                  : NULL;
-    char base[600];
-    snprintf(base, sizeof base, "%s", sfn_doc_str(target, "stateMachineArn"));
-    json_decref(target);
-    const char *filter = sfn_str(call, "statusFilter"), *token = sfn_str(call, "nextToken");
-    bool known = !filter;
-    for (size_t i = 0; filter && i < sizeof statuses / sizeof statuses[0]; i++)
-        known = known || strcmp(statuses[i], filter) == 0;
-    if (!known) {
-        aws_reply_error(call, AWS_ERR_EVENTS_VALIDATION,
-                        "1 validation error detected: Value '%s' at 'statusFilter' failed to "
-                        "satisfy constraint: Member must satisfy enum value set: [RUNNING, "
-                        "SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE]",
-                        filter);
-        return;
-    }
-    char *end = NULL;
-    long start = token ? strtol(token, &end, 10) : 0;
-    if (token && (*end || start < 0)) {
-        aws_reply_error(call, AWS_ERR_SFN_INVALID_TOKEN, "Invalid Token: '%s'", token);
-        return;
-    }
-    json_int_t max = json_integer_value(json_object_get(call->input, "maxResults"));
-    if (max <= 0 || max > 1000)
-        max = 100;
-    json_t *list = json_array();
-    long index = 0;
-    bool more = false;
-    for (sfn_exec *e = s->execs; e; e = e->next) {
-        if (sfn_is_child(e) || strcmp(sfn_doc_str(e->doc, "stateMachineArn"), base) != 0 ||
-            (through && strcmp(sfn_doc_str(e->doc, through) ? sfn_doc_str(e->doc, through) : "",
-                               machine) != 0) ||
-            (filter && strcmp(sfn_doc_str(e->doc, "status"), filter) != 0))
-            continue;
-        if (index++ < start)
-            continue;
-        if ((json_int_t)json_array_size(list) == max) {
-            more = true;
-            break;
-        }
-        json_t *item = json_pack(
-            "{s:O,s:O,s:O,s:O,s:o}", "executionArn", json_object_get(e->doc, "executionArn"),
-            "stateMachineArn", json_object_get(e->doc, "stateMachineArn"), "name",
-            json_object_get(e->doc, "name"), "status", json_object_get(e->doc, "status"),
-            "startDate", sfn_time_json(sfn_doc_int(e->doc, "startDate")));
-        if (json_object_get(e->doc, "stopDate"))
-            json_object_set_new(item, "stopDate", sfn_time_json(sfn_doc_int(e->doc, "stopDate")));
-        json_array_append_new(list, item);
-    }
-    json_t *out = json_pack("{s:o}", "executions", list);
-    if (more)
-        json_object_set_new(out, "nextToken", json_sprintf("%ld", index - 1));
-    aws_reply(call, out);
+    sfn_exec_maybe_free(s, ex);
 }
 
 /* The definition's TimeoutSeconds passed: the execution ends TIMED_OUT (its branches
@@ -1287,12 +1254,17 @@ static void execution_timed_out(sfn *s, sfn_exec *ex)
 void sfn_stop_execution(aws_call *call)
 {
     sfn *s = sfn_of(call);
-    sfn_exec *ex = exec_or_reply(call);
+    sfn_exec *ex = exec_or_reply(call, sfn_stop_execution);
     if (!ex)
         return;
     if (!sfn_exec_running(ex)) {
         aws_reply(call,
                   json_pack("{s:o}", "stopDate", sfn_time_json(sfn_doc_int(ex->doc, "stopDate"))));
+        sfn_exec_maybe_free(s, ex);
+        return;
+    }
+    if (ex->committing) { /* a step of it is being committed: the stop comes after it */
+        sfn_exec_park(ex, call, sfn_stop_execution);
         return;
     }
     sfn_transition *t = sfn_transition_new(s, ex);
@@ -1340,7 +1312,7 @@ static bool redrivable(const json_t *d, char *why, size_t cap)
 void sfn_redrive_execution(aws_call *call)
 {
     sfn *s = sfn_of(call);
-    sfn_exec *ex = exec_or_reply(call);
+    sfn_exec *ex = exec_or_reply(call, sfn_redrive_execution);
     if (!ex)
         return;
     char why[200];
@@ -1348,6 +1320,11 @@ void sfn_redrive_execution(aws_call *call)
         aws_reply_error(call, AWS_ERR_SFN_EXECUTION_NOT_REDRIVABLE,
                         "Execution is not redrivable: '%s'. %s",
                         sfn_doc_str(ex->doc, "executionArn"), why);
+        sfn_exec_maybe_free(s, ex);
+        return;
+    }
+    if (ex->committing) {
+        sfn_exec_park(ex, call, sfn_redrive_execution);
         return;
     }
     json_t *d = ex->doc;
@@ -1455,12 +1432,13 @@ out:
 
 void sfn_get_execution_history(aws_call *call)
 {
-    sfn_exec *ex = exec_or_reply(call);
+    sfn_exec *ex = exec_or_reply(call, sfn_get_execution_history);
     if (!ex)
         return;
     history_read *h = xcalloc(1, sizeof *h);
     h->call = call;
     h->arn = xstrdup(sfn_doc_str(ex->doc, "executionArn"));
+    sfn_exec_maybe_free(sfn_of(call), ex);
     h->op.kind = STORE_ARCHIVE_READ;
     h->op.u.archive.archive = h->arn;
     h->op.u.archive.from_ms = 0;
@@ -1474,69 +1452,38 @@ void sfn_get_execution_history(aws_call *call)
 
 /* ---- startup and shutdown ----------------------------------------------------------- */
 
-void sfn_exec_restore(const char *key, const char *doc, void *arg)
+/* A running execution just loaded continues where its last commit left it: a Wait at its
+ * end time (now, if it passed while the server was down), any other state now. */
+void sfn_exec_resume(sfn *s, sfn_exec *e, int64_t now)
 {
-    (void)key;
-    json_t *d = json_loads(doc, 0, NULL);
-    if (json_is_object(d) && sfn_doc_str(d, "executionArn"))
-        sfn_exec_link(arg, d);
-    else
-        json_decref(d);
-}
-
-/* Running executions continue where their last commit left them: a Wait at its end time
- * (now, if it passed while the server was down), any other state now. */
-static int by_start_desc(const void *a, const void *b)
-{
-    int64_t x = sfn_doc_int((*(sfn_exec *const *)a)->doc, "startDate");
-    int64_t y = sfn_doc_int((*(sfn_exec *const *)b)->doc, "startDate");
-    return (x < y) - (x > y);
-}
-
-/* The list newest first, as new executions are linked (ListExecutions' order). */
-static void execs_sort(sfn *s)
-{
-    size_t n = 0;
-    for (sfn_exec *e = s->execs; e; e = e->next)
-        n++;
-    if (n < 2)
+    if (!sfn_exec_running(e) || e->committing || e->invoking)
         return;
-    sfn_exec **v = xcalloc(n, sizeof *v);
-    n = 0;
-    for (sfn_exec *e = s->execs; e; e = e->next)
-        v[n++] = e;
-    qsort(v, n, sizeof *v, by_start_desc);
-    for (size_t i = 0; i < n; i++) {
-        v[i]->next = i + 1 < n ? v[i + 1] : NULL;
-        v[i]->prev = i > 0 ? v[i - 1] : NULL;
-    }
-    s->execs = v[0];
-    xfree(v);
+    json_t *cursor = json_object_get(e->doc, "cursor");
+    const char *phase = sfn_doc_str(cursor, "phase");
+    bool timed = phase && (strcmp(phase, "wait") == 0 || strcmp(phase, "retry") == 0);
+    e->wake_ms = timed ? sfn_doc_int(cursor, "wakeMs") : now;
+    if (phase && strcmp(phase, "branches") == 0) /* its branches run; it waits for them */
+        e->wake_ms = sfn_branches_ready(e) ? now : 0;
+    if (phase && (strcmp(phase, "token") == 0 || strcmp(phase, "sync") == 0))
+        e->wake_ms = sfn_task_ready(s, e) ? now : sfn_task_deadline(cursor);
+    /* a Task's invocation was in flight: it runs again (at least once) */
+    e->resume_task = phase && strcmp(phase, "task") == 0;
 }
 
+/* Startup: every execution due by now is in memory; they go on. */
 void sfn_exec_resume_all(sfn *s)
 {
-    execs_sort(s);
     size_t running = 0;
     int64_t now = clock_now_ms();
     for (sfn_exec *e = s->execs; e; e = e->next) {
         if (!sfn_exec_running(e))
             continue;
-        json_t *cursor = json_object_get(e->doc, "cursor");
-        const char *phase = sfn_doc_str(cursor, "phase");
-        bool timed = phase && (strcmp(phase, "wait") == 0 || strcmp(phase, "retry") == 0);
-        e->wake_ms = timed ? sfn_doc_int(cursor, "wakeMs") : now;
-        if (phase && strcmp(phase, "branches") == 0) /* its branches run; it waits for them */
-            e->wake_ms = sfn_branches_ready(e) ? now : 0;
-        if (phase && (strcmp(phase, "token") == 0 || strcmp(phase, "sync") == 0))
-            e->wake_ms = sfn_task_ready(s, e) ? now : sfn_task_deadline(cursor);
-        /* a Task's invocation was in flight: it runs again (at least once) */
-        e->resume_task = phase && strcmp(phase, "task") == 0;
+        sfn_exec_resume(s, e, now);
         running++;
     }
     if (running)
         log_info("stepfunctions: resuming executions", "running=%zu", running);
-    timer_rearm_all(s);
+    sfn_timer_rearm(s);
 }
 
 void sfn_execs_free(sfn *s)

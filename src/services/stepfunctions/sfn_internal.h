@@ -2,13 +2,14 @@
  * machine and execution records, and the helpers of the handlers.
  *
  * State machines are JSON documents (namespace "sfn.machine", keyed by ARN). An execution
- * is a JSON document too ("sfn.execution", keyed by ARN): its description, the definition
- * it runs (a copy taken at start), and its cursor — the state it is in, that state's
- * input, and its phase: "enter" (run the state), "wait" (in a Wait until wakeMs), "task"
- * (a Task's invocation in flight) or "retry" (a Task's retry delay). Its history events
- * are archive records (the archive named by the execution's ARN). Every transition commits
- * the events it produced and the new document in one store group before the next runs
- * (sfn_exec.c). */
+ * is a JSON document too (a row keyed by its ARN, sfn_store.c): its description, the id of
+ * the definition it runs (taken at start), and its cursor — the state it is in, that
+ * state's input, and its phase: "enter" (run the state), "wait" (in a Wait until wakeMs),
+ * "task" (a Task's invocation in flight), "retry" (a Task's retry delay), "token" (waiting
+ * for a task token), "sync" (for an execution it started), "branches" (for its branches).
+ * Its history events are archive records (the archive named by the execution's ARN). Every
+ * transition commits the events it produced and the new document in one store group before
+ * the next runs (sfn_exec.c). Only executions with something to do soon are in memory. */
 #ifndef SLUICE_SERVICES_SFN_INTERNAL_H
 #define SLUICE_SERVICES_SFN_INTERNAL_H
 
@@ -18,8 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SFN_NS_MACHINE   "sfn.machine"
-#define SFN_NS_EXECUTION "sfn.execution"
+#define SFN_NS_MACHINE "sfn.machine"
 
 /* One execution in memory. */
 typedef struct sfn_exec {
@@ -28,6 +28,7 @@ typedef struct sfn_exec {
     bool committing;           /* a transition's commit is in flight */
     bool invoking;             /* a Task's invocation is in flight */
     bool resume_task;          /* restarted in a Task: invoke again when the timer fires */
+    bool sync_missing;         /* the execution its .sync task started is not in the store */
     unsigned inflight;         /* calls made for it and not yet answered (of any attempt) */
     aws_call *sync_call;       /* a StartSyncExecution waiting for its end */
     int64_t timeout_ms;        /* the definition's TimeoutSeconds from the start: 0 for none */
@@ -44,7 +45,8 @@ struct sfn {
     char region[64];
     char account[32];
     json_t *machines;      /* ARN -> document */
-    sfn_exec *execs;       /* every execution, newest first */
+    sfn_exec *execs;       /* the executions in memory (sfn_store.c), newest first */
+    size_t nhot;           /* how many */
     uv_timer_t wait_timer; /* the earliest wake_ms of the waiting executions */
     int64_t timer_at;      /* when wait_timer fires (0: stopped) */
     /* EXPRESS steps are not committed: they wait here for the next turn of the loop */
@@ -53,7 +55,14 @@ struct sfn {
     json_t *exec_index;       /* execution ARN -> sfn_exec* (a json_integer): sfn_exec_find */
     bool stopping;
     json_t *activities;  /* ARN -> document (sfn_activities.c) */
-    json_t *definitions; /* definition text -> [text, parsed]: shared by executions */
+    json_t *definitions; /* definition id -> [text, parsed, stored]: shared by executions */
+    /* sfn_store.c: the executions not in memory */
+    int64_t cold_due;          /* the earliest WAKE row not loaded (0: none known) */
+    bool loading;              /* the loader's pass is under way */
+    bool starting;             /* startup: executions are loaded, none runs yet */
+    unsigned char *load_after; /* the loader's place: the WAKE key it read last */
+    size_t load_after_len;
+    json_t *legacy;                       /* at startup: documents of the former layout, to move */
     struct activity_poll *activity_polls; /* workers' GetActivityTask waiting, newest first */
     /* the services Task states call (sfn_integrations.c), by their SDK id */
     struct sfn_service_ref {
@@ -87,6 +96,11 @@ void sfn_list_executions(aws_call *call);
 void sfn_stop_execution(aws_call *call);
 void sfn_get_execution_history(aws_call *call);
 void sfn_describe_state_machine_for_execution(aws_call *call);
+/* sfn_store.c: executions in the store, loading and eviction. */
+/* Reads the definitions, moves documents of the former layout, starts loading the
+ * executions due (they resume once all due at startup are in memory). */
+int sfn_store_open(sfn *s);
+void sfn_store_close(sfn *s);
 void sfn_exec_restore(const char *key, const char *doc, void *arg);
 /* sfn_versions.c: versions and aliases. */
 /* What a (possibly qualified) state machine ARN runs: a new reference to the machine's

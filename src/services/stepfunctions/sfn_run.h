@@ -26,6 +26,16 @@ static inline bool sfn_exec_running(const sfn_exec *e)
     return strcmp(sfn_doc_str(e->doc, "status"), "RUNNING") == 0;
 }
 
+/* An execution's row written by a commit (sfn_store.c), with its side rows (WAKE, LIST). */
+typedef struct sfn_row {
+    store_op op; /* a KV_MUTATE */
+    char *key;
+    char *item; /* NULL: delete */
+    size_t len;
+    store_kv_side *sides;
+    size_t nsides;
+} sfn_row;
+
 /* One step of an execution: its events, then one store group with the document. */
 typedef struct sfn_transition {
     sfn *s;
@@ -38,11 +48,13 @@ typedef struct sfn_transition {
     struct sfn_exec **spawned; /* branches this step starts: stepped once it commits */
     size_t nspawned;
     /* the commit */
-    store_op group, archive_op, doc_op;
-    store_op *children[2];
+    store_op group, archive_op, def_op;
+    store_op **children;
     store_archived *records;
-    store_doc *docs;
-    size_t ndocs;
+    sfn_row **rows; /* the executions' rows */
+    size_t nrows;
+    store_doc *def_docs;                 /* definitions not yet stored */
+    json_t *definition_ids;              /* their ids */
     struct sfn_transition *next_express; /* the queue of uncommitted EXPRESS steps */
 } sfn_transition;
 
@@ -65,9 +77,47 @@ bool sfn_output_over_limit(sfn_transition *t, const char *name, const json_t *ou
 json_t *sfn_json_text(const json_t *v);
 /* ex's wake or timeout time changed: the service timer fires by then. */
 void sfn_timer_arm(sfn *s, const sfn_exec *ex);
-/* Links an execution document (taken) into the service's list; NULL if unreadable. */
+/* The timer fires by `at` (ms; 0: no change). */
+void sfn_timer_wake_by(sfn *s, int64_t at);
+/* The timer on the earliest due time (one pass over the executions in memory). */
+void sfn_timer_rearm(sfn *s);
+/* Links an execution document (taken) into memory. */
 sfn_exec *sfn_exec_link(sfn *s, json_t *doc);
+/* Frees ex's memory (its parked calls run first, and find it gone). */
+void sfn_exec_unlink(sfn *s, sfn_exec *ex);
+/* Sets the wake time of a running execution just loaded, as its cursor's phase says. */
+void sfn_exec_resume(sfn *s, sfn_exec *ex, int64_t now);
+/* Runs ex's next step (if it may: running, nothing committing). */
+void sfn_exec_step(sfn *s, sfn_exec *ex);
+/* The execution in memory with this ARN, or NULL. */
 sfn_exec *sfn_exec_find(const sfn *s, const char *arn);
+/* EXPRESS: in memory only. */
+bool sfn_exec_ephemeral(const sfn_exec *ex);
+
+/* sfn_store.c */
+typedef void (*sfn_load_fn)(sfn *s, sfn_exec *ex, int status, void *arg);
+/* Loads the execution arn into memory (if it is not there) and calls done with it (NULL if
+ * there is none; status != 0 if the store failed). */
+void sfn_exec_load(sfn *s, const char *arn, sfn_load_fn done, void *arg);
+/* The execution arn for a call: in memory, or loaded first — then NULL is returned with
+ * *pending set, and again(call) runs once it is loaded (NULL then: there is none). */
+sfn_exec *sfn_exec_get(aws_call *call, const char *arn, aws_op_fn again, bool *pending);
+/* The row write of execution arn: doc (NULL: delete) as it is committed, mem the document in
+ * memory (may be doc or NULL), which records where its WAKE and LIST rows are. */
+sfn_row *sfn_row_new(const char *arn, json_t *doc, json_t *mem);
+void sfn_row_free(sfn_row *r);
+/* The definition of doc goes into t's commit if it is not stored yet. */
+void sfn_commit_definitions(sfn_transition *t, const json_t *doc);
+/* t's commit stored these definitions (a JSON array of ids). */
+void sfn_definitions_saved(sfn *s, const json_t *ids);
+/* The parsed definition (new reference, NULL if not JSON) of text, its id into id. */
+json_t *sfn_definition_use(sfn *s, const char *text, char id[65]);
+json_t *sfn_definition_parsed(sfn *s, const char *id);
+const char *sfn_definition_text(const sfn *s, const char *id);
+/* The loader: due executions come into memory (called by the timer); when it needs the
+ * timer next (0: not). */
+void sfn_loader_tick(sfn *s, int64_t now);
+int64_t sfn_loader_due(const sfn *s);
 /* The archive holding ex's history: its root execution's ARN (branches write there). */
 const char *sfn_history_arn(const sfn_exec *ex);
 /* Writes doc (NULL: deletes) of the execution `key` in t's commit. */

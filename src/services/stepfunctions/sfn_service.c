@@ -491,16 +491,20 @@ int sfn_create(sfn **out, uv_loop_t *loop, store *st, const char *region, const 
     uv_timer_init(loop, &s->wait_timer);
     s->wait_timer.data = s;
     if (store_load_docs(st, SFN_NS_MACHINE, machine_restore, s) != 0 ||
-        store_load_docs(st, SFN_NS_EXECUTION, sfn_exec_restore, s) != 0 ||
-        store_load_docs(st, "sfn.activity", sfn_activity_restore, s) != 0) {
+        store_load_docs(st, "sfn.activity", sfn_activity_restore, s) != 0 ||
+        sfn_store_open(s) != 0) {
         sfn_destroy(s);
         *out = NULL;
         return -1;
     }
-    sfn_exec_resume_all(s);
     log_info("stepfunctions ready", "state_machines=%zu", json_object_size(s->machines));
     *out = s;
     return 0;
+}
+
+size_t sfn_executions_in_memory(const sfn *s)
+{
+    return s ? s->nhot : 0;
 }
 
 const aws_service_def *sfn_service_def(const sfn *s)
@@ -542,6 +546,7 @@ void sfn_destroy(sfn *s)
         return;
     sfn_express_discard(s);
     sfn_execs_free(s);
+    sfn_store_close(s);
     json_decref(s->machines);
     s->machines = NULL;
     json_decref(s->activities);

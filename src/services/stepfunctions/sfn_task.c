@@ -460,13 +460,13 @@ static bool still_current(task_call *c)
     ex->inflight--;
     if (c->s->stopping)
         return false; /* shutting down: the restart calls again */
-    if (!sfn_exec_running(ex)) {
-        sfn_exec_maybe_free(c->s, ex);
-        return false;
-    }
     json_t *cursor = json_object_get(ex->doc, "cursor");
-    return cursor && strcmp(sfn_doc_str(cursor, "phase"), "task") == 0 &&
-           sfn_doc_int(cursor, "token") == c->token && !ex->committing;
+    bool current = sfn_exec_running(ex) && cursor &&
+                   strcmp(sfn_doc_str(cursor, "phase"), "task") == 0 &&
+                   sfn_doc_int(cursor, "token") == c->token && !ex->committing;
+    if (!current)
+        sfn_exec_maybe_free(c->s, ex);
+    return current;
 }
 
 static void lambda_done(int outcome, const char *payload, size_t len, void *arg)
@@ -589,12 +589,15 @@ void sfn_task_start(sfn *s, sfn_exec *ex)
 
 /* ---- waking: retry delays, deadlines, .sync ends ------------------------------------- */
 
-/* The end of the execution a .sync task started, as the task's result; NULL if it runs. */
-static json_t *sync_result(sfn *s, const json_t *cursor, const task_res *r, const char **error,
-                           const char **cause)
+/* The end of the execution a .sync task of ex started, as the task's result; NULL if it
+ * runs (or is not in memory: sfn_task_ready loads it). */
+static json_t *sync_result(sfn *s, sfn_exec *ex, const json_t *cursor, const task_res *r,
+                           const char **error, const char **cause)
 {
     sfn_exec *target = sfn_exec_find(s, sfn_doc_str(cursor, "syncArn"));
     *error = NULL;
+    if (!target && !ex->sync_missing)
+        return NULL;
     if (!target) {
         *error = "States.Runtime";
         *cause = "The execution the task started is gone";
@@ -630,6 +633,26 @@ static json_t *sync_result(sfn *s, const json_t *cursor, const task_res *r, cons
     return out;
 }
 
+/* The execution a .sync task waits for was loaded (it was not in memory): the task takes
+ * its step if it ended; then it may leave memory again. */
+static void sync_target_loaded(sfn *s, sfn_exec *target, int status, void *arg)
+{
+    char *waiter_arn = arg;
+    sfn_exec *ex = s->stopping ? NULL : sfn_exec_find(s, waiter_arn);
+    xfree(waiter_arn);
+    if (!ex || status != 0)
+        return;
+    json_t *cursor = json_object_get(ex->doc, "cursor");
+    if (strcmp(sfn_doc_str(cursor, "phase") ?: "", "sync") != 0)
+        return;
+    if (!target)
+        ex->sync_missing = true;
+    if (!target || !sfn_exec_running(target))
+        sfn_exec_step(s, ex);
+    if (target)
+        sfn_exec_maybe_free(s, target);
+}
+
 bool sfn_task_ready(sfn *s, const sfn_exec *ex)
 {
     json_t *cursor = json_object_get(ex->doc, "cursor");
@@ -637,6 +660,11 @@ bool sfn_task_ready(sfn *s, const sfn_exec *ex)
     if (!phase || strcmp(phase, "sync") != 0)
         return false;
     sfn_exec *target = sfn_exec_find(s, sfn_doc_str(cursor, "syncArn"));
+    if (!target && !ex->sync_missing) { /* in the store: its end is looked at there */
+        sfn_exec_load(s, sfn_doc_str(cursor, "syncArn"), sync_target_loaded,
+                      xstrdup(sfn_doc_str(ex->doc, "executionArn")));
+        return false;
+    }
     return !target || !sfn_exec_running(target);
 }
 
@@ -652,7 +680,7 @@ void sfn_task_wake(sfn_transition *t, sfn_step_io *io, const char *name)
     if (strcmp(phase, "sync") == 0) {
         task_res r = resource_of(io->state);
         const char *error, *cause = NULL;
-        json_t *result = sync_result(t->s, cursor, &r, &error, &cause);
+        json_t *result = sync_result(t->s, t->ex, cursor, &r, &error, &cause);
         if (result || error) {
             if (error)
                 task_failed(t, io, error, cause);
@@ -709,7 +737,8 @@ void sfn_task_hand_over(sfn *s, sfn_exec *ex, aws_call *call, const char *worker
 
 /* ---- SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat ----------------------------- */
 
-/* The execution waiting with the call's taskToken, or NULL (replied). */
+/* The execution waiting with the call's taskToken, or NULL (replied, or being loaded: then
+ * again(call) runs once it is in memory). */
 static sfn_exec *token_owner(aws_call *call, aws_op_fn again)
 {
     const char *tok = sfn_str(call, "taskToken");
@@ -719,7 +748,10 @@ static sfn_exec *token_owner(aws_call *call, aws_op_fn again)
         aws_reply_error(call, AWS_ERR_SFN_INVALID_TOKEN, "Invalid Token: 'Invalid token'");
         return NULL;
     }
-    sfn_exec *ex = sfn_exec_find(sfn_of(call), arn);
+    bool pending;
+    sfn_exec *ex = sfn_exec_get(call, arn, again, &pending);
+    if (pending)
+        return NULL;
     json_t *cursor = ex ? json_object_get(ex->doc, "cursor") : NULL;
     const char *phase = cursor ? sfn_doc_str(cursor, "phase") : NULL;
     if (!ex) {
@@ -729,8 +761,10 @@ static sfn_exec *token_owner(aws_call *call, aws_op_fn again)
     }
     if (!sfn_exec_running(ex) || !phase || sfn_doc_int(cursor, "token") != token ||
         (strcmp(phase, "token") != 0 && strcmp(phase, "task") != 0)) {
+        sfn *s = sfn_of(call);
         aws_reply_error(call, AWS_ERR_SFN_TASK_TIMED_OUT,
                         "Task Timed Out: 'Provided task does not exist anymore'");
+        sfn_exec_maybe_free(s, ex);
         return NULL;
     }
     if (ex->committing) { /* a step of it is being committed: the call runs after it */
@@ -800,9 +834,16 @@ void sfn_send_task_heartbeat(aws_call *call)
         json_object_get(json_object_get(ex->def, "States"), sfn_doc_str(cursor, "state"));
     json_int_t hb = json_integer_value(json_object_get(state, "HeartbeatSeconds"));
     if (hb > 0 && strcmp(sfn_doc_str(cursor, "phase"), "token") == 0) {
-        json_object_set_new(cursor, "heartbeatMs", json_integer(clock_now_ms() + hb * 1000));
+        /* the new deadline is committed (no event): it holds after a restart, and for an
+         * execution that leaves memory meanwhile */
+        sfn_transition *t = sfn_transition_new(sfn_of(call), ex);
+        json_object_set_new(cursor, "heartbeatMs", json_integer(t->now + hb * 1000));
         ex->wake_ms = sfn_task_deadline(cursor);
-        sfn_timer_arm(sfn_of(call), ex);
+        t->call = call;
+        sfn_transition_commit(t);
+        return;
     }
+    sfn *s = sfn_of(call);
     aws_reply(call, json_object());
+    sfn_exec_maybe_free(s, ex);
 }

@@ -19,6 +19,8 @@ const aws_service_def *sfn_service_def(const sfn *s);
 /* A service that Task states may call, by its SDK id as in aws-sdk ARNs ("sqs", "sns",
  * "eventbridge", "dynamodb", "lambda", "sesv2", ...; this service is "sfn"). Borrowed. */
 void sfn_add_service(sfn *s, const char *sdk_id, const aws_service_def *def);
+/* How many executions are in memory (the others are only in the store). */
+size_t sfn_executions_in_memory(const sfn *s);
 /* Stops the timers; executions stay where their last commit left them. */
 void sfn_shutdown(sfn *s);
 void sfn_destroy(sfn *s);

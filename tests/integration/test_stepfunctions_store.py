@@ -1,0 +1,343 @@
+"""Step Functions executions that wait live in the store, not in memory: an execution parked
+in a long Wait or a task-token wait leaves memory (the health endpoint's
+`sfn_executions_in_memory` gauge says so) and comes back when it is due or when a call names
+it. Every operation still sees it: Describe, List (paged, filtered), history, Stop,
+SendTask*, .sync parents; and after SIGKILL the parked ones stay in the store until due.
+Documents of the former layout (one "sfn.execution" document each) are moved at startup."""
+
+import json
+import sqlite3
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from helpers import SLOW, make_client, unique
+
+ROLE = "arn:aws:iam::000000000000:role/sfn"
+ACCOUNT = "000000000000"
+
+
+def client(server):
+    return make_client(server.endpoint, "stepfunctions")
+
+
+def create(sfn, definition, name=None):
+    return sfn.create_state_machine(
+        name=name or unique("sm"), definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
+
+
+def in_memory(server):
+    status, body = server.health()
+    assert status == 200
+    return json.loads(body)["sfn_executions_in_memory"]
+
+
+def until(what, fn, timeout=10):
+    deadline = time.time() + timeout * SLOW
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def wait_done(sfn, arn, timeout=20):
+    return until(
+        "the end of " + arn,
+        lambda: (lambda d: d if d["status"] != "RUNNING" else None)(sfn.describe_execution(executionArn=arn)),
+        timeout,
+    )
+
+
+def history(sfn, arn):
+    out, kw = [], {"executionArn": arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kw)
+        out += page["events"]
+        if not page.get("nextToken"):
+            return out
+        kw["nextToken"] = page["nextToken"]
+
+
+def list_all(sfn, sm, **kw):
+    out, args = [], {"stateMachineArn": sm, "maxResults": 7, **kw}
+    while True:
+        page = sfn.list_executions(**args)
+        assert len(page["executions"]) <= 7
+        out += page["executions"]
+        if not page.get("nextToken"):
+            return out
+        args["nextToken"] = page["nextToken"]
+
+
+WAIT = {
+    "StartAt": "Sleep",
+    "States": {
+        "Sleep": {"Type": "Wait", "SecondsPath": "$.seconds", "Next": "Done"},
+        "Done": {"Type": "Pass", "Parameters": {"n.$": "$.n"}, "End": True},
+    },
+}
+
+
+def test_parked_executions_leave_memory_and_finish_on_time(fresh_server):
+    sfn = client(fresh_server)
+    sm = create(sfn, WAIT)
+    arns = [
+        sfn.start_execution(stateMachineArn=sm, name="p%02d" % i, input=json.dumps({"seconds": 5, "n": i}))[
+            "executionArn"
+        ]
+        for i in range(20)
+    ]
+    started = time.time()
+    until("the parked executions to leave memory", lambda: in_memory(fresh_server) == 0, 4)
+    # they are still there for every operation
+    d = sfn.describe_execution(executionArn=arns[3])
+    assert d["status"] == "RUNNING" and json.loads(d["input"]) == {"seconds": 5, "n": 3}
+    assert [e["type"] for e in history(sfn, arns[3])][-1] == "WaitStateEntered"
+    listed = list_all(sfn, sm, statusFilter="RUNNING")
+    assert sorted(e["name"] for e in listed) == ["p%02d" % i for i in range(20)]
+    assert list_all(sfn, sm, statusFilter="SUCCEEDED") == []
+    assert in_memory(fresh_server) == 0  # reading them did not keep them
+    # the loader brings them back when they are due
+    for i, arn in enumerate(arns):
+        d = wait_done(sfn, arn, 15)
+        assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == {"n": i}
+        assert d["stopDate"].timestamp() >= started + 4.5
+    assert time.time() - started < 5 + 4 * SLOW  # not long after their Wait ended
+    until("the ended executions to leave memory", lambda: in_memory(fresh_server) == 0, 4)
+    names = [e["name"] for e in list_all(sfn, sm, statusFilter="SUCCEEDED")]
+    assert sorted(names) == ["p%02d" % i for i in range(20)]
+    assert list_all(sfn, sm, statusFilter="RUNNING") == []
+
+
+def test_list_executions_is_newest_first_with_opaque_tokens(fresh_server):
+    sfn = client(fresh_server)
+    sm = create(sfn, WAIT)
+    for i in range(10):
+        sfn.start_execution(stateMachineArn=sm, name="e%d" % i, input=json.dumps({"seconds": 0, "n": i}))
+        time.sleep(0.005)
+    names = [e["name"] for e in list_all(sfn, sm)]
+    assert names == ["e%d" % i for i in reversed(range(10))]
+    with pytest.raises(ClientError) as e:
+        sfn.list_executions(stateMachineArn=sm, nextToken="not-a-token")
+    assert e.value.response["Error"]["Code"] == "InvalidToken"
+
+
+def test_calls_reach_executions_in_the_store(fresh_server):
+    sfn = client(fresh_server)
+    sm = create(sfn, WAIT)
+    arn = sfn.start_execution(stateMachineArn=sm, name="long", input=json.dumps({"seconds": 3600, "n": 1}))[
+        "executionArn"
+    ]
+    until("the execution to leave memory", lambda: in_memory(fresh_server) == 0, 4)
+    # the same name and input is the same call; another input is another execution
+    again = sfn.start_execution(stateMachineArn=sm, name="long", input=json.dumps({"seconds": 3600, "n": 1}))
+    assert again["executionArn"] == arn
+    with pytest.raises(ClientError) as e:
+        sfn.start_execution(stateMachineArn=sm, name="long", input=json.dumps({"seconds": 1, "n": 2}))
+    assert e.value.response["Error"]["Code"] == "ExecutionAlreadyExists"
+    d = sfn.describe_state_machine_for_execution(executionArn=arn)
+    assert json.loads(d["definition"]) == WAIT
+    sfn.stop_execution(executionArn=arn, error="Cancelled", cause="by the test")
+    d = sfn.describe_execution(executionArn=arn)
+    assert d["status"] == "ABORTED" and d["error"] == "Cancelled"
+    assert history(sfn, arn)[-1]["type"] == "ExecutionAborted"
+    with pytest.raises(ClientError) as e:
+        sfn.start_execution(stateMachineArn=sm, name="long", input=json.dumps({"seconds": 3600, "n": 1}))
+    assert e.value.response["Error"]["Code"] == "ExecutionAlreadyExists"
+    with pytest.raises(ClientError) as e:
+        sfn.describe_execution(executionArn=arn.replace(":long", ":never"))
+    assert e.value.response["Error"]["Code"] == "ExecutionDoesNotExist"
+    until("the stopped execution to leave memory", lambda: in_memory(fresh_server) == 0, 4)
+
+
+def test_task_token_wait_in_the_store_with_heartbeats(fresh_server):
+    sfn = client(fresh_server)
+    sqs = make_client(fresh_server.endpoint, "sqs")
+    url = sqs.create_queue(QueueName=unique("tokens"))["QueueUrl"]
+    sm = create(
+        sfn,
+        {
+            "StartAt": "Ask",
+            "States": {
+                "Ask": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                    "Parameters": {"QueueUrl": url, "MessageBody": {"token.$": "$$.Task.Token"}},
+                    "HeartbeatSeconds": 4,
+                    "End": True,
+                }
+            },
+        },
+    )
+    arn = sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"]
+    msgs = until("the token message", lambda: sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages"))
+    token = json.loads(msgs[0]["Body"])["token"]
+    # heartbeats move the deadline (committed: the execution leaves memory between them)
+    for _ in range(4):
+        time.sleep(2)
+        sfn.send_task_heartbeat(taskToken=token)
+    assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+    sfn.send_task_success(taskToken=token, output=json.dumps({"approved": True}))
+    d = wait_done(sfn, arn)
+    assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == {"approved": True}
+    with pytest.raises(ClientError) as e:
+        sfn.send_task_success(taskToken=token, output="{}")
+    assert e.value.response["Error"]["Code"] == "TaskTimedOut"
+
+
+def test_token_wait_without_deadline_is_only_in_the_store(fresh_server):
+    sfn = client(fresh_server)
+    sqs = make_client(fresh_server.endpoint, "sqs")
+    url = sqs.create_queue(QueueName=unique("tokens"))["QueueUrl"]
+    sm = create(
+        sfn,
+        {
+            "StartAt": "Ask",
+            "States": {
+                "Ask": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                    "Parameters": {"QueueUrl": url, "MessageBody": {"token.$": "$$.Task.Token"}},
+                    "End": True,
+                }
+            },
+        },
+    )
+    arns = [sfn.start_execution(stateMachineArn=sm, input=json.dumps({"i": i}))["executionArn"] for i in range(5)]
+    tokens = []
+    while len(tokens) < 5:
+        for m in until("token messages", lambda: sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages")):
+            tokens.append(json.loads(m["Body"])["token"])
+    until("the waiting executions to leave memory", lambda: in_memory(fresh_server) == 0, 4)
+    fresh_server.restart_after_kill()
+    sfn = client(fresh_server)
+    assert in_memory(fresh_server) == 0  # nothing due: nothing loaded
+    for i, token in enumerate(tokens):
+        sfn.send_task_failure(taskToken=token, error="Rejected", cause="no %d" % i)
+    for arn in arns:
+        d = wait_done(sfn, arn)
+        assert d["status"] == "FAILED" and d["error"] == "Rejected"
+
+
+def test_parked_executions_survive_sigkill_and_load_when_due(fresh_server):
+    sfn = client(fresh_server)
+    sm = create(sfn, WAIT)
+    soon = [
+        sfn.start_execution(stateMachineArn=sm, input=json.dumps({"seconds": 1, "n": i}))["executionArn"]
+        for i in range(5)
+    ]
+    later = [
+        sfn.start_execution(stateMachineArn=sm, input=json.dumps({"seconds": 8, "n": i}))["executionArn"]
+        for i in range(5)
+    ]
+    until("the later ones to leave memory", lambda: in_memory(fresh_server) <= 5, 4)
+    fresh_server.restart_after_kill()
+    sfn = client(fresh_server)
+    for arn in soon:
+        assert wait_done(sfn, arn, 10)["status"] == "SUCCEEDED"
+    until("memory to empty", lambda: in_memory(fresh_server) == 0, 4)
+    assert all(sfn.describe_execution(executionArn=a)["status"] == "RUNNING" for a in later)
+    for i, arn in enumerate(later):
+        d = wait_done(sfn, arn, 20)
+        assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == {"n": i}
+        types = [e["type"] for e in history(sfn, arn)]
+        assert types.count("WaitStateExited") == 1 and types[-1] == "ExecutionSucceeded"
+
+
+def test_sync_parent_sees_the_end_of_a_child_in_the_store(fresh_server):
+    sfn = client(fresh_server)
+    child = create(sfn, WAIT)
+    parent = create(
+        sfn,
+        {
+            "StartAt": "Run",
+            "States": {
+                "Run": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                    "Parameters": {"StateMachineArn": child, "Input": {"seconds": 3, "n": 7}},
+                    "OutputPath": "$.Output",
+                    "End": True,
+                }
+            },
+        },
+    )
+    arn = sfn.start_execution(stateMachineArn=parent, input="{}")["executionArn"]
+    d = wait_done(sfn, arn, 20)
+    assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == {"n": 7}
+    # and after a restart while the child waits in the store
+    arn = sfn.start_execution(stateMachineArn=parent, input="{}")["executionArn"]
+    until(
+        "the child to wait",
+        lambda: len(list_all(sfn, child, statusFilter="RUNNING")) == 1,
+    )
+    fresh_server.restart_after_kill()
+    sfn = client(fresh_server)
+    d = wait_done(sfn, arn, 20)
+    assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == {"n": 7}
+
+
+def test_documents_of_the_former_layout_are_moved(fresh_server):
+    sfn = client(fresh_server)
+    name = unique("old")
+    sm = create(sfn, WAIT, name=name)
+    fresh_server.stop()
+    base = "arn:aws:states:us-east-1:%s:execution:%s:" % (ACCOUNT, name)
+    now = int(time.time() * 1000)
+    common = {
+        "stateMachineArn": sm,
+        "stateMachineName": name,
+        "definition": json.dumps(WAIT),
+        "roleArn": ROLE,
+        "type": "STANDARD",
+    }
+    running = dict(
+        common,
+        executionArn=base + "waiting",
+        name="waiting",
+        status="RUNNING",
+        startDate=now - 5000,
+        input=json.dumps({"seconds": 1, "n": 5}),
+        lastEventId=3,
+        cursor={
+            "state": "Sleep",
+            "stateInput": {"seconds": 1, "n": 5},
+            "phase": "wait",
+            "wakeMs": now - 1000,
+            "waitOutput": {"seconds": 1, "n": 5},
+        },
+    )
+    done = dict(
+        common,
+        executionArn=base + "done",
+        name="done",
+        status="SUCCEEDED",
+        startDate=now - 9000,
+        stopDate=now - 8000,
+        input=json.dumps({"seconds": 0, "n": 1}),
+        output=json.dumps({"n": 1}),
+        lastEventId=6,
+    )
+    db = sqlite3.connect(fresh_server.data_dir + "/sluice.db")
+    with db:
+        for d in (running, done):
+            db.execute(
+                "INSERT INTO docs(ns, key, doc) VALUES ('sfn.execution', ?, ?)", (d["executionArn"], json.dumps(d))
+            )
+    db.close()
+    fresh_server.start(port=fresh_server.port)
+    sfn = client(fresh_server)
+    d = wait_done(sfn, base + "waiting")
+    assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == {"n": 5}
+    d = sfn.describe_execution(executionArn=base + "done")
+    assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == {"n": 1}
+    assert json.loads(sfn.describe_state_machine_for_execution(executionArn=base + "done")["definition"]) == WAIT
+    assert [e["name"] for e in list_all(sfn, sm)] == ["waiting", "done"]
+    db = sqlite3.connect(fresh_server.data_dir + "/sluice.db")
+    left = db.execute("SELECT count(*) FROM docs WHERE ns = 'sfn.execution'").fetchone()[0]
+    db.close()
+    assert left == 0
