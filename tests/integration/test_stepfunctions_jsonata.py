@@ -182,3 +182,15 @@ def test_jsonpath_states_read_variables(sfn):
         "Other": {"Type": "Fail", "Error": "NotGold"}}}, {"x": 1})
     assert d["status"] == "SUCCEEDED", d
     assert json.loads(d["output"]) == {"who": "c-1", "n": 2, "from": 1}
+
+
+def test_intrinsic_functions_read_variables(sfn):
+    d = run(sfn, {"StartAt": "Set", "States": {
+        "Set": {"Type": "Pass", "Assign": {"name": "Ada", "n": 40, "tags": ["a", "b"]}, "Next": "Use"},
+        "Use": {"Type": "Pass", "Parameters": {
+            "greeting.$": "States.Format('Hello {} ({})', $name, $.id)",
+            "sum.$": "States.MathAdd($n, 2)",
+            "first.$": "States.ArrayGetItem($tags, 0)",
+            "count.$": "States.ArrayLength($tags)"}, "End": True}}}, {"id": "o-1"})
+    assert d["status"] == "SUCCEEDED", d
+    assert json.loads(d["output"]) == {"greeting": "Hello Ada (o-1)", "sum": 42, "first": "a", "count": 2}
