@@ -238,7 +238,8 @@ static json_t *find_state(const json_t *wf, const char *name, const char *inheri
     return NULL;
 }
 
-/* The tested state (a new reference) and its name into ts's run; -1 when replied. */
+/* The tested state (ts->state) and its name; the run's definition (a new reference: that
+ * state alone, in the query language it inherits) into def_out. -1 when replied. */
 static int definition_or_reply(aws_call *call, sfn_test *ts, json_t **def_out,
                                const char **name_out)
 {
@@ -282,7 +283,6 @@ static int definition_or_reply(aws_call *call, sfn_test *ts, json_t **def_out,
         json_decref(parsed);
         return -1;
     }
-    /* The run's definition: the state alone, in the query language it inherits. */
     json_t *def = json_pack("{s:{s:O}}", "States", name, ts->state);
     if (ql)
         json_object_set_new(def, "QueryLanguage", json_string(ql));
@@ -919,6 +919,10 @@ static void finish(sfn_test *ts)
 void sfn_test_state(aws_call *call)
 {
     sfn *s = sfn_of(call);
+    if (s->stopping) {
+        aws_reply_error(call, AWS_ERR_SERVICE_UNAVAILABLE, "The server is stopping.");
+        return;
+    }
     sfn_test *ts = xcalloc(1, sizeof *ts);
     ts->s = s;
     ts->call = call;
