@@ -1,47 +1,21 @@
 """Step Functions versions, aliases and RedriveExecution through boto3. Debian's botocore
-(1.29) predates these operations: the client loads the Step Functions model that Sluice
-serves (botocore's, merged with scripts/models/stepfunctions-overlay.json by
-scripts/gen-models.py), as `aws configure add-model` would."""
+(1.29) predates these operations: the client loads the merged model (sfn_helpers)."""
 
-import importlib.util
 import json
-import os
-import shutil
 import time
 
-import boto3
-import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
-from helpers import REGION, client_config, error_code, unique
+from helpers import error_code, unique
+from sfn_helpers import merged_model_client
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 ROLE = "arn:aws:iam::000000000000:role/sfn"
-DEBIAN_MODELS = "/usr/lib/python3/dist-packages/botocore/data"
 
 
 @pytest.fixture(scope="module")
 def sfn(server, tmp_path_factory):
-    spec = importlib.util.spec_from_file_location("gen_models",
-                                                  os.path.join(ROOT, "scripts", "gen-models.py"))
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    row = [r for r in gen.SERVICES if r["service"] == "stepfunctions"][0]
-    data = tmp_path_factory.mktemp("models")
-    target = data / "stepfunctions" / "2016-11-23"
-    target.mkdir(parents=True)
-    with open(target / "service-2.json", "w") as f:
-        json.dump(gen.load_model(row), f)
-    for extra in ("endpoint-rule-set-1.json", "paginators-1.json"):
-        src = os.path.join(DEBIAN_MODELS, "stepfunctions", "2016-11-23", extra)
-        if os.path.exists(src):
-            shutil.copy(src, target / extra)
-    core = botocore.session.get_session()
-    core.get_component("data_loader").search_paths.insert(0, str(data))
-    return boto3.session.Session(botocore_session=core).client(
-        "stepfunctions", endpoint_url=server.endpoint, region_name=REGION,
-        aws_access_key_id="test", aws_secret_access_key="test", config=client_config())
+    return merged_model_client(server.endpoint, tmp_path_factory.mktemp("models"))
 
 
 def pass_machine(value):

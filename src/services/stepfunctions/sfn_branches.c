@@ -206,12 +206,9 @@ void sfn_child_end(sfn_transition *t, const json_t *output, const char *error, c
         json_int_t failures = cur_int(cursor, "failures") + 1;
         cur_set_int(cursor, "failures", failures);
         json_t *state = json_object_get(json_object_get(parent->def, "States"), name);
-        json_t *count = json_object_get(state, "ToleratedFailureCount");
-        json_t *pct = json_object_get(state, "ToleratedFailurePercentage");
-        bool tolerant = map && (count || pct);
-        double total = (double)cur_int(cursor, "total");
-        bool over = !tolerant || (count && failures > json_integer_value(count)) ||
-                    (pct && 100.0 * (double)failures / total > json_number_value(pct));
+        bool tolerant = map && (json_object_get(state, "ToleratedFailureCount") ||
+                                json_object_get(state, "ToleratedFailurePercentage"));
+        bool over = !tolerant || sfn_map_over_tolerance(state, failures, cur_int(cursor, "total"));
         if (over && !json_object_get(cursor, "failed")) {
             json_object_set_new(
                 cursor, "failed",
@@ -225,6 +222,15 @@ void sfn_child_end(sfn_transition *t, const json_t *output, const char *error, c
     sfn_transition_doc(t, sfn_doc_str(parent->doc, "executionArn"), parent->doc);
 }
 
+bool sfn_map_over_tolerance(const json_t *state, json_int_t failures, json_int_t total)
+{
+    json_t *count = json_object_get(state, "ToleratedFailureCount");
+    json_t *pct = json_object_get(state, "ToleratedFailurePercentage");
+    return (count && failures > json_integer_value(count)) ||
+           (pct && failures > 0 &&
+            (total <= 0 || 100.0 * (double)failures / (double)total > json_number_value(pct)));
+}
+
 /* ---- the state ---------------------------------------------------------------------- */
 
 /* A Map's iteration inputs from the effective input: ItemsPath, then per item ItemSelector
@@ -233,7 +239,9 @@ static json_t *map_items(sfn_step_io *io, json_t *eff, json_t **values)
 {
     json_t *items = NULL;
     const char *path = sfn_doc_str(io->state, "ItemsPath");
-    if (io->jsonata) { /* Items: a value or an expression (default: the input) */
+    if (io->inspect && json_object_get(io->state, "ItemReader")) {
+        items = sfn_test_reader_items(io); /* a TestState's stateConfiguration gives them */
+    } else if (io->jsonata) { /* Items: a value or an expression (default: the input) */
         json_t *it = json_object_get(io->state, "Items");
         json_t *states = sfn_states_var(io, NULL, NULL);
         items = it ? sfn_jsonata_render(io, it, "Items", states) : json_incref(eff);
@@ -251,6 +259,8 @@ static json_t *map_items(sfn_step_io *io, json_t *eff, json_t **values)
         return NULL;
     }
     *values = items;
+    if (!io->jsonata)
+        sfn_inspect(io, "afterItemsPath", items);
     const json_t *selector = json_object_get(io->state, "ItemSelector");
     if (!selector)
         selector = json_object_get(io->state, "Parameters");
@@ -288,6 +298,8 @@ static json_t *map_items(sfn_step_io *io, json_t *eff, json_t **values)
         }
         json_array_append_new(inputs, in);
     }
+    if (selector)
+        sfn_inspect(io, "afterItemSelector", inputs);
     const json_t *batcher = json_object_get(io->state, "ItemBatcher");
     if (!batcher)
         return inputs;
@@ -316,6 +328,7 @@ static json_t *map_items(sfn_step_io *io, json_t *eff, json_t **values)
         cur_bytes += len;
     }
     json_decref(inputs);
+    sfn_inspect(io, "afterItemBatcher", batches);
     /* $$.Map.Item.Value of a batch: its items */
     json_decref(*values);
     *values = json_array();
@@ -373,6 +386,8 @@ void sfn_branches_enter(sfn_transition *t, sfn_step_io *io, const char *name, co
         state_event(t, type, "Started", NULL);
     }
     json_decref(eff);
+    if (t->ex->test) /* a TestState: its mock gives the results (sfn_test_state.c) */
+        return;
     if (total == 0) {
         sfn_branches_step(t, io, name, type);
         return;
@@ -414,6 +429,8 @@ void sfn_branches_step(sfn_transition *t, sfn_step_io *io, const char *name, con
         }
         result = sel;
     }
+    if (!io->jsonata)
+        sfn_inspect(io, "afterResultSelector", result);
     json_t *out = sfn_state_output(io, result, true);
     if (!out) {
         sfn_state_error(t, io, io->err.name, io->err.cause);

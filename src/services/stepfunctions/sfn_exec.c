@@ -97,6 +97,11 @@ static void transition_free(sfn_transition *t)
     xfree(t);
 }
 
+void sfn_transition_free(sfn_transition *t)
+{
+    transition_free(t);
+}
+
 json_t *sfn_json_text(const json_t *v)
 {
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -276,6 +281,10 @@ static void express_commit(sfn_transition *t)
  * EXPRESS steps are not committed (express_commit). */
 void sfn_transition_commit(sfn_transition *t)
 {
+    if (t->ex->test) { /* a TestState's step: nothing is kept */
+        sfn_test_step_done(t);
+        return;
+    }
     if (sfn_exec_ephemeral(t->ex)) {
         express_commit(t);
         return;
@@ -601,7 +610,7 @@ json_t *sfn_context_object(const sfn_exec *ex, const char *name, int64_t now)
     json_t *input = json_loads(sfn_doc_str(ex->doc, "input"), JSON_DECODE_ANY, NULL);
     json_t *item = json_object_get(ex->doc, "mapItem");
     json_t *ctx =
-        json_pack("{s:{s:s,s:o,s:s,s:s,s:s},s:{s:s,s:s,s:i},s:{s:s,s:s}}", "Execution", "Id",
+        json_pack("{s:{s:s,s:o,s:s,s:s?,s:s},s:{s:s,s:s,s:i},s:{s:s,s:s}}", "Execution", "Id",
                   sfn_history_arn(ex), "Input", input ? input : json_object(), "Name",
                   sfn_doc_str(ex->doc, "name"), "RoleArn", sfn_doc_str(ex->doc, "roleArn"),
                   "StartTime", started, "State", "EnteredTime", entered, "Name", name, "RetryCount",
@@ -630,6 +639,8 @@ void sfn_step_io_init(sfn_step_io *io, sfn_exec *ex, const json_t *state, json_t
     io->vars = json_object_get(ex->doc, "variables");
     io->doc = ex->doc;
     sfn_path_set_variables(io->vars); /* what JSONPath's $name reads during this step */
+    if (ex->test)
+        sfn_test_step_begin(ex, io);
 }
 
 /* InputPath, then Parameters (JSONata: Arguments). New reference, or NULL with io->err. */
@@ -642,17 +653,25 @@ json_t *sfn_effective_input(sfn_step_io *io, bool parameters)
         json_t *states = sfn_states_var(io, NULL, NULL);
         json_t *out = sfn_jsonata_render(io, args, "Arguments", states);
         json_decref(states);
+        if (out)
+            sfn_inspect(io, "afterArguments", out);
         return out;
     }
     json_t *eff = NULL, *out = NULL;
     if (sfn_path_apply(sfn_path_field(io->state, "InputPath"), io->input, io->context, &eff,
                        &io->err) != 0)
         return NULL;
+    sfn_inspect(io, "afterInputPath", eff);
     json_t *tmpl = json_object_get(io->state, "Parameters");
-    if (!parameters || !tmpl)
+    if (!parameters || !tmpl) {
+        if (parameters)
+            sfn_inspect(io, "afterParameters", eff);
         return eff;
+    }
     int rc = sfn_template_apply(tmpl, eff, io->context, &out, &io->err);
     json_decref(eff);
+    if (rc == 0)
+        sfn_inspect(io, "afterParameters", out);
     return rc == 0 ? out : NULL;
 }
 
@@ -689,6 +708,7 @@ json_t *sfn_state_output(sfn_step_io *io, json_t *result, bool result_path)
         json_decref(result);
         if (rc != 0)
             return NULL;
+        sfn_inspect(io, "afterResultPath", merged);
     }
     int rc = sfn_path_apply(sfn_path_field(io->state, "OutputPath"), merged, io->context, &out,
                             &io->err);
@@ -1017,6 +1037,11 @@ static void exec_step(sfn *s, sfn_exec *ex)
     sfn_transition *t = sfn_transition_new(s, ex);
     run_state(t);
     sfn_transition_commit(t);
+}
+
+void sfn_exec_run_step(sfn *s, sfn_exec *ex)
+{
+    exec_step(s, ex);
 }
 
 /* ---- operations --------------------------------------------------------------------- */

@@ -127,6 +127,12 @@ bool sfn_integration_available(const sfn *s, const sfn_integration *in)
     return def && aws_find_op(def, in->op) != NULL;
 }
 
+const model_operation *sfn_integration_operation(const sfn *s, const sfn_integration *in)
+{
+    const aws_service_def *def = service_of(s, in->sdk_id);
+    return def ? model_find_operation(def->model, in->op, strlen(in->op)) : NULL;
+}
+
 /* ---- shapes ------------------------------------------------------------------------- */
 
 /* v as text: itself if a string, else its JSON text. */

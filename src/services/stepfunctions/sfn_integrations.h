@@ -32,6 +32,9 @@ typedef struct sfn_integration {
 int sfn_integration_parse(const char *resource, sfn_integration *out);
 /* Whether the integration's service is registered (sfn_add_service). */
 bool sfn_integration_available(const sfn *s, const sfn_integration *in);
+/* The model of the integration's operation (its output shape: what the call returns), or
+ * NULL if its service is not registered. */
+const model_operation *sfn_integration_operation(const sfn *s, const sfn_integration *in);
 
 /* result: taken (NULL on error); error/cause: the Task's error name and cause. */
 typedef void (*sfn_integration_done_fn)(json_t *result, const char *error, const char *cause,

@@ -35,6 +35,7 @@ typedef struct sfn_exec {
     struct sfn_parked *parked; /* calls about it that wait for its commit (SendTask*) */
     int64_t wake_ms;           /* run the next step then (a Wait's end, a resume): 0 for none */
     struct sfn_exec *next, *prev;
+    struct sfn_test *test; /* TestState: the call this unlinked one-state run answers */
 } sfn_exec;
 
 struct sfn {
@@ -64,6 +65,7 @@ struct sfn {
     size_t load_after_len;
     json_t *legacy;                       /* at startup: documents of the former layout, to move */
     struct activity_poll *activity_polls; /* workers' GetActivityTask waiting, newest first */
+    struct sfn_test *tests;               /* TestState calls in flight (sfn_test_state.c) */
     /* the services Task states call (sfn_integrations.c), by their SDK id */
     struct sfn_service_ref {
         char sdk_id[24];
@@ -136,5 +138,9 @@ void sfn_exec_resume_all(sfn *s);
 void sfn_execs_free(sfn *s);
 /* EXPRESS steps not yet run (shutdown): dropped. */
 void sfn_express_discard(sfn *s);
+/* sfn_test_state.c: TestState, one state run apart from every execution. */
+void sfn_test_state(aws_call *call);
+void sfn_tests_stop(sfn *s); /* answers the calls in flight (shutdown) */
+void sfn_tests_free(sfn *s);
 
 #endif

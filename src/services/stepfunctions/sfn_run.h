@@ -59,6 +59,8 @@ typedef struct sfn_transition {
 } sfn_transition;
 
 sfn_transition *sfn_transition_new(sfn *s, sfn_exec *ex);
+/* Frees t without committing it (a TestState's steps are never committed). */
+void sfn_transition_free(sfn_transition *t);
 /* Commits t's events and the execution's document; takes t. The execution's next step
  * runs from the commit's completion, as its cursor's phase says. */
 void sfn_transition_commit(sfn_transition *t);
@@ -132,11 +134,36 @@ typedef struct sfn_step_io {
     bool jsonata; /* the state's QueryLanguage is JSONata (sfn_jsonata.c) */
     json_t *vars; /* the execution's variables (its document's object, or NULL) */
     json_t *doc;  /* the execution's document (where Assign creates "variables") */
+    /* TestState: the inspection data being collected (sfn_inspect); NULL otherwise */
+    json_t *inspect;
 } sfn_step_io;
 
 /* Fills io for `state` (named name) of ex entered with input, at now. */
 void sfn_step_io_init(sfn_step_io *io, sfn_exec *ex, const json_t *state, json_t *input,
                       const char *name, int64_t now);
+
+/* Runs ex's next step now (what a committed step's completion does). */
+void sfn_exec_run_step(sfn *s, sfn_exec *ex);
+
+/* sfn_test_state.c: the hooks of a TestState run (ex->test set) in the interpreter. */
+/* A step of it begins: io collects its inspection data; its context object as asked. */
+void sfn_test_step_begin(sfn_exec *ex, sfn_step_io *io);
+/* A step of it is done (in place of the commit): takes t. */
+void sfn_test_step_done(sfn_transition *t);
+/* Its last call in flight came back after it was answered: it may go. */
+void sfn_test_release(sfn *s, sfn_exec *ex);
+/* Whether ex is a TestState run whose state is mocked (its Task calls nothing). */
+bool sfn_test_is_mocked(const sfn_exec *ex);
+/* Records value (borrowed) as the JSON text of the inspection field key ("afterInputPath",
+ * "result", ...). Nothing outside a TestState. */
+void sfn_inspect(sfn_step_io *io, const char *key, const json_t *value);
+/* The error a state's handlers were given, and the one that took it: retrier `index`, to
+ * run again after delay_ms, or catcher `index`. */
+void sfn_inspect_error(sfn_step_io *io, const char *error, const char *cause);
+void sfn_inspect_handler(sfn_step_io *io, bool retry, size_t index, int64_t delay_ms);
+/* The items a tested Map's ItemReader reads (stateConfiguration.mapItemReaderData): a new
+ * array. */
+json_t *sfn_test_reader_items(sfn_step_io *io);
 
 /* sfn_jsonata.c: JSONata states and variables. */
 bool sfn_state_is_jsonata(const json_t *workflow, const json_t *state);
@@ -167,6 +194,10 @@ void sfn_task_enter(sfn_transition *t, sfn_step_io *io, const char *name);
 void sfn_task_wake(sfn_transition *t, sfn_step_io *io, const char *name);
 /* Starts the invocation a committed "task" cursor describes. */
 void sfn_task_start(sfn *s, sfn_exec *ex);
+/* A TestState's mock answers the task of a "task" cursor: its result (taken) or its error
+ * ends the attempt, whatever the resource's pattern (.sync, .waitForTaskToken, activity). */
+void sfn_task_mock_answer(sfn *s, sfn_exec *ex, json_t *result, const char *error,
+                          const char *cause);
 /* Activities (sfn_activities.c): is arn an activity's; a task of it is offered to the
  * workers (one waiting may take it now). */
 bool sfn_is_activity_arn(const char *arn);
@@ -201,6 +232,9 @@ void sfn_branches_enter(sfn_transition *t, sfn_step_io *io, const char *name, co
 /* Phase "branches": starts more iterations, or ends the state when all are done or one
  * failed. */
 void sfn_branches_step(sfn_transition *t, sfn_step_io *io, const char *name, const char *type);
+/* Whether `failures` failed iterations of a Map of `total` exceed its ToleratedFailureCount
+ * or ToleratedFailurePercentage (false when it has neither). */
+bool sfn_map_over_tolerance(const json_t *state, json_int_t failures, json_int_t total);
 /* Whether a parent in phase "branches" has a step to take. */
 bool sfn_branches_ready(const sfn_exec *ex);
 /* A child execution ended (output, or error and cause): its result goes to its parent's

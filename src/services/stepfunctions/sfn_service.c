@@ -57,6 +57,7 @@ static const aws_op_def sfn_ops[] = {
     {"StartSyncExecution", sfn_start_sync_execution},
     {"StopExecution", sfn_stop_execution},
     {"TagResource", tag_resource},
+    {"TestState", sfn_test_state},
     {"UntagResource", untag_resource},
     {"UpdateStateMachine", update_state_machine},
     {"UpdateStateMachineAlias", sfn_update_alias},
@@ -519,6 +520,7 @@ void sfn_shutdown(sfn *s)
     s->stopping = true;
     uv_timer_stop(&s->wait_timer);
     sfn_activities_stop(s);
+    sfn_tests_stop(s);
     for (sfn_exec *e = s->execs; e; e = e->next) {
         sfn_exec_unpark_all(e);
         if (e->sync_call) { /* the execution goes on after the restart; the caller may not */
@@ -545,6 +547,7 @@ void sfn_destroy(sfn *s)
     if (!s)
         return;
     sfn_express_discard(s);
+    sfn_tests_free(s);
     sfn_execs_free(s);
     sfn_store_close(s);
     json_decref(s->machines);

@@ -452,6 +452,10 @@ sfn_exec *sfn_exec_get(aws_call *call, const char *arn, aws_op_fn again, bool *p
 
 void sfn_exec_maybe_free(sfn *s, sfn_exec *ex)
 {
+    if (ex->test) { /* a TestState's execution: its call frees it */
+        sfn_test_release(s, ex);
+        return;
+    }
     if (ex->inflight || ex->committing || ex->parked || ex->sync_call || ex->invoking ||
         s->stopping)
         return;

@@ -251,6 +251,7 @@ static bool task_retry(sfn_transition *t, sfn_step_io *io, const char *error)
         json_object_set_new(attempts, key, json_integer(done + 1));
         json_object_set_new(cursor, "phase", json_string("retry"));
         json_object_set_new(cursor, "wakeMs", json_integer(t->now + delay));
+        sfn_inspect_handler(io, true, i, delay);
         return true;
     }
     return false;
@@ -282,6 +283,7 @@ static json_t *catch_output(sfn_step_io *io, const json_t *c, json_t *err)
 /* A Task's (or a Parallel's, a Map's) error: retried, caught, or the execution fails. */
 void sfn_state_error(sfn_transition *t, sfn_step_io *io, const char *error, const char *cause)
 {
+    sfn_inspect_error(io, error, cause);
     if (task_retry(t, io, error))
         return;
     size_t i;
@@ -290,6 +292,7 @@ void sfn_state_error(sfn_transition *t, sfn_step_io *io, const char *error, cons
     {
         if (!sfn_error_equals_match(json_object_get(c, "ErrorEquals"), error))
             continue;
+        sfn_inspect_handler(io, false, i, 0);
         json_t *err = json_pack("{s:s,s:s}", "Error", error, "Cause", cause ? cause : "");
         json_t *out = catch_output(io, c, err);
         if (!out)
@@ -306,8 +309,9 @@ void sfn_state_error(sfn_transition *t, sfn_step_io *io, const char *error, cons
 void sfn_task_enter(sfn_transition *t, sfn_step_io *io, const char *name)
 {
     task_res r = resource_of(io->state);
-    if (r.kind == RES_UNSUPPORTED ||
-        (r.kind == RES_SERVICE && !sfn_integration_available(t->s, &r.in))) {
+    if ((r.kind == RES_UNSUPPORTED ||
+         (r.kind == RES_SERVICE && !sfn_integration_available(t->s, &r.in))) &&
+        !sfn_test_is_mocked(t->ex)) { /* (a mocked resource is never called) */
         char cause[600];
         snprintf(cause, sizeof cause, "Sluice does not run the resource '%s'",
                  sfn_doc_str(io->state, "Resource"));
@@ -351,6 +355,7 @@ static void task_succeeded(sfn_transition *t, sfn_step_io *io, const char *name,
                          "truncated", 0));
     if (wrap_invoke)
         result = invoke_response(result);
+    sfn_inspect(io, "result", result);
     json_t *selector = json_object_get(io->state, "ResultSelector");
     if (selector) {
         json_t *sel = NULL;
@@ -362,6 +367,8 @@ static void task_succeeded(sfn_transition *t, sfn_step_io *io, const char *name,
         }
         result = sel;
     }
+    if (!io->jsonata)
+        sfn_inspect(io, "afterResultSelector", result);
     json_t *out = sfn_state_output(io, result, true);
     if (!out) {
         sfn_state_error(t, io, io->err.name, io->err.cause);
@@ -441,6 +448,24 @@ static void outcome_step(sfn_transition *t, sfn_step_io *io, const char *name, v
     } else {
         task_succeeded(t, io, name, o->result, o->wrap_invoke);
     }
+}
+
+/* A TestState's mock: the attempt's end, as the call's would be. */
+static void mock_step(sfn_transition *t, sfn_step_io *io, const char *name, void *arg)
+{
+    call_outcome *o = arg;
+    task_event(t, io->state, "Started", NULL);
+    if (o->error)
+        task_failed(t, io, o->error, o->cause);
+    else
+        task_succeeded(t, io, name, o->result, false);
+}
+
+void sfn_task_mock_answer(sfn *s, sfn_exec *ex, json_t *result, const char *error,
+                          const char *cause)
+{
+    call_outcome o = {.result = result, .error = error, .cause = cause};
+    task_step(s, ex, mock_step, &o, NULL);
 }
 
 /* ---- calls -------------------------------------------------------------------------- */

@@ -3,7 +3,8 @@
 // read back through their history (event types, ids, paginator); a Choice/Wait/Parallel/Map
 // workflow; a failing execution's error and cause; a .waitForTaskToken task through SQS
 // answered by SendTaskSuccess; an activity worker; StartSyncExecution on an EXPRESS machine;
-// and errors as the SDK's typed exceptions with AWS's messages.
+// TestState (a state run alone, its inspection data, a mocked Task's caught error); and errors
+// as the SDK's typed exceptions with AWS's messages.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -33,6 +34,7 @@ import {
   StateMachineTypeNotSupported,
   StopExecutionCommand,
   TaskTimedOut,
+  TestStateCommand,
   UpdateStateMachineCommand,
   ValidateStateMachineDefinitionCommand,
   paginateGetExecutionHistory,
@@ -484,6 +486,57 @@ describe("stepfunctions (JSON 1.0, @aws-sdk/client-sfn)", { timeout: 600000 * SL
     await assert.rejects(
       sfn.send(new StartSyncExecutionCommand({ stateMachineArn: standard })),
       (e) => e instanceof StateMachineTypeNotSupported,
+    );
+  });
+
+  it("tests one state alone with TestState", T, async () => {
+    const pass = {
+      Type: "Pass",
+      InputPath: "$.order",
+      Parameters: { "id.$": "$.id", kind: "web" },
+      ResultPath: "$.order",
+      Next: "Ship",
+    };
+    const r = await sfn.send(
+      new TestStateCommand({
+        definition: JSON.stringify(pass),
+        input: JSON.stringify({ order: { id: "o-1", qty: 2 } }),
+        inspectionLevel: "DEBUG",
+      }),
+    );
+    assert.equal(r.status, "SUCCEEDED");
+    assert.equal(r.nextState, "Ship");
+    assert.deepEqual(json(r.output), { order: { id: "o-1", kind: "web" } });
+    assert.deepEqual(json(r.inspectionData.afterInputPath), { id: "o-1", qty: 2 });
+    assert.deepEqual(json(r.inspectionData.afterParameters), { id: "o-1", kind: "web" });
+    assert.deepEqual(json(r.inspectionData.afterResultPath), { order: { id: "o-1", kind: "web" } });
+
+    const task = {
+      Type: "Task",
+      Resource: "arn:aws:states:::sqs:sendMessage",
+      Parameters: { QueueUrl: "http://nowhere/000000000000/q", "MessageBody.$": "$" },
+      Catch: [{ ErrorEquals: ["SQS.QueueDoesNotExistException"], ResultPath: "$.error", Next: "Park" }],
+      End: true,
+    };
+    const caught = await sfn.send(
+      new TestStateCommand({
+        definition: JSON.stringify(task),
+        input: JSON.stringify({ n: 1 }),
+        mock: { errorOutput: { error: "SQS.QueueDoesNotExistException", cause: "no queue" } },
+        inspectionLevel: "DEBUG",
+      }),
+    );
+    assert.equal(caught.status, "CAUGHT_ERROR");
+    assert.equal(caught.nextState, "Park");
+    assert.equal(caught.error, "SQS.QueueDoesNotExistException");
+    assert.deepEqual(json(caught.output), {
+      n: 1,
+      error: { Error: "SQS.QueueDoesNotExistException", Cause: "no queue" },
+    });
+    assert.equal(caught.inspectionData.errorDetails.catchIndex, 0);
+    await assert.rejects(
+      sfn.send(new TestStateCommand({ definition: JSON.stringify({ Type: "Pass", Bogus: 1, End: true }) })),
+      (e) => e instanceof InvalidDefinition && e.message.includes("SCHEMA_VALIDATION_FAILED"),
     );
   });
 
