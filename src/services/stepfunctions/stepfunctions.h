@@ -10,6 +10,7 @@
 
 typedef struct sfn sfn;
 struct lambda;
+struct events;
 
 /* Loads the state machines and executions (resuming the running ones). Task states invoke
  * the functions of `functions` (borrowed; NULL: none). 0, or -1 (logged). */
@@ -19,6 +20,9 @@ const aws_service_def *sfn_service_def(const sfn *s);
 /* A service that Task states may call, by its SDK id as in aws-sdk ARNs ("sqs", "sns",
  * "eventbridge", "dynamodb", "lambda", "sesv2", ...; this service is "sfn"). Borrowed. */
 void sfn_add_service(sfn *s, const char *sdk_id, const aws_service_def *def);
+/* The EventBridge service whose connections authorise HTTP Tasks
+ * (arn:aws:states:::http:invoke). Borrowed; without it HTTP Tasks fail (States.Runtime). */
+void sfn_set_connections(sfn *s, struct events *connections);
 /* Stops the timers; executions stay where their last commit left them. */
 void sfn_shutdown(sfn *s);
 void sfn_destroy(sfn *s);
