@@ -259,6 +259,18 @@ const char *http_client_response_header(const http_client_response *res, const c
     return NULL;
 }
 
+int http_client_response_header_next(const http_client_response *res, size_t *pos,
+                                     const char **name, const char **value)
+{
+    const xfer *x = (const xfer *)res;
+    if (*pos >= x->rhead.len)
+        return 0;
+    *name = x->rhead.data + *pos;
+    *value = *name + strlen(*name) + 1;
+    *pos = (size_t)(*value + strlen(*value) + 1 - x->rhead.data);
+    return 1;
+}
+
 /* ---------------------------------------------------------------------------------------
  * Requests
  * --------------------------------------------------------------------------------------- */

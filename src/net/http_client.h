@@ -98,6 +98,12 @@ int http_client_send(http_client *c, const http_client_request *req, http_client
  * NULL if absent. Borrowed: valid during the callback. */
 const char *http_client_response_header(const http_client_response *res, const char *name);
 
+/* Walks the response's headers in the order they arrived (a repeated one each time):
+ * start with *pos = 0; each call sets *name and *value (borrowed: valid during the
+ * callback) and returns 1, or returns 0 after the last. */
+int http_client_response_header_next(const http_client_response *res, size_t *pos,
+                                     const char **name, const char **value);
+
 /* What a finished exchange means to a durable delivery (src/delivery/delivery.h):
  * cancelled (the client is shutting down: the delivery stays due), delivered (a 2xx),
  * worth retrying (no answer, a 429 or a 5xx), or refused for good (any other status). */

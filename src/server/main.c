@@ -169,6 +169,7 @@ static int services_create(server *s)
     sfn_add_service(s->sfn, "lambda", lambda_service_def(s->lambda));
     sfn_add_service(s->sfn, "ses", ses_service_def(s->ses));
     sfn_add_service(s->sfn, "sesv2", sesv2_service_def(s->ses));
+    sfn_set_connections(s->sfn, s->events);
     events_set_workflows(s->events, sfn_service_def(s->sfn));
     lambda_set_bus(s->lambda, events_service_def(s->events));
     /* lambda subscriptions and EventBridge targets; asynchronous invocations' destinations */

@@ -296,6 +296,7 @@ class Request:
         self.method = method
         self.path = parsed.path
         self.query = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
+        self.raw_query = parsed.query
         self.headers = {k.lower(): v for k, v in headers.items()}
         self.body = body
         self.t = time.monotonic()
@@ -311,16 +312,21 @@ class HttpEndpoint:
     """A local HTTP server that records requests and answers from a script.
 
     `script(path_prefix, *responses)` queues responses for requests whose path starts with
-    path_prefix; each response is a status or (status, body) or (status, body, delay_s).
-    Unscripted requests get `default` (200, '{}'). `oauth(path, token)` answers a
-    client-credentials token request at path."""
+    path_prefix; each response is a status or (status, body) or (status, body, delay_s) or
+    (status, body, delay_s, headers) (headers: a dict added to, or replacing, the default
+    Content-Type: application/json). Unscripted requests get `default` (200, '{}').
+    `oauth(path, token, client=None)` answers a client-credentials token request at path
+    (with client=(id, secret): only one that authenticates as that client, else 401).
+    `require(path_prefix, header, value)`: requests under path_prefix without that header
+    value are answered 401 (and recorded)."""
 
     def __init__(self):
         self.requests = []
         self.cond = threading.Condition()
         self.scripts = []  # [(prefix, [responses])]
         self.tokens = {}  # path -> (token, expires_in)
-        self.default = (200, b"{}", 0)
+        self.default = (200, b"{}", 0, {})
+        self.required = []  # [(prefix, lower-case header, value)]
         self.port = None
         self.httpd = None
 
@@ -339,21 +345,38 @@ class HttpEndpoint:
             status = r[0]
             body = r[1] if len(r) > 1 else b"{}"
             delay = r[2] if len(r) > 2 else 0
-            norm.append((status, body if isinstance(body, bytes) else body.encode(), delay))
+            headers = r[3] if len(r) > 3 else {}
+            norm.append((status, body if isinstance(body, bytes) else body.encode(), delay, headers))
         with self.cond:
             self.scripts.append((prefix, norm))
 
     def always(self, status, body=b"{}", delay=0):
-        self.default = (status, body, delay)
+        self.default = (status, body, delay, {})
 
-    def oauth(self, path, token, expires_in=3600):
-        self.tokens[path] = (token, expires_in)
+    def oauth(self, path, token, expires_in=3600, client=None):
+        self.tokens[path] = (token, expires_in, client)
+
+    def require(self, prefix, header, value):
+        with self.cond:
+            self.required.append((prefix, header.lower(), value))
 
     def _next(self, path):
+        """(status, body, delay) of the next response at path (no header checks)."""
+        return self._respond(path, None)[:3]
+
+    def _respond(self, path, headers):
+        """(status, body, delay, extra headers) for a request with these (lower-case) headers
+        (None: not checked)."""
         with self.cond:
             if path in self.tokens:
-                tok, exp = self.tokens[path]
-                return 200, json.dumps({"access_token": tok, "token_type": "Bearer", "expires_in": exp}).encode(), 0
+                tok, exp, client = self.tokens[path]
+                if client and headers is not None and headers.get("authorization") != basic_header(*client):
+                    return 401, b'{"error":"invalid_client"}', 0, {}
+                body = json.dumps({"access_token": tok, "token_type": "Bearer", "expires_in": exp})
+                return 200, body.encode(), 0, {}
+            for prefix, name, value in self.required:
+                if headers is not None and path.startswith(prefix) and headers.get(name) != value:
+                    return 401, b'{"message":"Unauthorized"}', 0, {}
             for prefix, responses in self.scripts:
                 if path.startswith(prefix) and responses:
                     return responses.pop(0)
@@ -389,13 +412,16 @@ class HttpEndpoint:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 req = Request(self.command, self.path, dict(self.headers.items()), body)
-                status, out, delay = endpoint._next(req.path)
+                status, out, delay, extra = endpoint._respond(req.path, req.headers)
                 endpoint._record(req)
                 if delay:
                     time.sleep(delay)
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
+                    headers = {"Content-Type": "application/json"}
+                    headers.update(extra)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
                     self.send_header("Content-Length", str(len(out)))
                     self.end_headers()
                     if self.command != "HEAD":

@@ -627,6 +627,66 @@ static void test_graph_checks_apply_to_jsonata_machines(void **state)
                 "MISSING_TRANSITION_TARGET", "State \"B\" is not reachable.", "/States/B");
 }
 
+/* HTTP Tasks: request-response only; ApiEndpoint, Method and a connection are required
+ * (unless a path or an expression gives them at run time). */
+#define HTTP_STATE(params)                                                                         \
+    "{\"StartAt\":\"H\",\"States\":{\"H\":{\"Type\":\"Task\",\"Resource\":"                        \
+    "\"arn:aws:states:::http:invoke\",\"Parameters\":" params ",\"End\":true}}}"
+#define CONN                                                                                       \
+    "arn:aws:events:us-east-1:000000000000:connection/c/0b8bc9e2-4bb4-4b6c-9e53-6f0b0c2e7d61"
+
+static void test_http_task_parameters(void **state)
+{
+    (void)state;
+    assert_valid(HTTP_STATE("{\"ApiEndpoint\":\"https://example.com\",\"Method\":\"GET\","
+                            "\"Authentication\":{\"ConnectionArn\":\"" CONN "\"}}"));
+    assert_valid(HTTP_STATE("{\"ApiEndpoint.$\":\"$.u\",\"Method.$\":\"$.m\","
+                            "\"InvocationConfig\":{\"ConnectionArn.$\":\"$.c\"}}"));
+    assert_diag(
+        HTTP_STATE("{\"Method\":\"GET\",\"Authentication\":{\"ConnectionArn\":\"" CONN "\"}}"),
+        "SCHEMA_VALIDATION_FAILED", "The field \"ApiEndpoint\" is required but was missing",
+        "/States/H/Parameters");
+    assert_diag(
+        HTTP_STATE("{\"ApiEndpoint\":\"https://example.com\",\"Method\":\"GET\"}"),
+        "SCHEMA_VALIDATION_FAILED",
+        "The field \"Authentication\" (or \"InvocationConfig\") is required but was missing",
+        "/States/H/Parameters");
+    assert_diag(HTTP_STATE("{\"ApiEndpoint\":\"https://example.com\",\"Method\":\"GET\","
+                           "\"Authentication\":{}}"),
+                "SCHEMA_VALIDATION_FAILED",
+                "The field \"ConnectionArn\" is required but was missing",
+                "/States/H/Parameters/Authentication");
+    assert_diag(HTTP_STATE("{\"ApiEndpoint\":\"https://example.com\",\"Method\":\"GET\","
+                           "\"Authentication\":{\"ConnectionArn\":\"arn:aws:sqs:us-east-1:0:q\"}}"),
+                "SCHEMA_VALIDATION_FAILED",
+                "The value for the field 'ConnectionArn' must be an EventBridge connection ARN",
+                "/States/H/Parameters/Authentication");
+    assert_diag(HTTP_STATE("{\"ApiEndpoint\":\"https://example.com\",\"Method\":\"FETCH\","
+                           "\"Authentication\":{\"ConnectionArn\":\"" CONN "\"}}"),
+                "SCHEMA_VALIDATION_FAILED",
+                "The value for the field 'Method' must be one of: GET, POST, PUT, DELETE, PATCH, "
+                "OPTIONS, HEAD",
+                "/States/H/Parameters");
+    assert_diag("{\"StartAt\":\"H\",\"States\":{\"H\":{\"Type\":\"Task\",\"Resource\":"
+                "\"arn:aws:states:::http:invoke.waitForTaskToken\",\"End\":true}}}",
+                "SCHEMA_VALIDATION_FAILED",
+                "The resource provided arn:aws:states:::http:invoke.waitForTaskToken is not "
+                "recognized. The value is not a valid resource ARN, or the resource is not "
+                "available in this region.",
+                "/States/H/Resource");
+    char buf[2048];
+    assert_diag(jsonata_machine("{\"Type\":\"Task\",\"Resource\":\"arn:aws:states:::http:invoke\","
+                                "\"End\":true}",
+                                buf, sizeof buf),
+                "SCHEMA_VALIDATION_FAILED", "The field \"Arguments\" is required but was missing",
+                "/States/S");
+    assert_valid(jsonata_machine("{\"Type\":\"Task\",\"Resource\":\"arn:aws:states:::http:invoke\","
+                                 "\"Arguments\":{\"ApiEndpoint\":\"{% $states.input.u %}\","
+                                 "\"Method\":\"{% 'GET' %}\",\"Authentication\":{"
+                                 "\"ConnectionArn\":\"{% $states.input.c %}\"}},\"End\":true}",
+                                 buf, sizeof buf));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -644,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_assign_in_jsonpath_states),
         cmocka_unit_test(test_error_message_names_code_and_location),
         cmocka_unit_test(test_graph_checks_apply_to_jsonata_machines),
+        cmocka_unit_test(test_http_task_parameters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

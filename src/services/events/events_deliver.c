@@ -15,7 +15,11 @@
  * not retried. A delivery that cannot succeed goes to the target's dead-letter queue (with
  * RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE, EXHAUSTED_RETRY_CONDITION and
  * RETRY_ATTEMPTS attributes) in the same transaction that removes it, or is dropped when
- * the target has none. */
+ * the target has none.
+ *
+ * The same connection logic serves other services' requests (Step Functions' HTTP Task):
+ * events_connection_params gives what a connection adds to a request, fetching and caching
+ * an OAuth token as a delivery does. */
 #include "services/events/events_internal.h"
 
 #include "common/alloc.h"
@@ -163,6 +167,34 @@ static void add_params(json_t *headers, buf *query, const json_t *params, int fr
     json_decref(pairs);
 }
 
+/* The connection's authorization header (API key, Basic, or Bearer with the OAuth token
+ * `bearer`) into headers ({name: value}). */
+static void put_authorization(json_t *headers, const json_t *connection, const char *bearer)
+{
+    json_t *auth = json_object_get(connection, "AuthParameters");
+    const char *type = json_string_value(json_object_get(connection, "AuthorizationType"));
+    char value[1024];
+    if (type && strcmp(type, "BASIC") == 0) {
+        json_t *b = json_object_get(auth, "BasicAuthParameters");
+        char plain[512];
+        unsigned char enc[800];
+        int n = snprintf(plain, sizeof plain, "%s:%s",
+                         json_string_value(json_object_get(b, "Username")) ?: "",
+                         json_string_value(json_object_get(b, "Password")) ?: "");
+        EVP_EncodeBlock(enc, (const unsigned char *)plain, n < 0 ? 0 : n);
+        snprintf(value, sizeof value, "Basic %s", enc);
+        json_object_set_new(headers, "Authorization", json_string(value));
+    } else if (type && strcmp(type, "API_KEY") == 0) {
+        json_t *k = json_object_get(auth, "ApiKeyAuthParameters");
+        const char *name = json_string_value(json_object_get(k, "ApiKeyName"));
+        if (name)
+            json_object_set(headers, name, json_object_get(k, "ApiKeyValue"));
+    } else if (bearer) {
+        snprintf(value, sizeof value, "Bearer %s", bearer);
+        json_object_set_new(headers, "Authorization", json_string(value));
+    }
+}
+
 static void on_response(const http_client_response *res, void *arg)
 {
     attempt *a = arg;
@@ -213,27 +245,7 @@ static void send_request(attempt *a, const char *bearer)
     json_t *auth = json_object_get(a->connection, "AuthParameters");
     add_params(headers, &query, json_object_get(auth, "InvocationHttpParameters"), 1);
     add_params(headers, &query, http, 0);
-    const char *type = json_string_value(json_object_get(a->connection, "AuthorizationType"));
-    char value[1024];
-    if (type && strcmp(type, "BASIC") == 0) {
-        json_t *b = json_object_get(auth, "BasicAuthParameters");
-        char plain[512];
-        unsigned char enc[800];
-        int n = snprintf(plain, sizeof plain, "%s:%s",
-                         json_string_value(json_object_get(b, "Username")) ?: "",
-                         json_string_value(json_object_get(b, "Password")) ?: "");
-        EVP_EncodeBlock(enc, (const unsigned char *)plain, n < 0 ? 0 : n);
-        snprintf(value, sizeof value, "Basic %s", enc);
-        json_object_set_new(headers, "Authorization", json_string(value));
-    } else if (type && strcmp(type, "API_KEY") == 0) {
-        json_t *k = json_object_get(auth, "ApiKeyAuthParameters");
-        const char *name = json_string_value(json_object_get(k, "ApiKeyName"));
-        if (name)
-            json_object_set(headers, name, json_object_get(k, "ApiKeyValue"));
-    } else if (bearer) {
-        snprintf(value, sizeof value, "Bearer %s", bearer);
-        json_object_set_new(headers, "Authorization", json_string(value));
-    }
+    put_authorization(headers, a->connection, bearer);
     buf_append(&url, query.data ? query.data : "", query.len);
     size_t nh = json_object_size(headers), i = 0;
     char **lines = xcalloc(nh ? nh : 1, sizeof *lines);
@@ -269,12 +281,63 @@ static void send_request(attempt *a, const char *bearer)
 
 /* ---- OAuth client credentials ------------------------------------------------------- */
 
-/* One token request: for a delivery (a != NULL) or to authorise a new connection. */
+/* One token request: for a delivery (a != NULL), for another service's request through the
+ * connection (fn != NULL: linked in ev->token_waiters until answered), or to authorise a
+ * new connection. */
 typedef struct token_req {
     events *ev;
     attempt *a;
+    events_connection_fn fn;
+    void *fn_arg;
+    struct token_req *next; /* ev->token_waiters */
     char conn[128];
 } token_req;
+
+/* {Key: Value} of a connection's [{Key, Value}] parameter list. */
+static json_t *pairs_object(const json_t *list)
+{
+    json_t *out = json_object();
+    size_t i;
+    json_t *p;
+    json_array_foreach(list, i, p)
+    {
+        const char *k = json_string_value(json_object_get(p, "Key"));
+        json_t *v = json_object_get(p, "Value");
+        if (k && json_is_string(v))
+            json_object_set(out, k, v);
+    }
+    return out;
+}
+
+/* What the connection adds to a request: {headers, query, body} (see events.h). */
+static json_t *connection_params(const json_t *connection, const char *bearer)
+{
+    json_t *inv =
+        json_object_get(json_object_get(connection, "AuthParameters"), "InvocationHttpParameters");
+    json_t *headers = pairs_object(json_object_get(inv, "HeaderParameters"));
+    put_authorization(headers, connection, bearer);
+    return json_pack("{s:o,s:o,s:o}", "headers", headers, "query",
+                     pairs_object(json_object_get(inv, "QueryStringParameters")), "body",
+                     pairs_object(json_object_get(inv, "BodyParameters")));
+}
+
+/* Answers a waiting token request's caller (once): params taken, or error. */
+static void waiter_answer(token_req *t, json_t *params, const char *error, const char *message)
+{
+    for (token_req **p = &t->ev->token_waiters; *p; p = &(*p)->next) {
+        if (*p == t) {
+            *p = t->next;
+            break;
+        }
+    }
+    events_connection_fn fn = t->fn;
+    t->fn = NULL;
+    t->next = NULL;
+    if (fn)
+        fn(params, error, message, t->fn_arg);
+    else
+        json_decref(params);
+}
 
 /* Marks the connection AUTHORIZED (persisted) the first time a token is obtained. */
 static void authorized(events *ev, const char *name)
@@ -297,6 +360,8 @@ static void token_failed(token_req *t, const char *why)
 {
     if (t->a) {
         failed(t->a, 1, "SDK_CLIENT_ERROR", why);
+    } else if (t->fn) {
+        waiter_answer(t, NULL, "InvalidConnectionState", why);
     } else {
         json_t *doc = json_object_get(t->ev->connections, t->conn);
         if (doc)
@@ -314,6 +379,7 @@ static void on_token(const http_client_response *res, void *arg)
             delivery_job_release(t->a->job);
             attempt_free(t->a);
         }
+        waiter_answer(t, NULL, "Cancelled", "The server is stopping.");
         xfree(t);
         return;
     }
@@ -338,11 +404,21 @@ static void on_token(const http_client_response *res, void *arg)
     authorized(t->ev, t->conn);
     if (t->a)
         send_request(t->a, token);
+    if (t->fn) {
+        json_t *doc = json_object_get(t->ev->connections, t->conn);
+        if (doc)
+            waiter_answer(t, connection_params(doc, token), NULL, NULL);
+        else
+            waiter_answer(t, NULL, "ResourceNotFound", "The connection was deleted.");
+    }
     json_decref(body);
     xfree(t);
 }
 
-static void fetch_token(events *ev, const json_t *connection, attempt *a)
+/* Requests a token for the connection: for the delivery a, for the caller fn, or (both
+ * NULL) to authorise it. */
+static void fetch_token(events *ev, const json_t *connection, attempt *a, events_connection_fn fn,
+                        void *fn_arg)
 {
     json_t *oauth =
         json_object_get(json_object_get(connection, "AuthParameters"), "OAuthParameters");
@@ -386,6 +462,12 @@ static void fetch_token(events *ev, const json_t *connection, attempt *a)
     token_req *t = xcalloc(1, sizeof *t);
     t->ev = ev;
     t->a = a;
+    t->fn = fn;
+    t->fn_arg = fn_arg;
+    if (fn) {
+        t->next = ev->token_waiters;
+        ev->token_waiters = t;
+    }
     snprintf(t->conn, sizeof t->conn, "%s",
              json_string_value(json_object_get(connection, "Name")) ?: "");
     int rc = http_client_send(ev->http, &req, on_token, t);
@@ -398,7 +480,52 @@ void events_connection_authorize(events *ev, const char *name)
 {
     json_t *doc = json_object_get(ev->connections, name);
     if (doc && ev->http && !ev->stopping)
-        fetch_token(ev, doc, NULL);
+        fetch_token(ev, doc, NULL, NULL, NULL);
+}
+
+/* ---- requests of other services through a connection -------------------------------- */
+
+void events_connection_params(events *ev, const char *arn, events_connection_fn fn, void *arg)
+{
+    char name[128];
+    json_t *doc = events_name_from_arn(arn, ":connection/", name, sizeof name)
+                      ? json_object_get(ev->connections, name)
+                      : NULL;
+    const char *doc_arn = json_string_value(json_object_get(doc, "ConnectionArn"));
+    char message[700];
+    if (!doc_arn || strcmp(doc_arn, arn) != 0) {
+        snprintf(message, sizeof message, "Connection '%.600s' does not exist.", arn ? arn : "");
+        fn(NULL, "ResourceNotFound", message, arg);
+        return;
+    }
+    const char *state = json_string_value(json_object_get(doc, "ConnectionState"));
+    if (state && strcmp(state, "DEAUTHORIZED") == 0) {
+        snprintf(message, sizeof message, "Connection '%.600s' is deauthorized.", arn);
+        fn(NULL, "InvalidConnectionState", message, arg);
+        return;
+    }
+    if (ev->stopping || !ev->http) {
+        fn(NULL, "Cancelled", "The server is stopping.", arg);
+        return;
+    }
+    const char *type = json_string_value(json_object_get(doc, "AuthorizationType"));
+    if (type && strcmp(type, "OAUTH_CLIENT_CREDENTIALS") == 0) {
+        json_t *tok = json_object_get(ev->oauth_tokens, name);
+        if (!tok || json_integer_value(json_object_get(tok, "expires")) <= clock_now_ms() + 5000) {
+            fetch_token(ev, doc, NULL, fn, arg);
+            return;
+        }
+        fn(connection_params(doc, json_string_value(json_object_get(tok, "token"))), NULL, NULL,
+           arg);
+        return;
+    }
+    fn(connection_params(doc, NULL), NULL, NULL, arg);
+}
+
+void events_connection_waiters_cancel(events *ev)
+{
+    while (ev->token_waiters)
+        waiter_answer(ev->token_waiters, NULL, "Cancelled", "The server is stopping.");
 }
 
 /* ---- the attempt -------------------------------------------------------------------- */
@@ -503,7 +630,7 @@ static void attempt_delivery(delivery_job *job, void *arg)
     if (type && strcmp(type, "OAUTH_CLIENT_CREDENTIALS") == 0) {
         json_t *tok = json_object_get(ev->oauth_tokens, conn_name);
         if (!tok || json_integer_value(json_object_get(tok, "expires")) <= clock_now_ms() + 5000) {
-            fetch_token(ev, conn, a);
+            fetch_token(ev, conn, a, NULL, NULL);
             return;
         }
         send_request(a, json_string_value(json_object_get(tok, "token")));

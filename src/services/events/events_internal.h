@@ -98,8 +98,9 @@ typedef struct events {
     uv_timer_t retention_timer;
     delivery *deliveries;
     http_client *http;
-    json_t *oauth_tokens; /* connection name -> {token, expires_ms} */
-    json_t *rate_windows; /* api destination name -> {second, count} */
+    json_t *oauth_tokens;            /* connection name -> {token, expires_ms} */
+    json_t *rate_windows;            /* api destination name -> {second, count} */
+    struct token_req *token_waiters; /* OAuth token requests of events_connection_params */
     int stopping;
     int open_handles;
 } events;
@@ -244,6 +245,8 @@ void events_destination_restore(const char *key, const char *doc, void *arg);
 /* Obtains an OAuth token for connection `name` now; the connection becomes AUTHORIZED (and
  * is persisted) when one is obtained. */
 void events_connection_authorize(events *ev, const char *name);
+/* Answers the events_connection_params callers still waiting for a token ("Cancelled"). */
+void events_connection_waiters_cancel(events *ev);
 /* The NAME of "arn:...<kind>NAME/uuid" (kind: ":connection/", ":api-destination/"). */
 const char *events_name_from_arn(const char *arn, const char *kind, char *out, size_t cap);
 

@@ -314,6 +314,7 @@ void events_shutdown(events *ev)
     if (!ev)
         return;
     ev->stopping = 1;
+    events_connection_waiters_cancel(ev);
     uv_timer_stop(&ev->schedule_timer);
     uv_timer_stop(&ev->replay_timer);
     uv_timer_stop(&ev->retention_timer);

@@ -42,7 +42,9 @@ struct sfn {
     aws_service_def def;
     uv_loop_t *loop;
     store *store;
-    struct lambda *lambda; /* Task states' functions (may be NULL) */
+    struct lambda *lambda;    /* Task states' functions (may be NULL) */
+    struct events *events;    /* HTTP Tasks' connections (sfn_http.c; may be NULL) */
+    struct http_client *http; /* HTTP Tasks' requests: made at the first one */
     char region[64];
     char account[32];
     json_t *machines;      /* ARN -> document */

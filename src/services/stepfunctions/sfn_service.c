@@ -9,6 +9,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "services/service_docs.h"
+#include "services/stepfunctions/sfn_http.h"
 #include "services/stepfunctions/sfn_validate.h"
 
 #include <stdio.h>
@@ -73,6 +74,11 @@ void sfn_add_service(sfn *s, const char *sdk_id, const aws_service_def *def)
     struct sfn_service_ref *r = &s->services[s->nservices++];
     snprintf(r->sdk_id, sizeof r->sdk_id, "%s", sdk_id);
     r->def = def;
+}
+
+void sfn_set_connections(sfn *s, struct events *connections)
+{
+    s->events = connections;
 }
 
 const char *sfn_str(const aws_call *call, const char *name)
@@ -521,6 +527,7 @@ void sfn_shutdown(sfn *s)
     uv_timer_stop(&s->wait_timer);
     sfn_activities_stop(s);
     sfn_tests_stop(s);
+    sfn_http_stop(s);
     for (sfn_exec *e = s->execs; e; e = e->next) {
         sfn_exec_unpark_all(e);
         if (e->sync_call) { /* the execution goes on after the restart; the caller may not */

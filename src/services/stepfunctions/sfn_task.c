@@ -3,7 +3,8 @@
  * "arn:aws:states:::lambda:invoke": Parameters give FunctionName and Payload, the result is
  * the Invoke response with the payload parsed) and the other services' integrations
  * (sfn_integrations.c: sqs:sendMessage, sns:publish, events:putEvents, dynamodb:*,
- * states:startExecution(.sync), aws-sdk:*), with the .waitForTaskToken pattern
+ * states:startExecution(.sync), aws-sdk:*), HTTP Tasks (sfn_http.c: http:invoke, an HTTP
+ * request through an EventBridge connection), with the .waitForTaskToken pattern
  * (SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat), Retry, Catch, ResultSelector,
  * TimeoutSeconds and HeartbeatSeconds.
  *
@@ -30,6 +31,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "services/lambda/lambda.h"
+#include "services/stepfunctions/sfn_http.h"
 #include "services/stepfunctions/sfn_integrations.h"
 #include "services/stepfunctions/sfn_jsonpath.h"
 #include "services/stepfunctions/sfn_template.h"
@@ -42,7 +44,14 @@
 #define LAMBDA_INVOKE "arn:aws:states:::lambda:invoke"
 
 /* What a Task's Resource names. */
-typedef enum { RES_UNSUPPORTED, RES_FUNCTION, RES_INVOKE, RES_SERVICE, RES_ACTIVITY } resource_kind;
+typedef enum {
+    RES_UNSUPPORTED,
+    RES_FUNCTION,
+    RES_INVOKE,
+    RES_SERVICE,
+    RES_ACTIVITY,
+    RES_HTTP
+} resource_kind;
 
 typedef struct task_res {
     resource_kind kind;
@@ -64,6 +73,8 @@ static task_res resource_of(const json_t *state)
         r.wait = SFN_WAIT_TOKEN;
     } else if (strncmp(res, "arn:aws:lambda:", 15) == 0 && strstr(res, ":function:")) {
         r.kind = RES_FUNCTION;
+    } else if (strcmp(res, SFN_HTTP_INVOKE) == 0) {
+        r.kind = RES_HTTP; /* request-response only, as on AWS */
     } else if (sfn_is_activity_arn(res)) {
         r.kind = RES_ACTIVITY;
         r.wait = SFN_WAIT_TOKEN; /* a worker answers with the task token */
@@ -80,6 +91,8 @@ static json_t *task_details(const task_res *r)
     if (r->kind == RES_SERVICE)
         return json_pack("{s:s,s:s}", "resourceType", r->in.resource_type, "resource",
                          r->in.resource);
+    if (r->kind == RES_HTTP)
+        return json_pack("{s:s,s:s}", "resourceType", "http", "resource", "invoke");
     return json_pack("{s:s,s:s}", "resourceType", "lambda", "resource",
                      r->wait == SFN_WAIT_TOKEN ? "invoke.waitForTaskToken" : "invoke");
 }
@@ -310,7 +323,8 @@ void sfn_task_enter(sfn_transition *t, sfn_step_io *io, const char *name)
 {
     task_res r = resource_of(io->state);
     if ((r.kind == RES_UNSUPPORTED ||
-         (r.kind == RES_SERVICE && !sfn_integration_available(t->s, &r.in))) &&
+         (r.kind == RES_SERVICE && !sfn_integration_available(t->s, &r.in)) ||
+         (r.kind == RES_HTTP && !t->s->events)) &&
         !sfn_test_is_mocked(t->ex)) { /* (a mocked resource is never called) */
         char cause[600];
         snprintf(cause, sizeof cause, "Sluice does not run the resource '%s'",
@@ -581,6 +595,11 @@ void sfn_task_start(sfn *s, sfn_exec *ex)
     ex->inflight++;
     if (r.kind == RES_SERVICE) {
         sfn_integration_call(s, &r.in, task_input, service_done, c);
+        sfn_timer_arm(s, ex);
+        return;
+    }
+    if (r.kind == RES_HTTP) {
+        sfn_http_call(s, task_input, service_done, c);
         sfn_timer_arm(s, ex);
         return;
     }

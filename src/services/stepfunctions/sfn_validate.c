@@ -19,6 +19,7 @@
 #include "jsonata/jsonata.h"
 #include "services/stepfunctions/sfn_choice.h"
 #include "services/stepfunctions/sfn_errors.h"
+#include "services/stepfunctions/sfn_http.h"
 #include "services/stepfunctions/sfn_intrinsic.h"
 #include "services/stepfunctions/sfn_jsonpath.h"
 #include "services/stepfunctions/sfn_template.h"
@@ -873,10 +874,105 @@ static void check_fail(checker *c, const json_t *state, const char *where)
     check_path_or_intrinsic(c, state, "CausePath", where);
 }
 
+/* ---- HTTP Tasks -------------------------------------------------------------------- */
+
+/* A parameter of an HTTP Task: the value of `name` in p, or (JSONPath) whether "name.$"
+ * gives it at run time (*dynamic). NULL if neither. */
+static const json_t *http_param(const json_t *p, const char *name, query_language ql, bool *dynamic)
+{
+    char key[64];
+    const json_t *v = json_object_get(p, name);
+    *dynamic = is_jsonata_string(v);
+    if (v || ql == QL_JSONATA)
+        return v;
+    snprintf(key, sizeof key, "%s.$", name);
+    v = json_object_get(p, key);
+    *dynamic = v != NULL;
+    return v;
+}
+
+/* An EventBridge connection ARN: arn:PARTITION:events:REGION:ACCOUNT:connection/NAME/ID. */
+static bool connection_arn_ok(const char *arn)
+{
+    const char *c = arn ? strstr(arn, ":connection/") : NULL;
+    if (!c || strncmp(arn, "arn:aws", 7) != 0 || !strstr(arn, ":events:"))
+        return false;
+    const char *name = c + 12, *slash = strchr(name, '/');
+    return slash && slash > name && slash[1] && !strchr(slash + 1, '/');
+}
+
+static void check_http_connection(checker *c, const json_t *p, query_language ql, const char *loc)
+{
+    bool dynamic;
+    const char *holder = "InvocationConfig";
+    const json_t *cfg = http_param(p, holder, ql, &dynamic);
+    if (!cfg) {
+        holder = "Authentication";
+        cfg = http_param(p, holder, ql, &dynamic);
+    }
+    if (!cfg) {
+        diag(c, SCHEMA, loc,
+             "The field \"Authentication\" (or \"InvocationConfig\") is required but was "
+             "missing");
+        return;
+    }
+    if (dynamic)
+        return;
+    char sub[1100];
+    loc_printf(sub, sizeof sub, "%s/%s", loc, holder);
+    const json_t *arn = json_is_object(cfg) ? http_param(cfg, "ConnectionArn", ql, &dynamic) : NULL;
+    if (!arn)
+        diag(c, SCHEMA, sub, "The field \"ConnectionArn\" is required but was missing");
+    else if (!dynamic && !connection_arn_ok(json_string_value(arn)))
+        diag(c, SCHEMA, sub,
+             "The value for the field 'ConnectionArn' must be an EventBridge connection ARN");
+}
+
+/* arn:aws:states:::http:invoke takes no .waitForTaskToken or .sync, and needs ApiEndpoint,
+ * Method and a connection (checked where the definition writes them out). */
+static void check_http_task(checker *c, const json_t *state, const char *resource,
+                            query_language ql, const char *where)
+{
+    char loc[1100];
+    if (strcmp(resource, SFN_HTTP_INVOKE) != 0) {
+        loc_printf(loc, sizeof loc, "%s/Resource", where);
+        diag(c, SCHEMA, loc,
+             "The resource provided %.300s is not recognized. The value is not a valid resource "
+             "ARN, or the resource is not available in this region.",
+             resource);
+        return;
+    }
+    const char *field = ql == QL_JSONATA ? "Arguments" : "Parameters";
+    const json_t *p = json_object_get(state, field);
+    if (!p) {
+        diag(c, SCHEMA, where, "The field \"%s\" is required but was missing", field);
+        return;
+    }
+    if (!json_is_object(p))
+        return; /* an expression, or reported as not an OBJECT */
+    loc_printf(loc, sizeof loc, "%s/%s", where, field);
+    static const char *const required[] = {"ApiEndpoint", "Method"};
+    bool dynamic;
+    for (size_t i = 0; i < 2; i++)
+        if (!http_param(p, required[i], ql, &dynamic))
+            diag(c, SCHEMA, loc, "The field \"%s\" is required but was missing", required[i]);
+    const json_t *m = http_param(p, "Method", ql, &dynamic);
+    static const char *const methods[] = {"GET",   "POST",    "PUT",  "DELETE",
+                                          "PATCH", "OPTIONS", "HEAD", NULL};
+    if (m && !dynamic && (!json_is_string(m) || !in_list(methods, json_string_value(m))))
+        diag(c, SCHEMA, loc,
+             "The value for the field 'Method' must be one of: GET, POST, PUT, DELETE, PATCH, "
+             "OPTIONS, HEAD");
+    check_http_connection(c, p, ql, loc);
+}
+
 static void check_task(checker *c, const json_t *state, query_language ql, const char *where)
 {
-    if (!json_is_string(json_object_get(state, "Resource")))
+    const char *resource = json_string_value(json_object_get(state, "Resource"));
+    if (!resource)
         diag(c, SCHEMA, where, "These fields are required: [Resource]");
+    else if (strncmp(resource, "arn:aws:states:::http:", 22) == 0)
+        check_http_task(c, state, resource, ql, where);
     if (ql == QL_JSONATA) {
         check_int_or_expression(c, state, "TimeoutSeconds", 1, where);
         check_int_or_expression(c, state, "HeartbeatSeconds", 1, where);

@@ -10,6 +10,7 @@
 
 typedef struct sfn sfn;
 struct lambda;
+struct events;
 
 /* Loads the state machines and executions (resuming the running ones). Task states invoke
  * the functions of `functions` (borrowed; NULL: none). 0, or -1 (logged). */
@@ -21,6 +22,9 @@ const aws_service_def *sfn_service_def(const sfn *s);
 void sfn_add_service(sfn *s, const char *sdk_id, const aws_service_def *def);
 /* How many executions are in memory (the others are only in the store). */
 size_t sfn_executions_in_memory(const sfn *s);
+/* The EventBridge service whose connections authorise HTTP Tasks
+ * (arn:aws:states:::http:invoke). Borrowed; without it HTTP Tasks fail (States.Runtime). */
+void sfn_set_connections(sfn *s, struct events *connections);
 /* Stops the timers; executions stay where their last commit left them. */
 void sfn_shutdown(sfn *s);
 void sfn_destroy(sfn *s);
