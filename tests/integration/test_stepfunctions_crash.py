@@ -117,7 +117,7 @@ LOOP = {
         "Init": {"Type": "Pass", "Result": 0, "ResultPath": "$.i", "Next": "Check"},
         "Check": {
             "Type": "Choice",
-            "Choices": [{"Variable": "$.i", "NumericGreaterThanEquals": 400, "Next": "Done"}],
+            "Choices": [{"Variable": "$.i", "NumericGreaterThanEquals": 4000, "Next": "Done"}],
             "Default": "Inc",
         },
         "Inc": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)"}, "Next": "Check"},
@@ -129,16 +129,17 @@ LOOP = {
 def test_busy_executions_resume_after_sigkill(fresh_server):
     sfn = client(fresh_server)
     sm = create(sfn, LOOP)
-    arns = [sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"] for _ in range(4)]
-    time.sleep(0.3)
+    # (runs of states like these commit 64 at a time: long loops keep them busy at the kill)
+    arns = [sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"] for _ in range(8)]
+    time.sleep(0.2)
     running = [a for a in arns if sfn.describe_execution(executionArn=a)["status"] == "RUNNING"]
     fresh_server.restart_after_kill()
     sfn = client(fresh_server)
     assert running, "the executions finished before the kill: nothing was resumed"
     for arn in arns:
         d = wait_done(sfn, arn, timeout=60)
-        assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == {"i": 400}
+        assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == {"i": 4000}
         ev = events(sfn, arn)
         assert_complete_once(ev)
-        # 1 start, Init (2), 401 Checks and 400 Incs (2 each), Succeed (2), the end
-        assert len(ev) == 1 + 2 + 2 * 401 + 2 * 400 + 2 + 1
+        # 1 start, Init (2), 4001 Checks and 4000 Incs (2 each), Succeed (2), the end
+        assert len(ev) == 1 + 2 + 2 * 4001 + 2 * 4000 + 2 + 1

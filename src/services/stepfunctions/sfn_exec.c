@@ -289,12 +289,14 @@ void sfn_transition_commit(sfn_transition *t)
         express_commit(t);
         return;
     }
+    /* the step's events: one archive record (one event, or an array of them) */
     const char *arn = sfn_history_arn(t->ex);
-    size_t n = json_array_size(t->events);
-    t->records = xcalloc(n ? n : 1, sizeof *t->records);
-    for (size_t i = 0; i < n; i++) {
-        char *text = json_dumps(json_array_get(t->events, i), JSON_COMPACT);
-        t->records[i] = (store_archived){
+    size_t n = json_array_size(t->events) ? 1 : 0;
+    t->records = xcalloc(1, sizeof *t->records);
+    if (n) {
+        json_t *events = json_array_size(t->events) == 1 ? json_array_get(t->events, 0) : t->events;
+        char *text = json_dumps(events, JSON_COMPACT);
+        t->records[0] = (store_archived){
             .archive = (char *)arn, .time_ms = t->now, .event = text, .len = strlen(text)};
     }
     t->archive_op.kind = STORE_ARCHIVE_APPEND;
@@ -1030,12 +1032,37 @@ void sfn_exec_step(sfn *s, sfn_exec *ex)
     exec_step(s, ex);
 }
 
+/* Whether ex is about to enter a state that has no effect outside the execution (Pass,
+ * Choice, Succeed, Fail). */
+static bool entering_inner_state(const sfn_exec *ex)
+{
+    json_t *cursor = json_object_get(ex->doc, "cursor");
+    if (strcmp(sfn_doc_str(cursor, "phase") ?: "", "enter") != 0)
+        return false;
+    json_t *state =
+        json_object_get(json_object_get(ex->def, "States"), sfn_doc_str(cursor, "state"));
+    const char *type = sfn_doc_str(state, "Type") ?: "";
+    return strcmp(type, "Pass") == 0 || strcmp(type, "Choice") == 0 ||
+           strcmp(type, "Succeed") == 0 || strcmp(type, "Fail") == 0;
+}
+
+/* One step: the state the cursor names, then the states after it that have no effect
+ * outside the execution (at most INNER_RUN_MAX), all committed together. Nothing outside
+ * the execution sees a state's outcome before its commit (history, replies, tasks, status
+ * events all follow it), so after a crash such a run is simply run again: every transition
+ * is still durable before anything depends on it. */
+#define INNER_RUN_MAX 64
+
 static void exec_step(sfn *s, sfn_exec *ex)
 {
     if (s->stopping || ex->committing || !sfn_exec_running(ex))
         return;
     sfn_transition *t = sfn_transition_new(s, ex);
     run_state(t);
+    for (int n = 1; n < INNER_RUN_MAX && !ex->test && sfn_exec_running(ex) &&
+                    !json_array_size(t->more_docs) && entering_inner_state(ex);
+         n++)
+        run_state(t);
     sfn_transition_commit(t);
 }
 
@@ -1414,12 +1441,24 @@ static void history_done(store_op *op)
         aws_reply_error(call, AWS_ERR_INTERNAL_ERROR, "The store could not read the history.");
         goto out;
     }
-    /* In commit order (branches write into the same history), numbered in that order. */
-    size_t n = op->u.archive.n;
-    qsort(op->u.archive.items, n, sizeof *op->u.archive.items, by_seq);
-    json_t **events = xcalloc(n ? n : 1, sizeof *events);
+    /* In commit order (branches write into the same history), numbered in that order; a
+     * record holds a step's event, or an array of its events. */
+    size_t nrec = op->u.archive.n, n = 0, cap = nrec ? nrec : 1;
+    qsort(op->u.archive.items, nrec, sizeof *op->u.archive.items, by_seq);
+    json_t **events = xcalloc(cap, sizeof *events);
+    for (size_t r = 0; r < nrec; r++) {
+        json_t *rec = json_loads(op->u.archive.items[r].event, 0, NULL);
+        size_t k = json_is_array(rec) ? json_array_size(rec) : 1;
+        if (n + k > cap) {
+            cap = (n + k) * 2;
+            events = xrealloc(events, cap * sizeof *events);
+        }
+        for (size_t j = 0; j < k; j++)
+            events[n++] =
+                json_is_array(rec) ? json_incref(json_array_get(rec, j)) : json_incref(rec);
+        json_decref(rec);
+    }
     for (size_t i = 0; i < n; i++) {
-        events[i] = json_loads(op->u.archive.items[i].event, 0, NULL);
         json_object_set_new(events[i], "id", json_integer((json_int_t)i + 1));
         json_object_set_new(events[i], "previousEventId", json_integer((json_int_t)i));
     }
