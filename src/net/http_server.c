@@ -331,7 +331,11 @@ static void format_response(http_server *s, hreq *e, int status, const http_head
     const char *date = date_now(s);
     put_lit(b, date, strlen(date));
     int bodyless = status < 200 || status == 204 || status == 304;
-    if (!bodyless) {
+    /* a HEAD answer may state the length its GET would have (S3's HeadObject) */
+    int own_length = 0;
+    for (size_t i = 0; e->is_head && i < nheaders; i++)
+        own_length = own_length || strcasecmp(headers[i].name, "Content-Length") == 0;
+    if (!bodyless && !own_length) {
         PUT_LIT(b, "\r\nContent-Length: ");
         put_uint(b, body_len);
     }
@@ -460,9 +464,16 @@ static const char *arena_str(const hreq *e, const char *off)
     return e->arena.data + (uintptr_t)off;
 }
 
-/* The body limit of a request for `url` (origin or absolute form, not NUL-terminated). */
-static size_t body_limit(const http_server *s, const char *url, size_t len)
+/* The body limit of request e for `url` (origin or absolute form, not NUL-terminated). */
+static size_t body_limit(const http_server *s, const hreq *e, const char *url, size_t len)
 {
+    for (size_t i = 0; i < s->cfg.nbody_limits; i++) {
+        const char *want = s->cfg.body_limits[i].header;
+        for (size_t h = 0; want && h < e->pub.nheaders; h++)
+            if (strcmp(arena_str(e, e->hdrs[h].name), want) == 0 &&
+                s->cfg.body_limits[i].max_bytes > s->cfg.max_body_bytes)
+                return s->cfg.body_limits[i].max_bytes;
+    }
     const char *sch = len > 3 ? memmem(url, len, "://", 3) : NULL;
     if (sch && url[0] != '/') { /* absolute form: the path starts after the host */
         const char *slash = memchr(sch + 3, '/', len - (size_t)(sch + 3 - url));
@@ -470,6 +481,8 @@ static size_t body_limit(const http_server *s, const char *url, size_t len)
         url = slash;
     }
     for (size_t i = 0; i < s->cfg.nbody_limits; i++) {
+        if (!s->cfg.body_limits[i].prefix)
+            continue;
         size_t n = strlen(s->cfg.body_limits[i].prefix);
         if (len >= n && memcmp(url, s->cfg.body_limits[i].prefix, n) == 0 &&
             s->cfg.body_limits[i].max_bytes > s->cfg.max_body_bytes)
@@ -490,7 +503,7 @@ static int on_headers_complete(http_parser *p)
     e->body_off = e->arena.len;
     e->is_head = p->method == HTTP_HEAD;
 
-    e->max_body = body_limit(c->srv, e->arena.data, e->url_len);
+    e->max_body = body_limit(c->srv, e, e->arena.data, e->url_len);
     uint64_t cl = p->content_length;
     int has_cl = cl != UINT64_MAX;
     if (has_cl && cl > e->max_body) {

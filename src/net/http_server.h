@@ -43,10 +43,12 @@ typedef struct http_request {
 typedef void (*http_handler_fn)(http_request *req, void *ctx);
 
 /* A larger body limit for the requests whose path starts with `prefix` (Lambda's function
- * code and payloads): everything else keeps max_body_bytes. */
+ * code and payloads), or, with prefix NULL, that carry header `header` (lower-case name:
+ * S3's x-amz-content-sha256): everything else keeps max_body_bytes. */
 typedef struct http_body_limit {
     const char *prefix;
     size_t max_bytes;
+    const char *header;
 } http_body_limit;
 
 typedef struct http_server_config {

@@ -14,6 +14,9 @@
  *   REST-JSON  status, headers and body as rest_json.h says: the operation's responseCode,
  *          header-bound output members as headers, the payload or the JSON body; errors with
  *          the table's status, X-Amzn-ErrorType and {"__type","message"}.
+ *   REST-XML (S3)  the service encodes its replies (aws_reply_http); errors are
+ *          <Error><Code/><Message/>[extra members]<RequestId/></Error> with the table's status
+ *          and x-amz-request-id (botocore's RestXMLParser reads Code and Message).
  * Every answer carries x-amzn-RequestId. Messages may quote client input, so they are escaped
  * for JSON/XML and anything not valid UTF-8 (or not allowed in XML) becomes U+FFFD. */
 #include "protocol/aws.h"
@@ -176,8 +179,56 @@ static void reply_rest(aws_call *call, json_t *output)
     call_free(call);
 }
 
+void aws_reply_http(aws_call *call, int status, const http_header *headers, size_t nheaders,
+                    buf *body)
+{
+    http_header *h = xcalloc(nheaders + 2, sizeof *h);
+    size_t n = 0;
+    for (size_t i = 0; i < nheaders; i++)
+        h[n++] = headers[i];
+    h[n++] = (http_header){"x-amz-request-id", call->request_id};
+    h[n++] = (http_header){"x-amz-id-2", call->request_id};
+    http_respond(call->http, status, h, n, body);
+    xfree(h);
+    call_free(call);
+}
+
+/* S3's error document; extra's string members become elements after the message. */
+static void reply_xml_error(aws_call *call, aws_error err, const char *msg, const json_t *extra)
+{
+    const aws_error_info *info = aws_error_lookup(err);
+    buf body = BUF_INIT;
+    buf_puts(&body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>");
+    buf_puts(&body, info->shape);
+    buf_puts(&body, "</Code><Message>");
+    xml_put_text(&body, msg ? msg : "", msg ? strlen(msg) : 0);
+    buf_puts(&body, "</Message>");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)extra, k, v)
+    {
+        if (!json_is_string(v))
+            continue;
+        buf_printf(&body, "<%s>", k);
+        xml_put_text(&body, json_string_value(v), json_string_length(v));
+        buf_printf(&body, "</%s>", k);
+    }
+    buf_puts(&body, "<RequestId>");
+    buf_puts(&body, call->request_id);
+    buf_puts(&body, "</RequestId></Error>");
+    http_header h[] = {{"Content-Type", "application/xml"}};
+    aws_reply_http(call, info->http_status, h, 1, &body);
+    buf_free(&body);
+}
+
 void aws_reply(aws_call *call, json_t *output)
 {
+    if (call->protocol == AWS_PROTO_REST_XML) { /* the service encodes its replies */
+        json_decref(output);
+        buf none = BUF_INIT;
+        aws_reply_http(call, 200, NULL, 0, &none);
+        return;
+    }
     if (call->protocol == AWS_PROTO_INTERNAL) {
         call->internal_done(output, NULL, NULL, call->internal_arg);
         json_decref(output);
@@ -228,6 +279,11 @@ static void reply_error(aws_call *call, aws_error err, buf *msg, json_t *extra)
         call->internal_done(NULL, info->shape, msg->data ? msg->data : "", call->internal_arg);
         json_decref(extra);
         call_free(call);
+        return;
+    }
+    if (call->protocol == AWS_PROTO_REST_XML) {
+        reply_xml_error(call, err, msg->data, extra);
+        json_decref(extra);
         return;
     }
     buf body = BUF_INIT;

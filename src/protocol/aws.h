@@ -23,11 +23,20 @@ typedef enum {
     AWS_PROTO_JSON_1_1,
     AWS_PROTO_QUERY,
     AWS_PROTO_REST_JSON,
+    AWS_PROTO_REST_XML, /* S3: replies by aws_reply_http, errors as S3's <Error> document */
     AWS_PROTO_INTERNAL, /* a call made by another service (aws_call_internal) */
 } aws_protocol;
 
 typedef struct aws_call aws_call;
 typedef void (*aws_op_fn)(aws_call *call);
+
+/* A validation failure found before replying (a batch entry's, or a call's): the error
+ * and its message. aws_fail (below) fills it
+ * and returns -1. */
+typedef struct aws_failure {
+    aws_error code;
+    char msg[512];
+} aws_failure;
 
 /* A row of a service's operation table. */
 typedef struct aws_op_def {
@@ -48,6 +57,10 @@ typedef struct aws_service_def {
      * AWS_ERR_SERIALIZATION_EXCEPTION, what Smithy-built services answer; SES v2 answers
      * AWS_ERR_SESV2_BAD_REQUEST. */
     aws_error rest_input_error;
+    /* REST-XML services (S3), whose requests no model template describes: reads req
+     * (borrowed) into the operation's name (static) and input (*input, new). Returns NULL with
+     * the error in *f (and *input NULL) when the request names no operation it serves. */
+    const char *(*decode_http)(const http_request *req, json_t **input, aws_failure *f);
 } aws_service_def;
 
 struct aws_call {
@@ -68,20 +81,18 @@ struct aws_call {
 
 /* Answers with `output` (taken; NULL means an empty result). */
 void aws_reply(aws_call *call, json_t *output);
+/* REST-XML calls (S3): answers with a response the service encoded itself; headers are
+ * borrowed, body taken (as http_respond); the request id header is added. */
+void aws_reply_http(aws_call *call, int status, const http_header *headers, size_t nheaders,
+                    buf *body);
 /* Answers with an error of the table in aws_errors.h; the message is printf-formatted. */
 void aws_reply_error(aws_call *call, aws_error err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The same, with more members in the error object of the JSON protocols (DynamoDB's Item,
  * CancellationReasons); extra (an object, or NULL) is taken. Query and REST-JSON errors
- * leave them out. */
+ * leave them out; REST-XML errors write its string members as elements (S3's BucketName). */
 void aws_reply_error_extra(aws_call *call, aws_error err, json_t *extra, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* A validation failure found before replying (a batch entry's, or a call's): the error
- * and its message. aws_fail fills it and returns -1. */
-typedef struct aws_failure {
-    aws_error code;
-    char msg[512];
-} aws_failure;
 int aws_fail(aws_failure *f, aws_error code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Batch entry ids (SQS, SNS): 1 to 80 characters of [A-Za-z0-9_-]. */

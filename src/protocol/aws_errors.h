@@ -159,7 +159,29 @@
       "StateMachineTypeNotSupported", 400, 1)                                                      \
     X(SFN_MISSING_REQUIRED_PARAMETER, "MissingRequiredParameter", "MissingRequiredParameter", 400, \
       1)                                                                                           \
-    X(DDB_DUPLICATE_ITEM, "DuplicateItemException", "DuplicateItemException", 400, 1)
+    X(DDB_DUPLICATE_ITEM, "DuplicateItemException", "DuplicateItemException", 400, 1)              \
+    /* S3 (REST-XML: the shape is the <Code>) */                                                   \
+    X(S3_NO_SUCH_BUCKET, "NoSuchBucket", "NoSuchBucket", 404, 1)                                   \
+    X(S3_NO_SUCH_KEY, "NoSuchKey", "NoSuchKey", 404, 1)                                            \
+    X(S3_BUCKET_ALREADY_OWNED_BY_YOU, "BucketAlreadyOwnedByYou", "BucketAlreadyOwnedByYou", 409,   \
+      1)                                                                                           \
+    X(S3_BUCKET_NOT_EMPTY, "BucketNotEmpty", "BucketNotEmpty", 409, 1)                             \
+    X(S3_INVALID_BUCKET_NAME, "InvalidBucketName", "InvalidBucketName", 400, 1)                    \
+    X(S3_BAD_DIGEST, "BadDigest", "BadDigest", 400, 1)                                             \
+    X(S3_INVALID_DIGEST, "InvalidDigest", "InvalidDigest", 400, 1)                                 \
+    X(S3_ENTITY_TOO_LARGE, "EntityTooLarge", "EntityTooLarge", 400, 1)                             \
+    X(S3_INVALID_RANGE, "InvalidRange", "InvalidRange", 416, 1)                                    \
+    X(S3_PRECONDITION_FAILED, "PreconditionFailed", "PreconditionFailed", 412, 1)                  \
+    X(S3_NOT_MODIFIED, "NotModified", "NotModified", 304, 1)                                       \
+    X(S3_INVALID_ARGUMENT, "InvalidArgument", "InvalidArgument", 400, 1)                           \
+    X(S3_MALFORMED_XML, "MalformedXML", "MalformedXML", 400, 1)                                    \
+    X(S3_NOT_IMPLEMENTED, "NotImplemented", "NotImplemented", 501, 0)                              \
+    X(S3_OPERATION_ABORTED, "OperationAborted", "OperationAborted", 409, 1)                        \
+    X(S3_INVALID_REQUEST, "InvalidRequest", "InvalidRequest", 400, 1)                              \
+    X(S3_KEY_TOO_LONG, "KeyTooLongError", "KeyTooLongError", 400, 1)                               \
+    X(S3_TOO_MANY_BUCKETS, "TooManyBuckets", "TooManyBuckets", 400, 1)                             \
+    X(S3_INVALID_LOCATION_CONSTRAINT, "InvalidLocationConstraint", "InvalidLocationConstraint",    \
+      400, 1)
 
 typedef enum {
 #define AWS_ERROR_ENUM(name, shape, query_code, status, sender) AWS_ERR_##name,

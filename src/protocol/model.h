@@ -92,6 +92,7 @@ typedef enum {
     MODEL_PROTO_QUERY,
     MODEL_PROTO_JSON,
     MODEL_PROTO_REST_JSON,
+    MODEL_PROTO_REST_XML, /* S3: the service decodes its own requests (aws_service_def) */
 } model_protocol;
 
 typedef struct model_service {

@@ -1057,9 +1057,14 @@ static int match_signature(const http_request *req, const auth *a, span scope,
 
     buf paths[MAX_PATH_VARIANTS], queries[MAX_QUERY_VARIANTS];
     int npaths = 0, nqueries = 0;
+    /* S3 signs the path as sent: no normalisation, no second encoding */
+    int s3 = scope.n > 16 && memmem(scope.p, scope.n, "/s3/aws4_request", 16) != NULL;
     for (int form = 0; form < MAX_PATH_VARIANTS; form++) {
         buf b = BUF_INIT;
-        canonical_path(&b, path, form);
+        if (s3)
+            buf_puts(&b, path[0] ? path : "/");
+        else
+            canonical_path(&b, path, form);
         add_variant(paths, &npaths, &b);
         if (form == 0)
             break; /* the others only if needed */
@@ -1070,7 +1075,7 @@ static int match_signature(const http_request *req, const auth *a, span scope,
 
     int matched = signer_try(&s, buf_span(&paths[0]), buf_span(&queries[0]), payload);
     if (!matched) {
-        for (int form = 1; form < MAX_PATH_VARIANTS; form++) {
+        for (int form = 1; form < MAX_PATH_VARIANTS && !s3; form++) {
             buf b = BUF_INIT;
             canonical_path(&b, path, form);
             add_variant(paths, &npaths, &b);

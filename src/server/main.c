@@ -15,6 +15,7 @@
 #include "services/events/events.h"
 #include "services/lambda/lambda.h"
 #include "services/logs/logs.h"
+#include "services/s3/s3.h"
 #include "services/ses/ses.h"
 #include "services/sns/sns.h"
 #include "services/sqs/sqs.h"
@@ -38,6 +39,7 @@ typedef struct server {
     ses *ses;
     lambda *lambda;
     logs *logs;
+    s3 *s3;
     sfn *sfn;
     router *router;
     http_server *http;
@@ -53,6 +55,7 @@ typedef struct server {
 static void services_shutdown(server *s)
 {
     sfn_shutdown(s->sfn);
+    s3_shutdown(s->s3);
     dynamodb_shutdown(s->dynamodb);
     lambda_shutdown(s->lambda);
     logs_shutdown(s->logs);
@@ -68,6 +71,8 @@ static void services_destroy(server *s)
 {
     sfn_destroy(s->sfn);
     s->sfn = NULL;
+    s3_destroy(s->s3);
+    s->s3 = NULL;
     dynamodb_destroy(s->dynamodb);
     s->dynamodb = NULL;
     lambda_destroy(s->lambda);
@@ -135,6 +140,10 @@ static int services_create(server *s)
         log_error("cannot load the DynamoDB state", NULL);
         return -1;
     }
+    if (s3_create(&s->s3, s->loop, s->store, s->cfg.region, s->cfg.account_id) != 0) {
+        log_error("cannot load the S3 state", NULL);
+        return -1;
+    }
     logs_config lgc = {.region = s->cfg.region,
                        .account = s->cfg.account_id,
                        .lambda_retention_days = s->cfg.lambda_log_retention_days};
@@ -169,6 +178,7 @@ static int services_create(server *s)
     sfn_add_service(s->sfn, "lambda", lambda_service_def(s->lambda));
     sfn_add_service(s->sfn, "ses", ses_service_def(s->ses));
     sfn_add_service(s->sfn, "sesv2", sesv2_service_def(s->ses));
+    sfn_add_service(s->sfn, "s3", s3_service_def(s->s3));
     sfn_set_connections(s->sfn, s->events);
     events_set_workflows(s->events, sfn_service_def(s->sfn));
     lambda_set_bus(s->lambda, events_service_def(s->events));
@@ -194,6 +204,7 @@ static void routes_add(server *s)
     router_add_any(s->router, LAMBDA_HTTP_PREFIX, lambda_handle_http, s->lambda);
     router_add_service(s->router, logs_service_def(s->logs));
     router_add_service(s->router, sfn_service_def(s->sfn));
+    router_add_service(s->router, s3_service_def(s->s3));
 }
 
 /* Stops what a failed start left running, then lets the loop close the handles. */
@@ -231,10 +242,12 @@ static void on_signal(uv_signal_t *h, int signum)
 }
 
 /* Bodies larger than --max-body-bytes that AWS accepts: Lambda's function code (a 50 MB zip,
- * base64 in JSON) and payloads (6 MB, also as a worker's response), whatever the limit. */
+ * base64 in JSON) and payloads (6 MB, also as a worker's response), S3's objects (requests
+ * signed for S3 carry x-amz-content-sha256), whatever the limit. */
 static const http_body_limit body_limits[] = {
-    {"/2015-03-31/functions", 70u << 20},
-    {LAMBDA_HTTP_PREFIX, 8u << 20},
+    {"/2015-03-31/functions", 70u << 20, NULL},
+    {LAMBDA_HTTP_PREFIX, 8u << 20, NULL},
+    {NULL, S3_MAX_REQUEST_BYTES, "x-amz-content-sha256"},
 };
 
 int main(int argc, char **argv)

@@ -168,9 +168,11 @@ static void handle_json(router *r, http_request *req, const char *target)
     dispatch(r, call, op_name);
 }
 
+/* REST services (JSON or XML) never answer Query requests. */
 static int is_rest(const aws_service_def *svc)
 {
-    return svc->model->protocol == MODEL_PROTO_REST_JSON;
+    return svc->model->protocol == MODEL_PROTO_REST_JSON ||
+           svc->model->protocol == MODEL_PROTO_REST_XML;
 }
 
 /* The REST operation whose method and URI template match the request, the most specific
@@ -213,6 +215,41 @@ static void handle_rest(router *r, http_request *req, const aws_service_def *svc
         return;
     }
     invoke(call, op->name);
+}
+
+/* The REST-XML service (S3) the request's SigV4 credential scope names, or NULL. */
+static const aws_service_def *rest_xml_service(router *r, const http_request *req)
+{
+    sigv4_scope scope;
+    if (sigv4_parse_scope(req, &scope) != 0)
+        return NULL;
+    for (size_t i = 0; i < r->nservices; i++) {
+        const aws_service_def *svc = r->services[i];
+        if (svc->model->protocol == MODEL_PROTO_REST_XML && svc->decode_http &&
+            strcmp(svc->model->name, scope.service) == 0)
+            return svc;
+    }
+    return NULL;
+}
+
+/* A REST-XML request: authenticated first, then decoded by the service itself. */
+static void handle_rest_xml(router *r, http_request *req, const aws_service_def *svc)
+{
+    aws_call *call = aws_call_create(req, svc, NULL, AWS_PROTO_REST_XML, NULL);
+    if (authenticate(r, call) != 0)
+        return;
+    aws_failure f = {0};
+    json_t *input = NULL;
+    const char *op_name = svc->decode_http(req, &input, &f);
+    if (!op_name) {
+        json_decref(input);
+        call->input = json_object();
+        aws_reply_error(call, f.code, "%s", f.msg);
+        return;
+    }
+    call->input = input;
+    call->op = model_find_operation(svc->model, op_name, strlen(op_name));
+    invoke(call, op_name);
 }
 
 /* The service that answers Query requests no other rule places (SQS). */
@@ -314,6 +351,12 @@ void router_handle(http_request *req, void *ctx)
     const char *target = http_request_header(req, "x-amz-target");
     if (target && strcmp(req->method, "POST") == 0) {
         handle_json(r, req, target);
+        return;
+    }
+    /* S3 is recognised by its credential scope: its paths are anybody's bucket and key */
+    const aws_service_def *xml_svc = rest_xml_service(r, req);
+    if (xml_svc) {
+        handle_rest_xml(r, req, xml_svc);
         return;
     }
     const char *ctype = http_request_header(req, "content-type");

@@ -1,7 +1,9 @@
 /* Routes each HTTP request to a service operation (or to an operational endpoint).
  *
  * Recognition, in order: `GET /_sluice/health` and the plain GET endpoints; `X-Amz-Target:
- * <prefix>.<Op>` (AWS JSON protocols; the prefix picks the service); a POST with a form
+ * <prefix>.<Op>` (AWS JSON protocols; the prefix picks the service); a request whose SigV4
+ * credential scope names a REST-XML service (S3: `.../s3/aws4_request`, in the Authorization
+ * header or a presigned URL's X-Amz-Credential), decoded by the service; a POST with a form
  * content type (AWS Query); a REST-JSON operation whose method and URI template match
  * (rest_json.h; the most specific template over every REST service; never for paths under
  * /_sluice/); an AWS Query form found by sniffing (`Action=` in the body or the query

@@ -120,7 +120,9 @@ static void test_aws_error_table_is_well_formed(void **state)
     for (int i = 0; i < AWS_ERR__COUNT; i++) {
         const aws_error_info *e = aws_error_lookup((aws_error)i);
         assert_true(e->shape[0] && e->query_code[0]);
-        assert_true(e->http_status >= 400 && e->http_status < 600);
+        /* S3 answers a matching If-None-Match with 304, which SDKs raise as an error */
+        if (i != AWS_ERR_S3_NOT_MODIFIED)
+            assert_true(e->http_status >= 400 && e->http_status < 600);
         assert_true(e->sender_fault == (e->http_status < 500));
         /* Both the header value and XML element text are written without escaping. */
         assert_null(strpbrk(e->query_code, ";<>&\"\r\n"));

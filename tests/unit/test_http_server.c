@@ -543,7 +543,7 @@ static void test_body_too_large_is_413(void **state)
 
 static void test_a_path_prefix_may_allow_larger_bodies(void **state)
 {
-    static const http_body_limit limits[] = {{"/big/", 2000}};
+    static const http_body_limit limits[] = {{"/big/", 2000, NULL}};
     http_server_config cfg;
     default_cfg(&cfg);
     cfg.max_body_bytes = 100;
