@@ -331,3 +331,47 @@ def test_objects_survive_sigkill(fresh_server):
     for k in keys:
         got = s3.get_object(Bucket=b, Key=k)
         assert got["Body"].read() == bodies[k] and got["Metadata"] == {"i": k}
+
+
+def test_step_functions_aws_sdk_s3_tasks(server):
+    import json
+    import time
+
+    s3 = s3c(server)
+    b = bucket(s3)
+    sfn = make_client(server.endpoint, "stepfunctions")
+    definition = {
+        "StartAt": "Put",
+        "States": {
+            "Put": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+                    "Parameters": {"Bucket": b, "Key": "from-sfn.json", "Body.$": "$.doc",
+                                   "ContentType": "application/json"},
+                    "ResultPath": "$.put", "Next": "Get"},
+            "Get": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                    "Parameters": {"Bucket": b, "Key": "from-sfn.json"},
+                    "ResultSelector": {"Body.$": "$.Body", "ETag.$": "$.ETag"},
+                    "ResultPath": "$.got", "Next": "Missing"},
+            "Missing": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                        "Parameters": {"Bucket": b, "Key": "missing"},
+                        "Catch": [{"ErrorEquals": ["S3.NoSuchKeyException"], "ResultPath": "$.caught",
+                                   "Next": "Done"}],
+                        "End": True},
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    arn = sfn.create_state_machine(name=unique("s3sm"), definition=json.dumps(definition),
+                                   roleArn="arn:aws:iam::000000000000:role/sfn")["stateMachineArn"]
+    ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"doc": {"a": [1, 2]}}))["executionArn"]
+    deadline = time.time() + 20
+    while True:
+        d = sfn.describe_execution(executionArn=ex)
+        if d["status"] != "RUNNING" or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert d["status"] == "SUCCEEDED", d
+    out = json.loads(d["output"])
+    assert json.loads(out["got"]["Body"]) == {"a": [1, 2]}
+    assert out["got"]["ETag"] == out["put"]["ETag"]
+    assert out["caught"]["Error"] == "S3.NoSuchKeyException"
+    got = s3.get_object(Bucket=b, Key="from-sfn.json")
+    assert json.loads(got["Body"].read()) == {"a": [1, 2]} and got["ContentType"] == "application/json"

@@ -181,7 +181,7 @@ def test_aws_sdk_integration(sfn, ddb, sqs, new_queue):
 
 
 def test_unknown_integration_fails_at_run(sfn):
-    d = run(sfn, one_task("arn:aws:states:::aws-sdk:s3:getObject", {"Bucket": "b", "Key": "k"}),
+    d = run(sfn, one_task("arn:aws:states:::aws-sdk:glacier:listVaults", {"AccountId": "-"}),
             {})
     assert d["status"] == "FAILED" and d["error"] == "States.Runtime"
 
