@@ -11,7 +11,8 @@
  *               interpreter at a time without an outside call: 0 for "at once" (a state to
  *               run, a call in flight, branches running), a Wait's or a retry's end, a task's
  *               deadline, the execution's timeout. A task-token wait without deadline has
- *               no row: its SendTask* call (or StopExecution) loads it.
+ *               no row: its SendTask* call (or StopExecution) loads it. A running branch
+ *               (child execution) is always due at once: it is kept in memory while it runs.
  * A step writes these rows in the commit of its events (sfn_row_new), so after a crash the
  * WAKE table says what to load: at startup every row due by now, before any execution
  * runs; then rows as they come due (the loader), at most HOT_MAX executions in memory.
@@ -150,6 +151,10 @@ static int64_t row_due(const json_t *doc)
 {
     if (!doc || strcmp(sfn_doc_str(doc, "status") ?: "", "RUNNING") != 0)
         return -1;
+    /* a branch is kept in memory while it runs, after a restart too: its parent's stop,
+     * timeout or failure must find it there to abort it */
+    if (json_object_get(doc, "parent"))
+        return 0;
     json_t *cursor = json_object_get(doc, "cursor");
     const char *phase = sfn_doc_str(cursor, "phase") ?: "";
     int64_t due = 0;
@@ -591,7 +596,8 @@ static void wake_read_done(store_op *op)
         const char *arn = end && *end == ' ' ? end + 1 : "";
         bool capped = !s->starting && due > 0 && s->nhot + l->n >= HOT_MAX;
         if (due > horizon || capped) {
-            int64_t again = capped ? now + 100 : due; /* look again then */
+            /* look again then (the timer fires HOT_HORIZON_MS before cold_due) */
+            int64_t again = capped ? now + 100 + HOT_HORIZON_MS : due;
             if (!s->cold_due || again < s->cold_due)
                 s->cold_due = again;
             stopped = true;
