@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers import SLOW, make_client, unique
+from sfn_helpers import merged_model_client
 
 ROLE = "arn:aws:iam::000000000000:role/sfn"
 
@@ -419,3 +420,26 @@ def test_list_executions_pages_over_many_rows_of_other_statuses(fresh_server):
     assert len(every) == 1006 and len({e["executionArn"] for e in every}) == 1006
     assert sizes == [333, 333, 333, 7]
     assert {e["executionArn"] for e in running} == set(waiting)
+
+
+def test_redriven_execution_times_out_again_after_its_timeout_restart_or_not(fresh_server, tmp_path):
+    """AWS: a redrive starts the state machine's timeout again from 0. The redriven execution
+    times out TimeoutSeconds after its redrive, whether or not the server restarts meanwhile
+    (its document kept the first attempt's deadline: a restart timed it out at once, and
+    without one it never timed out)."""
+    sfn = merged_model_client(fresh_server.endpoint, tmp_path / "models")
+    sm = create(sfn, {"TimeoutSeconds": 2, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 4, "End": True}}})
+    arn = sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"]
+    assert wait_done(sfn, arn)["status"] == "TIMED_OUT"
+    redriven = sfn.redrive_execution(executionArn=arn)["redriveDate"]
+    d = wait_done(sfn, arn)
+    assert d["status"] == "TIMED_OUT" and d["error"] == "States.Timeout"
+    assert 1.8 <= (d["stopDate"] - redriven).total_seconds() < 3.5 * SLOW
+    redriven = sfn.redrive_execution(executionArn=arn)["redriveDate"]
+    fresh_server.restart_after_kill()
+    sfn = merged_model_client(fresh_server.endpoint, tmp_path / "models2")
+    d = wait_done(sfn, arn)
+    assert d["status"] == "TIMED_OUT" and d["redriveCount"] == 2
+    assert 1.8 <= (d["stopDate"] - redriven).total_seconds() < 3.5 * SLOW
+    types = [e["type"] for e in history(sfn, arn)]
+    assert types.count("ExecutionRedriven") == 2 and types.count("ExecutionTimedOut") == 3

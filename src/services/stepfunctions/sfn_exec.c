@@ -1384,6 +1384,13 @@ void sfn_redrive_execution(aws_call *call)
     json_object_set_new(d, "status", json_string("RUNNING"));
     json_object_set_new(d, "redriveCount", json_integer(count));
     json_object_set_new(d, "redriveDate", json_integer(t->now));
+    /* AWS: the state machine's timeout starts again from 0 (its end is in the row's WAKE time
+     * and holds after a restart) */
+    json_int_t timeout = json_integer_value(json_object_get(ex->def, "TimeoutSeconds"));
+    json_object_del(d, "timeoutMs");
+    ex->timeout_ms = timeout > 0 ? t->now + timeout * 1000 : 0;
+    if (ex->timeout_ms)
+        json_object_set_new(d, "timeoutMs", json_integer(ex->timeout_ms));
     json_object_set_new(d, "cursor",
                         json_pack("{s:O,s:O,s:s}", "state", json_object_get(from, "state"),
                                   "stateInput", json_object_get(from, "stateInput"), "phase",
