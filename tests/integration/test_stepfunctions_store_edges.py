@@ -443,3 +443,46 @@ def test_redriven_execution_times_out_again_after_its_timeout_restart_or_not(fre
     assert 1.8 <= (d["stopDate"] - redriven).total_seconds() < 3.5 * SLOW
     types = [e["type"] for e in history(sfn, arn)]
     assert types.count("ExecutionRedriven") == 2 and types.count("ExecutionTimedOut") == 3
+
+
+@pytest.mark.sluice_timeout(120)
+def test_stop_during_startup_reaches_branches_loaded_later(fresh_server):
+    """Right after a restart the executions due are loaded page after page: a StopExecution
+    that comes meanwhile waits for the end of startup, so the branches of its execution that
+    were not loaded yet are aborted with it (none is left running in memory)."""
+    sfn = client(fresh_server)
+    sm = create(
+        sfn,
+        {
+            "StartAt": "Each",
+            "States": {
+                "Each": {
+                    "Type": "Map",
+                    "ItemsPath": "$.items",
+                    "Iterator": {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}},
+                    "End": True,
+                }
+            },
+        },
+    )
+    arns = [
+        sfn.start_execution(stateMachineArn=sm, name="r%03d" % i, input=json.dumps({"items": list(range(40))}))[
+            "executionArn"
+        ]
+        for i in range(60)
+    ]
+    until("the iterations to wait", lambda: in_memory(fresh_server) == 60 * 41, 30)
+    clients = [client(fresh_server) for _ in range(4)]
+    fresh_server.restart_after_kill()
+
+    def stop(k):  # the last loaded first
+        for arn in reversed(arns[k::4]):
+            clients[k].stop_execution(executionArn=arn)
+
+    threads = [threading.Thread(target=stop, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(sfn.describe_execution(executionArn=a)["status"] == "ABORTED" for a in arns[::7])
+    until("every iteration to be aborted and leave memory", lambda: in_memory(fresh_server) == 0, 5)

@@ -17,7 +17,8 @@
  * WAKE table says what to load: at startup every row due by now, before any execution
  * runs; then rows as they come due (the loader), at most HOT_MAX executions in memory.
  * A call about an execution that is not in memory loads it first (sfn_exec_get); it is
- * evicted again once idle (sfn_exec_maybe_free).
+ * evicted again once idle (sfn_exec_maybe_free). A call that comes during startup waits for
+ * its end: until then an execution's branches may still be in the store.
  *
  * Definitions are stored once each (documents "sfn.definition" keyed by the SHA-256 of the
  * text); an execution's document names its definition ("definitionId"). */
@@ -415,11 +416,37 @@ void sfn_exec_load(sfn *s, const char *arn, sfn_load_fn done, void *arg)
     load_submit(l, one_loaded);
 }
 
-/* A call about an execution that must be loaded first: it runs again once loaded. */
+/* A call about an execution that must be loaded first (or wait for the end of startup): it
+ * runs again once loaded. */
 typedef struct call_wait {
     aws_call *call;
     aws_op_fn again;
+    struct call_wait *next; /* s->startup_calls */
 } call_wait;
+
+/* Startup is done (or the server stops during it): the calls that waited run, in order. */
+static void startup_calls_run(sfn *s)
+{
+    call_wait *list = s->startup_calls, *in_order = NULL;
+    s->startup_calls = NULL;
+    while (list) {
+        call_wait *next = list->next;
+        list->next = in_order;
+        in_order = list;
+        list = next;
+    }
+    while (in_order) {
+        call_wait *w = in_order;
+        in_order = w->next;
+        aws_call *call = w->call;
+        aws_op_fn again = w->again;
+        xfree(w);
+        if (s->stopping)
+            aws_reply_error(call, AWS_ERR_SERVICE_UNAVAILABLE, "The server is stopping.");
+        else
+            again(call);
+    }
+}
 
 static char fetch_missed; /* call->state: the store has no such execution */
 
@@ -442,12 +469,19 @@ static void call_loaded(sfn *s, sfn_exec *ex, int status, void *arg)
 sfn_exec *sfn_exec_get(aws_call *call, const char *arn, aws_op_fn again, bool *pending)
 {
     sfn *s = sfn_of(call);
+    if (s->starting) { /* the execution's branches may not be in memory yet: after startup */
+        call_wait *w = xcalloc(1, sizeof *w);
+        *w = (call_wait){call, again, s->startup_calls};
+        s->startup_calls = w;
+        *pending = true;
+        return NULL;
+    }
     sfn_exec *ex = sfn_exec_find(s, arn);
     *pending = false;
     if (ex || call->state == &fetch_missed)
         return ex;
     call_wait *w = xcalloc(1, sizeof *w);
-    *w = (call_wait){call, again};
+    *w = (call_wait){call, again, NULL};
     *pending = true;
     sfn_exec_load(s, arn, call_loaded, w);
     return NULL;
@@ -536,6 +570,7 @@ static void startup_done(sfn *s)
 {
     s->starting = false;
     sfn_exec_resume_all(s);
+    startup_calls_run(s);
 }
 
 static void loader_read(sfn *s);
@@ -561,8 +596,10 @@ static void batch_loaded(store_op *op)
     json_decref(l->dues);
     bool more = l->more;
     load_free(l);
-    if (s->stopping)
+    if (s->stopping) {
+        startup_calls_run(s); /* (answered: the server stops) */
         return;
+    }
     s->loading = false;
     if (more) {
         s->loading = true;
@@ -582,6 +619,7 @@ static void wake_read_done(store_op *op)
         store_op_clear(op);
         xfree(w->start_sk);
         xfree(w);
+        startup_calls_run(s); /* (answered: the server stops) */
         return;
     }
     size_t n = op->status == 0 ? op->u.kv_range.n : 0;
