@@ -420,6 +420,16 @@ def test_list_executions_pages_over_many_rows_of_other_statuses(fresh_server):
     assert len(every) == 1006 and len({e["executionArn"] for e in every}) == 1006
     assert sizes == [333, 333, 333, 7]
     assert {e["executionArn"] for e in running} == set(waiting)
+    # a token is a place in one machine's listing: not in another's
+    other = create(sfn, {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    for _ in range(2):
+        sfn.start_execution(stateMachineArn=other, input="{}")
+    token = sfn.list_executions(stateMachineArn=other, maxResults=1)["nextToken"]
+    assert len(sfn.list_executions(stateMachineArn=other, maxResults=1, nextToken=token)["executions"]) == 1
+    for bad in (token, "00" * 40):
+        with pytest.raises(ClientError) as e:
+            sfn.list_executions(stateMachineArn=sm, nextToken=bad)
+        assert e.value.response["Error"]["Code"] == "InvalidToken"
 
 
 def test_redriven_execution_times_out_again_after_its_timeout_restart_or_not(fresh_server, tmp_path):

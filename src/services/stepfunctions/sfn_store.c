@@ -885,6 +885,20 @@ static unsigned char *unhex(const char *s, size_t *n)
 
 static void list_submit(list_read *r);
 
+/* Whether a token's key (8 bytes, then an execution ARN) names an execution of machine: a
+ * token of another listing is not used as a place in this one. */
+static bool token_of_machine(const unsigned char *key, size_t len, const char *machine)
+{
+    const char *kind = strstr(machine, ":stateMachine:");
+    if (!kind || len <= 8)
+        return false;
+    char prefix[700];
+    int n = snprintf(prefix, sizeof prefix, "%.*s:execution:%s:", (int)(kind - machine), machine,
+                     kind + strlen(":stateMachine:"));
+    return n > 0 && (size_t)n < sizeof prefix && len - 8 > (size_t)n &&
+           memcmp(key + 8, prefix, (size_t)n) == 0;
+}
+
 static json_t *list_item(json_t *summary)
 {
     json_t *item =
@@ -1006,8 +1020,11 @@ void sfn_list_executions(aws_call *call)
         return;
     }
     list_read *r = xcalloc(1, sizeof *r);
-    if (token && !(r->after = unhex(token, &r->after_len))) {
+    if (token &&
+        (!(r->after = unhex(token, &r->after_len)) ||
+         !token_of_machine(r->after, r->after_len, sfn_doc_str(target, "stateMachineArn")))) {
         json_decref(target);
+        xfree(r->after);
         xfree(r);
         aws_reply_error(call, AWS_ERR_SFN_INVALID_TOKEN, "Invalid Token: '%s'", token);
         return;
