@@ -470,9 +470,11 @@ void sfn_exec_unpark_all(sfn_exec *ex)
 
 void sfn_exec_unlink(sfn *s, sfn_exec *ex)
 {
-    unpark(ex); /* they find it ended */
-    s->nhot--;
+    /* out of the index first: the parked calls that run now look it up, and must find it gone
+     * (they read the store), not this memory about to be freed (and freed twice) */
     json_object_del(s->exec_index, sfn_doc_str(ex->doc, "executionArn"));
+    unpark(ex);
+    s->nhot--;
     if (ex->prev)
         ex->prev->next = ex->next;
     else
@@ -511,6 +513,20 @@ static void execution_ended(sfn *s, sfn_exec *ex)
     }
 }
 
+/* The branches t aborted (their documents deleted in its commit) leave memory, those that
+ * are idle: nothing else would wake them. */
+static void aborted_branches_free(sfn_transition *t)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(t->more_docs, i, d)
+    {
+        sfn_exec *c = json_object_get(d, "doc") ? NULL : sfn_exec_find(t->s, sfn_doc_str(d, "key"));
+        if (c && c != t->ex && !sfn_exec_running(c))
+            sfn_exec_maybe_free(t->s, c);
+    }
+}
+
 /* What follows a committed step. false if the execution was a branch that ended (it may
  * be freed: its parked calls ran then). */
 static bool commit_continue(store_op *op)
@@ -536,10 +552,13 @@ static bool commit_continue(store_op *op)
     sfn_exec **spawned = t->spawned;
     size_t nspawned = t->nspawned;
     t->spawned = NULL;
-    if (status == 0)
+    if (status == 0) {
         sfn_definitions_saved(s, t->definition_ids);
+        aborted_branches_free(t);
+    }
     transition_free(t);
-    for (size_t i = 0; status == 0 && !s->stopping && i < nspawned; i++)
+    /* (an execution that was aborted meanwhile aborted these too: they may be freed) */
+    for (size_t i = 0; status == 0 && !s->stopping && sfn_exec_running(ex) && i < nspawned; i++)
         exec_step(s, spawned[i]);
     xfree(spawned);
     if (status != 0 || s->stopping)
@@ -579,6 +598,9 @@ static bool commit_continue(store_op *op)
         if (!ex->invoking)
             sfn_task_start(s, ex);
     } else {
+        /* the calls that waited for this step (StopExecution) come before the next one: an
+         * execution that steps on and on would otherwise never let them in */
+        unpark(ex);
         exec_step(s, ex);
     }
     return true;
@@ -1389,6 +1411,13 @@ void sfn_redrive_execution(aws_call *call)
     json_object_set_new(d, "status", json_string("RUNNING"));
     json_object_set_new(d, "redriveCount", json_integer(count));
     json_object_set_new(d, "redriveDate", json_integer(t->now));
+    /* AWS: the state machine's timeout starts again from 0 (its end is in the row's WAKE time
+     * and holds after a restart) */
+    json_int_t timeout = json_integer_value(json_object_get(ex->def, "TimeoutSeconds"));
+    json_object_del(d, "timeoutMs");
+    ex->timeout_ms = timeout > 0 ? t->now + timeout * 1000 : 0;
+    if (ex->timeout_ms)
+        json_object_set_new(d, "timeoutMs", json_integer(ex->timeout_ms));
     json_object_set_new(d, "cursor",
                         json_pack("{s:O,s:O,s:s}", "state", json_object_get(from, "state"),
                                   "stateInput", json_object_get(from, "stateInput"), "phase",

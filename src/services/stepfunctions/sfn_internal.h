@@ -66,6 +66,8 @@ struct sfn {
     unsigned char *load_after; /* the loader's place: the WAKE key it read last */
     size_t load_after_len;
     json_t *legacy;                       /* at startup: documents of the former layout, to move */
+    struct call_wait *startup_calls;      /* calls about executions that came during startup (they
+                                           * run once it is done), newest first */
     struct activity_poll *activity_polls; /* workers' GetActivityTask waiting, newest first */
     struct sfn_test *tests;               /* TestState calls in flight (sfn_test_state.c) */
     /* the services Task states call (sfn_integrations.c), by their SDK id */

@@ -102,7 +102,8 @@ typedef void (*sfn_load_fn)(sfn *s, sfn_exec *ex, int status, void *arg);
  * there is none; status != 0 if the store failed). */
 void sfn_exec_load(sfn *s, const char *arn, sfn_load_fn done, void *arg);
 /* The execution arn for a call: in memory, or loaded first — then NULL is returned with
- * *pending set, and again(call) runs once it is loaded (NULL then: there is none). */
+ * *pending set, and again(call) runs once it is loaded (NULL then: there is none). During
+ * startup every call waits (pending) until it is done. */
 sfn_exec *sfn_exec_get(aws_call *call, const char *arn, aws_op_fn again, bool *pending);
 /* The row write of execution arn: doc (NULL: delete) as it is committed, mem the document in
  * memory (may be doc or NULL), which records where its WAKE and LIST rows are. */

@@ -11,12 +11,14 @@
  *               interpreter at a time without an outside call: 0 for "at once" (a state to
  *               run, a call in flight, branches running), a Wait's or a retry's end, a task's
  *               deadline, the execution's timeout. A task-token wait without deadline has
- *               no row: its SendTask* call (or StopExecution) loads it.
+ *               no row: its SendTask* call (or StopExecution) loads it. A running branch
+ *               (child execution) is always due at once: it is kept in memory while it runs.
  * A step writes these rows in the commit of its events (sfn_row_new), so after a crash the
  * WAKE table says what to load: at startup every row due by now, before any execution
  * runs; then rows as they come due (the loader), at most HOT_MAX executions in memory.
  * A call about an execution that is not in memory loads it first (sfn_exec_get); it is
- * evicted again once idle (sfn_exec_maybe_free).
+ * evicted again once idle (sfn_exec_maybe_free). A call that comes during startup waits for
+ * its end: until then an execution's branches may still be in the store.
  *
  * Definitions are stored once each (documents "sfn.definition" keyed by the SHA-256 of the
  * text); an execution's document names its definition ("definitionId"). */
@@ -150,6 +152,10 @@ static int64_t row_due(const json_t *doc)
 {
     if (!doc || strcmp(sfn_doc_str(doc, "status") ?: "", "RUNNING") != 0)
         return -1;
+    /* a branch is kept in memory while it runs, after a restart too: its parent's stop,
+     * timeout or failure must find it there to abort it */
+    if (json_object_get(doc, "parent"))
+        return 0;
     json_t *cursor = json_object_get(doc, "cursor");
     const char *phase = sfn_doc_str(cursor, "phase") ?: "";
     int64_t due = 0;
@@ -410,11 +416,37 @@ void sfn_exec_load(sfn *s, const char *arn, sfn_load_fn done, void *arg)
     load_submit(l, one_loaded);
 }
 
-/* A call about an execution that must be loaded first: it runs again once loaded. */
+/* A call about an execution that must be loaded first (or wait for the end of startup): it
+ * runs again once loaded. */
 typedef struct call_wait {
     aws_call *call;
     aws_op_fn again;
+    struct call_wait *next; /* s->startup_calls */
 } call_wait;
+
+/* Startup is done (or the server stops during it): the calls that waited run, in order. */
+static void startup_calls_run(sfn *s)
+{
+    call_wait *list = s->startup_calls, *in_order = NULL;
+    s->startup_calls = NULL;
+    while (list) {
+        call_wait *next = list->next;
+        list->next = in_order;
+        in_order = list;
+        list = next;
+    }
+    while (in_order) {
+        call_wait *w = in_order;
+        in_order = w->next;
+        aws_call *call = w->call;
+        aws_op_fn again = w->again;
+        xfree(w);
+        if (s->stopping)
+            aws_reply_error(call, AWS_ERR_SERVICE_UNAVAILABLE, "The server is stopping.");
+        else
+            again(call);
+    }
+}
 
 static char fetch_missed; /* call->state: the store has no such execution */
 
@@ -437,12 +469,19 @@ static void call_loaded(sfn *s, sfn_exec *ex, int status, void *arg)
 sfn_exec *sfn_exec_get(aws_call *call, const char *arn, aws_op_fn again, bool *pending)
 {
     sfn *s = sfn_of(call);
+    if (s->starting) { /* the execution's branches may not be in memory yet: after startup */
+        call_wait *w = xcalloc(1, sizeof *w);
+        *w = (call_wait){call, again, s->startup_calls};
+        s->startup_calls = w;
+        *pending = true;
+        return NULL;
+    }
     sfn_exec *ex = sfn_exec_find(s, arn);
     *pending = false;
     if (ex || call->state == &fetch_missed)
         return ex;
     call_wait *w = xcalloc(1, sizeof *w);
-    *w = (call_wait){call, again};
+    *w = (call_wait){call, again, NULL};
     *pending = true;
     sfn_exec_load(s, arn, call_loaded, w);
     return NULL;
@@ -531,6 +570,7 @@ static void startup_done(sfn *s)
 {
     s->starting = false;
     sfn_exec_resume_all(s);
+    startup_calls_run(s);
 }
 
 static void loader_read(sfn *s);
@@ -556,8 +596,10 @@ static void batch_loaded(store_op *op)
     json_decref(l->dues);
     bool more = l->more;
     load_free(l);
-    if (s->stopping)
+    if (s->stopping) {
+        startup_calls_run(s); /* (answered: the server stops) */
         return;
+    }
     s->loading = false;
     if (more) {
         s->loading = true;
@@ -577,6 +619,7 @@ static void wake_read_done(store_op *op)
         store_op_clear(op);
         xfree(w->start_sk);
         xfree(w);
+        startup_calls_run(s); /* (answered: the server stops) */
         return;
     }
     size_t n = op->status == 0 ? op->u.kv_range.n : 0;
@@ -591,7 +634,8 @@ static void wake_read_done(store_op *op)
         const char *arn = end && *end == ' ' ? end + 1 : "";
         bool capped = !s->starting && due > 0 && s->nhot + l->n >= HOT_MAX;
         if (due > horizon || capped) {
-            int64_t again = capped ? now + 100 : due; /* look again then */
+            /* look again then (the timer fires HOT_HORIZON_MS before cold_due) */
+            int64_t again = capped ? now + 100 + HOT_HORIZON_MS : due;
             if (!s->cold_due || again < s->cold_due)
                 s->cold_due = again;
             stopped = true;
@@ -841,6 +885,20 @@ static unsigned char *unhex(const char *s, size_t *n)
 
 static void list_submit(list_read *r);
 
+/* Whether a token's key (8 bytes, then an execution ARN) names an execution of machine: a
+ * token of another listing is not used as a place in this one. */
+static bool token_of_machine(const unsigned char *key, size_t len, const char *machine)
+{
+    const char *kind = strstr(machine, ":stateMachine:");
+    if (!kind || len <= 8)
+        return false;
+    char prefix[700];
+    int n = snprintf(prefix, sizeof prefix, "%.*s:execution:%s:", (int)(kind - machine), machine,
+                     kind + strlen(":stateMachine:"));
+    return n > 0 && (size_t)n < sizeof prefix && len - 8 > (size_t)n &&
+           memcmp(key + 8, prefix, (size_t)n) == 0;
+}
+
 static json_t *list_item(json_t *summary)
 {
     json_t *item =
@@ -962,8 +1020,11 @@ void sfn_list_executions(aws_call *call)
         return;
     }
     list_read *r = xcalloc(1, sizeof *r);
-    if (token && !(r->after = unhex(token, &r->after_len))) {
+    if (token &&
+        (!(r->after = unhex(token, &r->after_len)) ||
+         !token_of_machine(r->after, r->after_len, sfn_doc_str(target, "stateMachineArn")))) {
         json_decref(target);
+        xfree(r->after);
         xfree(r);
         aws_reply_error(call, AWS_ERR_SFN_INVALID_TOKEN, "Invalid Token: '%s'", token);
         return;
