@@ -687,6 +687,43 @@ static void test_http_task_parameters(void **state)
                                  buf, sizeof buf));
 }
 
+static void test_distributed_map_item_reader_and_result_writer(void **state)
+{
+    (void)state;
+    char buf[2048];
+#define DMAP(FIELDS)                                                                               \
+    jsonpath_machine(                                                                              \
+        "{\"Type\":\"Map\"," FIELDS ",\"ItemProcessor\":{\"ProcessorConfig\":"                     \
+        "{\"Mode\":\"DISTRIBUTED\",\"ExecutionType\":\"STANDARD\"},\"StartAt\":\"I\","             \
+        "\"States\":{\"I\":{\"Type\":\"Succeed\"}}},\"End\":true}",                                \
+        buf, sizeof buf)
+    assert_valid(DMAP("\"ItemReader\":{\"Resource\":\"arn:aws:states:::s3:getObject\","
+                      "\"ReaderConfig\":{\"InputType\":\"CSV\",\"CSVHeaderLocation\":\"GIVEN\","
+                      "\"CSVHeaders\":[\"a\"],\"MaxItems\":3},"
+                      "\"Parameters\":{\"Bucket\":\"b\",\"Key.$\":\"$.k\"}},"
+                      "\"ItemBatcher\":{\"MaxItemsPerBatch\":2},\"ToleratedFailureCount\":1,"
+                      "\"ResultWriter\":{\"Resource\":\"arn:aws:states:::s3:putObject\","
+                      "\"Parameters\":{\"Bucket\":\"b\",\"Prefix\":\"p\"}}"));
+    assert_valid(DMAP("\"ItemReader\":{\"Resource\":\"arn:aws:states:::s3:listObjectsV2\","
+                      "\"Parameters\":{\"Bucket\":\"b\",\"Prefix\":\"p/\"}}"));
+    assert_diag(DMAP("\"ItemReader\":{\"Parameters\":{\"Bucket\":\"b\"}}"), SCHEMA,
+                "These fields are required: [Resource]", "/States/S/ItemReader");
+    assert_diag(DMAP("\"ItemReader\":{\"Resource\":\"arn:aws:states:::s3:putObject\"}"), SCHEMA,
+                "The ItemReader's Resource 'arn:aws:states:::s3:putObject' is not supported",
+                "/States/S/ItemReader");
+    assert_diag(DMAP("\"ItemReader\":{\"Resource\":\"arn:aws:states:::s3:getObject\","
+                     "\"ReaderConfig\":{\"InputType\":\"XML\"}}"),
+                SCHEMA, "InputType must be one of CSV, JSON, JSONL, MANIFEST, PARQUET",
+                "/States/S/ItemReader");
+    assert_diag(DMAP("\"ItemReader\":{\"Resource\":\"arn:aws:states:::s3:getObject\","
+                     "\"ReaderConfig\":{\"InputType\":\"CSV\",\"CSVHeaderLocation\":\"GIVEN\"}}"),
+                SCHEMA, "CSVHeaderLocation GIVEN requires CSVHeaders", "/States/S/ItemReader");
+    assert_diag(DMAP("\"ResultWriter\":{\"Resource\":\"arn:aws:states:::s3:getObject\"}"), SCHEMA,
+                "The ResultWriter's Resource 'arn:aws:states:::s3:getObject' is not supported",
+                "/States/S/ResultWriter");
+#undef DMAP
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -705,6 +742,7 @@ int main(void)
         cmocka_unit_test(test_error_message_names_code_and_location),
         cmocka_unit_test(test_graph_checks_apply_to_jsonata_machines),
         cmocka_unit_test(test_http_task_parameters),
+        cmocka_unit_test(test_distributed_map_item_reader_and_result_writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -116,8 +116,8 @@ static int bucket_cmp(const void *a, const void *b)
 
 s3_bucket *s3_bucket_find(s3 *s, const char *name)
 {
-    if (!name || strlen(name) >= sizeof s->buckets[0].name)
-        return NULL;
+    if (!name || !s->nbuckets || strlen(name) >= sizeof s->buckets[0].name)
+        return NULL; /* (bsearch may not be given a NULL array) */
     s3_bucket k;
     snprintf(k.name, sizeof k.name, "%s", name);
     return bsearch(&k, s->buckets, s->nbuckets, sizeof k, bucket_cmp);

@@ -16,7 +16,8 @@
  * A Map's iteration failures are tolerated up to ToleratedFailureCount / Percentage (a
  * failed iteration's result is its {Error, Cause}); without them the first failure fails
  * the state with its error, as AWS does. ItemsPath, ItemSelector (or Parameters),
- * ItemBatcher and $$.Map.Item are supported; a distributed Map runs as an inline one. */
+ * ItemBatcher and $$.Map.Item are supported; a distributed Map runs as an inline one, its
+ * ItemReader and ResultWriter over S3 (sfn_map_io.c: phases "reading", "writing"). */
 #include "services/stepfunctions/sfn_run.h"
 
 #include "common/alloc.h"
@@ -203,6 +204,11 @@ void sfn_child_end(sfn_transition *t, const json_t *output, const char *error, c
         json_array_set_new(results, (size_t)index,
                            json_pack("{s:s,s:s}", "Error", error ? error : "States.Runtime",
                                      "Cause", cause ? cause : ""));
+        if (map) { /* (a ResultWriter tells failed iterations apart) */
+            if (!json_object_get(cursor, "failedIdx"))
+                json_object_set_new(cursor, "failedIdx", json_array());
+            json_array_append_new(json_object_get(cursor, "failedIdx"), json_integer(index));
+        }
         json_int_t failures = cur_int(cursor, "failures") + 1;
         cur_set_int(cursor, "failures", failures);
         json_t *state = json_object_get(json_object_get(parent->def, "States"), name);
@@ -233,13 +239,16 @@ bool sfn_map_over_tolerance(const json_t *state, json_int_t failures, json_int_t
 
 /* ---- the state ---------------------------------------------------------------------- */
 
-/* A Map's iteration inputs from the effective input: ItemsPath, then per item ItemSelector
- * (or Parameters) with $$.Map.Item, then ItemBatcher. NULL with io->err set. */
-static json_t *map_items(sfn_step_io *io, json_t *eff, json_t **values)
+/* A Map's iteration inputs from the effective input: the items its ItemReader read (read,
+ * borrowed) or ItemsPath, then per item ItemSelector (or Parameters) with $$.Map.Item, then
+ * ItemBatcher. NULL with io->err set. */
+static json_t *map_items(sfn_step_io *io, json_t *eff, json_t *read, json_t **values)
 {
     json_t *items = NULL;
     const char *path = sfn_doc_str(io->state, "ItemsPath");
-    if (io->inspect && json_object_get(io->state, "ItemReader")) {
+    if (read) {
+        items = json_incref(read);
+    } else if (io->inspect && json_object_get(io->state, "ItemReader")) {
         items = sfn_test_reader_items(io); /* a TestState's stateConfiguration gives them */
     } else if (io->jsonata) { /* Items: a value or an expression (default: the input) */
         json_t *it = json_object_get(io->state, "Items");
@@ -345,28 +354,21 @@ static void state_event(sfn_transition *t, const char *type, const char *what, j
     sfn_emit(t, ev, details ? key : NULL, details);
 }
 
-void sfn_branches_enter(sfn_transition *t, sfn_step_io *io, const char *name, const char *type,
-                        bool again)
+/* The iterations (branches) of the state start, its cursor set: a Map's items from read
+ * (borrowed; NULL: from its input). */
+static void start_iterations(sfn_transition *t, sfn_step_io *io, const char *name, const char *type,
+                             json_t *eff, json_t *read)
 {
     bool map = strcmp(type, "Map") == 0;
-    json_t *old = cursor_of(t->ex);
-    json_t *attempts = again ? json_object_get(old, "attempts") : NULL;
-    json_int_t round = again ? cur_int(old, "round") + 1 : 0;
-    json_t *eff = sfn_effective_input(io, !map);
+    json_t *cursor = cursor_of(t->ex);
     json_t *items = NULL, *values = NULL;
-    if (eff && map)
-        items = map_items(io, eff, &values);
-    /* The cursor a retry needs (taskInput, attempts), even when the input failed. */
-    json_t *cursor = json_pack("{s:s,s:O,s:O,s:o,s:s,s:s,s:I}", "state", name, "stateInput",
-                               io->input, "taskInput", eff ? eff : json_null(), "attempts",
-                               attempts ? json_incref(attempts) : json_object(), "phase",
-                               "branches", "kind", type, "round", round);
-    json_object_set_new(t->ex->doc, "cursor", cursor);
-    if (!eff || (map && !items)) {
-        json_decref(eff);
-        json_decref(values);
-        sfn_state_error(t, io, io->err.name, io->err.cause);
-        return;
+    if (map) {
+        items = map_items(io, eff, read, &values);
+        if (!items) {
+            json_decref(values);
+            sfn_state_error(t, io, io->err.name, io->err.cause);
+            return;
+        }
     }
     size_t total =
         map ? json_array_size(items) : json_array_size(json_object_get(io->state, "Branches"));
@@ -381,11 +383,11 @@ void sfn_branches_enter(sfn_transition *t, sfn_step_io *io, const char *name, co
     if (map) {
         json_object_set_new(cursor, "items", items);
         json_object_set_new(cursor, "itemValues", values);
+        cur_set_int(cursor, "startedMs", t->now);
         state_event(t, type, "Started", json_pack("{s:I}", "length", (json_int_t)total));
     } else {
         state_event(t, type, "Started", NULL);
     }
-    json_decref(eff);
     if (t->ex->test) /* a TestState: its mock gives the results (sfn_test_state.c) */
         return;
     if (total == 0) {
@@ -393,6 +395,44 @@ void sfn_branches_enter(sfn_transition *t, sfn_step_io *io, const char *name, co
         return;
     }
     start_more(t, io->state, name);
+}
+
+void sfn_branches_enter(sfn_transition *t, sfn_step_io *io, const char *name, const char *type,
+                        bool again)
+{
+    bool map = strcmp(type, "Map") == 0;
+    json_t *old = cursor_of(t->ex);
+    json_t *attempts = again ? json_object_get(old, "attempts") : NULL;
+    json_int_t round = again ? cur_int(old, "round") + 1 : 0;
+    json_t *eff = sfn_effective_input(io, !map);
+    /* The cursor a retry needs (taskInput, attempts), even when the input failed. */
+    json_t *cursor = json_pack("{s:s,s:O,s:O,s:o,s:s,s:s,s:I}", "state", name, "stateInput",
+                               io->input, "taskInput", eff ? eff : json_null(), "attempts",
+                               attempts ? json_incref(attempts) : json_object(), "phase",
+                               "branches", "kind", type, "round", round);
+    json_object_set_new(t->ex->doc, "cursor", cursor);
+    if (!eff) {
+        sfn_state_error(t, io, io->err.name, io->err.cause);
+        return;
+    }
+    if (map && sfn_map_has_reader(t->ex, io->state)) {
+        /* the items come from S3: the read starts once this step is committed */
+        if (sfn_map_reader_prepare(io, eff, cursor) != 0)
+            sfn_state_error(t, io, io->err.name, io->err.cause);
+        json_decref(eff);
+        return;
+    }
+    start_iterations(t, io, name, type, eff, NULL);
+    json_decref(eff);
+}
+
+void sfn_branches_items(sfn_transition *t, sfn_step_io *io, const char *name, json_t *read)
+{
+    json_t *cursor = cursor_of(t->ex);
+    json_object_set_new(cursor, "phase", json_string("branches"));
+    json_object_del(cursor, "reader");
+    start_iterations(t, io, name, "Map", json_object_get(cursor, "taskInput"), read);
+    json_decref(read);
 }
 
 void sfn_branches_step(sfn_transition *t, sfn_step_io *io, const char *name, const char *type)
@@ -416,8 +456,16 @@ void sfn_branches_step(sfn_transition *t, sfn_step_io *io, const char *name, con
         start_more(t, io->state, name);
         return;
     }
+    if (strcmp(type, "Map") == 0 && sfn_map_has_writer(t->ex, io->state) &&
+        !json_object_get(cursor, "written")) {
+        /* the results go to S3 first: the writes start once this step is committed */
+        if (sfn_map_writer_prepare(t, io, cursor) != 0)
+            sfn_state_error(t, io, io->err.name, io->err.cause);
+        return;
+    }
     state_event(t, type, "Succeeded", NULL);
-    json_t *result = json_incref(json_object_get(cursor, "results"));
+    json_t *written = json_object_get(cursor, "written");
+    json_t *result = json_incref(written ? written : json_object_get(cursor, "results"));
     json_t *selector = json_object_get(io->state, "ResultSelector");
     if (selector) {
         json_t *sel = NULL;

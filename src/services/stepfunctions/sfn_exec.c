@@ -397,6 +397,22 @@ void sfn_timer_wake_by(sfn *s, int64_t at)
         timer_set(s, at);
 }
 
+/* A Map reading its items from S3 or writing its results there (sfn_map_io.c). */
+static bool map_io_phase(const char *phase)
+{
+    return phase && (strcmp(phase, "reading") == 0 || strcmp(phase, "writing") == 0);
+}
+
+/* Starts the call a committed cursor waits for: a Task's invocation, a Map's S3 reads or
+ * writes. */
+static void start_call(sfn *s, sfn_exec *e)
+{
+    if (map_io_phase(sfn_doc_str(json_object_get(e->doc, "cursor"), "phase")))
+        sfn_map_io_start(s, e);
+    else
+        sfn_task_start(s, e);
+}
+
 /* Wakes the executions due, evicts the idle ones, and lets the loader bring in those that
  * come due. */
 static void timer_fired(uv_timer_t *timer)
@@ -414,7 +430,7 @@ static void timer_fired(uv_timer_t *timer)
             e->wake_ms = 0;
             if (e->resume_task) {
                 e->resume_task = false;
-                sfn_task_start(s, e);
+                start_call(s, e);
             } else {
                 exec_step(s, e);
             }
@@ -594,9 +610,9 @@ static bool commit_continue(store_op *op)
     } else if (strcmp(phase, "wait") == 0 || strcmp(phase, "retry") == 0) {
         ex->wake_ms = sfn_doc_int(cursor, "wakeMs");
         sfn_timer_arm(s, ex);
-    } else if (strcmp(phase, "task") == 0) {
+    } else if (strcmp(phase, "task") == 0 || map_io_phase(phase)) {
         if (!ex->invoking)
-            sfn_task_start(s, ex);
+            start_call(s, ex);
     } else {
         /* the calls that waited for this step (StopExecution) come before the next one: an
          * execution that steps on and on would otherwise never let them in */
@@ -988,6 +1004,8 @@ static void run_state(sfn_transition *t)
         sfn_branches_step(t, &io, name, type);
         goto done;
     }
+    if (map_io_phase(phase)) /* its S3 calls are in flight (sfn_map_io.c): they take the step */
+        goto done;
     if (branches && strcmp(phase, "retry") == 0) {
         sfn_branches_enter(t, &io, name, type, true);
         goto done;
@@ -1559,8 +1577,9 @@ void sfn_exec_resume(sfn *s, sfn_exec *e, int64_t now)
         e->wake_ms = sfn_branches_ready(e) ? now : 0;
     if (phase && (strcmp(phase, "token") == 0 || strcmp(phase, "sync") == 0))
         e->wake_ms = sfn_task_ready(s, e) ? now : sfn_task_deadline(cursor);
-    /* a Task's invocation was in flight: it runs again (at least once) */
-    e->resume_task = phase && strcmp(phase, "task") == 0;
+    /* a Task's invocation (a Map's S3 reads or writes) was in flight: it runs again (at
+     * least once) */
+    e->resume_task = phase && (strcmp(phase, "task") == 0 || map_io_phase(phase));
 }
 
 /* Startup: every execution due by now is in memory; they go on. */

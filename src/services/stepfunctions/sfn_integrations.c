@@ -121,6 +121,11 @@ static const aws_service_def *service_of(const sfn *s, const char *sdk_id)
     return NULL;
 }
 
+const aws_service_def *sfn_registered_service(const sfn *s, const char *sdk_id)
+{
+    return service_of(s, sdk_id);
+}
+
 bool sfn_integration_available(const sfn *s, const sfn_integration *in)
 {
     const aws_service_def *def = service_of(s, in->sdk_id);

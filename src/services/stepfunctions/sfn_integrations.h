@@ -32,6 +32,8 @@ typedef struct sfn_integration {
 int sfn_integration_parse(const char *resource, sfn_integration *out);
 /* Whether the integration's service is registered (sfn_add_service). */
 bool sfn_integration_available(const sfn *s, const sfn_integration *in);
+/* The registered service whose SDK id is sdk_id ("s3"), or NULL. */
+const aws_service_def *sfn_registered_service(const sfn *s, const char *sdk_id);
 /* The model of the integration's operation (its output shape: what the call returns), or
  * NULL if its service is not registered. */
 const model_operation *sfn_integration_operation(const sfn *s, const sfn_integration *in);

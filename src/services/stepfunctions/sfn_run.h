@@ -243,5 +243,21 @@ bool sfn_branches_ready(const sfn_exec *ex);
 void sfn_child_end(sfn_transition *t, const json_t *output, const char *error, const char *cause);
 /* Aborts the running children (and theirs) of the execution parent_arn, in t's commit. */
 void sfn_abort_children(sfn_transition *t, const char *parent_arn);
+/* A distributed Map's ItemReader read these items (taken): its iterations start. */
+void sfn_branches_items(sfn_transition *t, sfn_step_io *io, const char *name, json_t *read);
+
+/* sfn_map_io.c: a distributed Map's ItemReader and ResultWriter over S3 (phases "reading"
+ * and "writing"). Whether the Map reads its items from S3 / writes its results there. */
+bool sfn_map_has_reader(const sfn_exec *ex, const json_t *state);
+bool sfn_map_has_writer(const sfn_exec *ex, const json_t *state);
+/* Phase "reading" (the reader's arguments evaluated on eff, borrowed, into cursor), or
+ * "writing" (the writer's): 0, or -1 with io->err set. */
+int sfn_map_reader_prepare(sfn_step_io *io, json_t *eff, json_t *cursor);
+int sfn_map_writer_prepare(sfn_transition *t, sfn_step_io *io, json_t *cursor);
+/* Starts the S3 calls a committed "reading" or "writing" cursor describes; their answer is
+ * the Map's next step. */
+void sfn_map_io_start(sfn *s, sfn_exec *ex);
+/* The result of a Map whose ResultWriter wrote: {MapRunArn, ResultWriterDetails} (new). */
+json_t *sfn_map_written(const sfn *s, const sfn_exec *ex);
 
 #endif

@@ -814,6 +814,49 @@ static void check_choice(checker *c, const json_t *state, query_language ql, con
 
 static void check_workflow(checker *c, const json_t *wf, const char *where, int depth);
 
+/* A Map's ItemReader and ResultWriter: the S3 resources Step Functions reads and writes,
+ * and the reader's config values. */
+static void check_map_io(checker *c, const json_t *state, const char *where)
+{
+    static const char *const readers[] = {"arn:aws:states:::s3:getObject",
+                                          "arn:aws:states:::s3:listObjectsV2"};
+    static const char *const inputs[] = {"CSV", "JSON", "JSONL", "MANIFEST", "PARQUET"};
+    const json_t *reader = json_object_get(state, "ItemReader");
+    char loc[1024];
+    if (reader) {
+        loc_printf(loc, sizeof loc, "%s/ItemReader", where);
+        const char *res = json_string_value(json_object_get(reader, "Resource"));
+        bool known = false;
+        for (size_t i = 0; res && i < sizeof readers / sizeof readers[0]; i++)
+            known = known || strcmp(res, readers[i]) == 0;
+        if (!json_is_object(reader) || !res)
+            diag(c, SCHEMA, loc, "These fields are required: [Resource]");
+        else if (!known)
+            diag(c, SCHEMA, loc, "The ItemReader's Resource '%s' is not supported", res);
+        const json_t *config = json_object_get(reader, "ReaderConfig");
+        const char *type = json_string_value(json_object_get(config, "InputType"));
+        bool input_ok = !type;
+        for (size_t i = 0; type && i < sizeof inputs / sizeof inputs[0]; i++)
+            input_ok = input_ok || strcmp(type, inputs[i]) == 0;
+        if (!input_ok)
+            diag(c, SCHEMA, loc, "InputType must be one of CSV, JSON, JSONL, MANIFEST, PARQUET");
+        const char *header = json_string_value(json_object_get(config, "CSVHeaderLocation"));
+        if (header && strcmp(header, "FIRST_ROW") != 0 && strcmp(header, "GIVEN") != 0)
+            diag(c, SCHEMA, loc, "CSVHeaderLocation must be FIRST_ROW or GIVEN");
+        if (header && strcmp(header, "GIVEN") == 0 &&
+            !json_is_array(json_object_get(config, "CSVHeaders")))
+            diag(c, SCHEMA, loc, "CSVHeaderLocation GIVEN requires CSVHeaders");
+        if (json_object_get(config, "MaxItems") && json_object_get(config, "MaxItemsPath"))
+            diag(c, SCHEMA, loc, "MaxItems and MaxItemsPath are mutually exclusive");
+    }
+    const json_t *writer = json_object_get(state, "ResultWriter");
+    const char *wres = json_string_value(json_object_get(writer, "Resource"));
+    if (wres && strcmp(wres, "arn:aws:states:::s3:putObject") != 0) {
+        loc_printf(loc, sizeof loc, "%s/ResultWriter", where);
+        diag(c, SCHEMA, loc, "The ResultWriter's Resource '%s' is not supported", wres);
+    }
+}
+
 /* Parallel branches and Map processors: nested workflows. */
 static void check_nested(checker *c, const json_t *state, const char *type, query_language ql,
                          const char *where, int depth)
@@ -844,6 +887,7 @@ static void check_nested(checker *c, const json_t *state, const char *type, quer
         char loc[1024];
         loc_printf(loc, sizeof loc, "%s/%s", where, field);
         check_workflow(c, proc, loc, depth + 1);
+        check_map_io(c, state, where);
         if (ql == QL_JSONATA) {
             check_shape_or_expression(c, state, "Items", true, where);
             check_shape_or_expression(c, state, "ItemSelector", false, where);
