@@ -36,6 +36,7 @@ typedef struct sfn_exec {
     int64_t wake_ms;           /* run the next step then (a Wait's end, a resume): 0 for none */
     struct sfn_exec *next, *prev;
     struct sfn_test *test; /* TestState: the call this unlinked one-state run answers */
+    json_t *input;         /* its input parsed, kept once a context object needed it */
 } sfn_exec;
 
 struct sfn {
@@ -59,6 +60,9 @@ struct sfn {
     bool stopping;
     json_t *activities;  /* ARN -> document (sfn_activities.c) */
     json_t *definitions; /* definition id -> [text, parsed, stored]: shared by executions */
+    /* the definition text (a JSON string, held) started last and its id (sfn_exec.c) */
+    json_t *started_def;
+    char started_def_id[65];
     /* sfn_store.c: the executions not in memory */
     int64_t cold_due;          /* the earliest WAKE row not loaded (0: none known) */
     bool loading;              /* the loader's pass is under way */
