@@ -595,3 +595,34 @@ void jsonc_dump(buf *out, const json_t *v)
         break;
     }
 }
+
+json_t *jsonc_copy(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        json_t *out = json_object(), *x;
+        const char *k;
+        size_t klen;
+        json_object_keylen_foreach((json_t *)v, k, klen, x)
+        {
+            json_object_setn_new_nocheck(out, k, klen, jsonc_copy(x));
+        }
+        return out;
+    }
+    case JSON_ARRAY: {
+        size_t n = json_array_size(v);
+        json_t *out = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(out, jsonc_copy(json_array_get(v, i)));
+        return out;
+    }
+    case JSON_STRING:
+        return json_stringn_nocheck(json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        return json_integer(json_integer_value(v));
+    case JSON_REAL:
+        return json_real(json_real_value(v));
+    default: /* true, false, null: jansson's singletons */
+        return json_incref((json_t *)v);
+    }
+}

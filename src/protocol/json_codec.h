@@ -30,6 +30,12 @@ json_t *jsonc_parse(const char *s, size_t n, char *err, size_t errlen);
  * significant digits; strings are escaped as RFC 8259 requires (and '/' is not). */
 void jsonc_dump(buf *out, const json_t *v);
 
+/* A deep copy of v (borrowed): what json_deep_copy makes, without its cycle check (a
+ * hashtable of the containers being copied, keyed by their addresses printed with
+ * snprintf, which made it cost several times the copy). Values are trees: a parsed or
+ * built value cannot contain itself. */
+json_t *jsonc_copy(const json_t *v);
+
 /* Appends s as a JSON string literal, replacing invalid UTF-8 with U+FFFD (for text that
  * may quote untrusted bytes, such as error messages). */
 void jsonc_put_string_lossy(buf *out, const char *s, size_t n);

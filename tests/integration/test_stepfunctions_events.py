@@ -153,3 +153,105 @@ def test_express_runs_in_memory(server, fresh_server):
     with pytest.raises(ClientError) as e:  # as AWS: EXPRESS executions are not listed
         sfn.list_executions(stateMachineArn=express)
     assert error_code(e) == "StateMachineTypeNotSupported"
+
+
+# A chain of the states the interpreter runs in one loop turn: plain Pass and Succeed states
+# (input passed on), the context object read by Parameters and a Choice rule, a Result
+# merged by ResultPath.
+DATA_FLOW = {"StartAt": "Plain", "States": {
+    "Plain": {"Type": "Pass", "Comment": "passes its input on", "Next": "Ctx"},
+    "Ctx": {"Type": "Pass", "Next": "Pick", "Parameters": {
+        "name.$": "$$.Execution.Name", "state.$": "$$.State.Name", "input.$": "$$.Execution.Input",
+        "machine.$": "$$.StateMachine.Name", "orig.$": "$"}},
+    "Pick": {"Type": "Choice", "Default": "Bad", "Choices": [
+        {"Variable": "$$.State.Name", "StringEquals": "Pick", "Next": "Keep"}]},
+    "Keep": {"Type": "Pass", "Result": {"k": [1]}, "ResultPath": "$.res", "Next": "Same"},
+    "Same": {"Type": "Pass", "Next": "Done"},
+    "Done": {"Type": "Succeed"},
+    "Bad": {"Type": "Fail", "Error": "Bad"}}}
+
+
+def sync_client(server):
+    """StartSyncExecution's client (see test_start_sync_execution)."""
+    return make_client(server.endpoint, "stepfunctions", inject_host_prefix=False)
+
+
+def test_express_data_flow_and_context_object(server):
+    sfn = sync_client(server)
+    express = machine(sfn, DATA_FLOW, "EXPRESS")
+    name = sfn.describe_state_machine(stateMachineArn=express)["name"]
+    for run in ("one", "two"):  # the second sees the definition's Result as it was
+        doc = {"run": run, "nested": {"a": [1, {"b": None}]}}
+        r = sfn.start_sync_execution(stateMachineArn=express, name=run, input=json.dumps(doc))
+        assert r["status"] == "SUCCEEDED", r
+        assert json.loads(r["output"]) == {"name": run, "state": "Ctx", "input": doc,
+                                           "machine": name, "orig": doc, "res": {"k": [1]}}
+    plain = machine(sfn, {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"},
+                                                      "B": {"Type": "Succeed"}}}, "EXPRESS")
+    for doc in ({"x": "\u00e9\n"}, [1, 2], "text", 3.5, None):
+        r = sfn.start_sync_execution(stateMachineArn=plain, input=json.dumps(doc))
+        assert r["status"] == "SUCCEEDED" and json.loads(r["output"]) == doc, r
+    jsonata = machine(sfn, {"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "B"},
+        "B": {"Type": "Pass", "Output": "{% $states.context.State.Name & $states.input.v %}",
+              "Next": "C"},
+        "C": {"Type": "Succeed"}}}, "EXPRESS")
+    r = sfn.start_sync_execution(stateMachineArn=jsonata, input=json.dumps({"v": "!"}))
+    assert r["status"] == "SUCCEEDED" and json.loads(r["output"]) == "B!", r
+
+
+def test_standard_history_of_the_same_chain(sfn):
+    """What an EXPRESS execution skips (its history) is still written for STANDARD ones."""
+    sm = machine(sfn, DATA_FLOW)
+    doc = {"run": "std"}
+    arn = sfn.start_execution(stateMachineArn=sm, name="std", input=json.dumps(doc))["executionArn"]
+    deadline = time.time() + 10
+    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        assert time.time() < deadline
+        time.sleep(0.05)
+    ev = sfn.get_execution_history(executionArn=arn)["events"]
+    assert [e["type"] for e in ev] == ["ExecutionStarted"] + [
+        "%sState%s" % (t, x) for t in ("Pass", "Pass", "Choice", "Pass", "Pass", "Succeed")
+        for x in ("Entered", "Exited")] + ["ExecutionSucceeded"]
+    assert [e["id"] for e in ev] == list(range(1, len(ev) + 1))
+    plain_in, plain_out = ev[1]["stateEnteredEventDetails"], ev[2]["stateExitedEventDetails"]
+    assert plain_in["name"] == plain_out["name"] == "Plain"
+    assert json.loads(plain_in["input"]) == json.loads(plain_out["output"]) == doc
+    out = json.loads(ev[-1]["executionSucceededEventDetails"]["output"])
+    assert out["state"] == "Ctx" and out["res"] == {"k": [1]} and out["orig"] == doc
+
+
+def test_express_output_limit_counts_the_escaped_text(server):
+    """A state's output over 256 KiB fails the execution; what counts is the size of its
+    JSON text, escapes included."""
+    sfn = sync_client(server)
+    triple = machine(sfn, {"StartAt": "Grow", "States": {"Grow": {
+        "Type": "Pass", "Parameters": {"a.$": "$.s", "b.$": "$.s", "c.$": "$.s"}, "End": True}}},
+        "EXPRESS")
+    r = sfn.start_sync_execution(stateMachineArn=triple, input=json.dumps({"s": "x" * 80000}))
+    assert r["status"] == "SUCCEEDED" and len(r["output"]) > 240000, r["status"]
+    # 3 x 45,000 characters, but each newline is 2 bytes of text ("\n"): 270,000 bytes
+    r = sfn.start_sync_execution(stateMachineArn=triple, input=json.dumps({"s": "\n" * 45000}))
+    assert (r["status"], r["error"]) == ("FAILED", "States.DataLimitExceeded")
+    assert "Grow" in r["cause"]
+
+
+def test_a_long_express_execution_does_not_starve_other_clients(fresh_server):
+    """An EXPRESS execution runs a bounded number of steps per turn of the loop: the server
+    answers other clients while a long one runs."""
+    sfn = make_client(fresh_server.endpoint, "stepfunctions")
+    loop = machine(sfn, {"StartAt": "Check", "States": {
+        "Check": {"Type": "Choice", "Default": "Inc", "Choices": [
+            {"Variable": "$.i", "NumericGreaterThanEquals": 3000000, "Next": "Done"}]},
+        "Inc": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)"}, "Next": "Check"},
+        "Done": {"Type": "Succeed"}}}, "EXPRESS")
+    sfn.start_execution(stateMachineArn=loop, input=json.dumps({"i": 0}))
+    time.sleep(0.3)
+    worst = 0
+    for _ in range(10):
+        t0 = time.time()
+        status, _body = fresh_server.health()
+        worst = max(worst, time.time() - t0)
+        assert status == 200
+        time.sleep(0.05)
+    assert worst < 0.5, "the health endpoint waited %.2f s" % worst

@@ -102,6 +102,35 @@ static void test_dump_escapes_and_round_trips(void **state)
     buf_free(&out);
 }
 
+static void test_copy_is_deep_and_equal(void **state)
+{
+    json_t *v = parse("{\"a\":[1,2.5,\"x\",true,false,null,{\"b\":{}}],\"c\":\"\\u0000z\","
+                      "\"d\":[]}");
+    json_t *copy = jsonc_copy(v);
+    assert_true(json_equal(v, copy));
+    /* the same text: keys in the same order, a string with a NUL kept whole */
+    buf a = BUF_INIT, b = BUF_INIT;
+    jsonc_dump(&a, v);
+    jsonc_dump(&b, copy);
+    assert_string_equal(a.data, b.data);
+    assert_int_equal(json_string_length(json_object_get(copy, "c")), 2);
+    /* the copy's containers are its own: changing them leaves v as it was */
+    json_t *inner = json_array_get(json_object_get(copy, "a"), 6);
+    json_object_set_new(json_object_get(inner, "b"), "n", json_integer(1));
+    json_array_append_new(json_object_get(copy, "d"), json_integer(7));
+    buf after = BUF_INIT;
+    jsonc_dump(&after, v);
+    assert_string_equal(after.data, a.data);
+    buf_free(&a);
+    buf_free(&b);
+    buf_free(&after);
+    json_t *scalar = jsonc_copy(json_object_get(v, "c"));
+    assert_true(json_equal(scalar, json_object_get(v, "c")));
+    json_decref(scalar);
+    json_decref(copy);
+    json_decref(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -109,6 +138,7 @@ int main(void)
         cmocka_unit_test(test_rejects_invalid_json),
         cmocka_unit_test(test_depth_is_bounded),
         cmocka_unit_test(test_dump_escapes_and_round_trips),
+        cmocka_unit_test(test_copy_is_deep_and_equal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "protocol/json_codec.h"
 #include "services/stepfunctions/sfn_choice.h"
 #include "services/stepfunctions/sfn_integrations.h"
 #include "services/stepfunctions/sfn_intrinsic.h"
@@ -72,6 +73,7 @@ sfn_transition *sfn_transition_new(sfn *s, sfn_exec *ex)
     t->ex = ex;
     t->now = clock_now_ms();
     t->events = json_array();
+    t->no_history = sfn_exec_ephemeral(ex); /* EXPRESS: no history (see express_commit) */
     return t;
 }
 
@@ -113,6 +115,10 @@ json_t *sfn_json_text(const json_t *v)
 /* Appends an event of `type` with its details object (taken; NULL: none) under key. */
 void sfn_emit(sfn_transition *t, const char *type, const char *key, json_t *details)
 {
+    if (t->no_history) {
+        json_decref(details);
+        return;
+    }
     json_int_t id = sfn_doc_int(t->ex->doc, "lastEventId") + 1;
     json_object_set_new(t->ex->doc, "lastEventId", json_integer(id));
     json_t *ev = json_pack("{s:I,s:I,s:I,s:s}", "id", id, "previousEventId", id - 1, "timestamp",
@@ -136,6 +142,8 @@ static json_t *data_details(const char *name, const char *field, const json_t *d
 
 void sfn_state_entered(sfn_transition *t, const char *type, const char *name, const json_t *input)
 {
+    if (t->no_history) /* the event's JSON text of input would go unused */
+        return;
     char ev[64];
     snprintf(ev, sizeof ev, "%sStateEntered", type);
     sfn_emit(t, ev, "stateEnteredEventDetails", data_details(name, "input", input));
@@ -143,6 +151,8 @@ void sfn_state_entered(sfn_transition *t, const char *type, const char *name, co
 
 void sfn_state_exited(sfn_transition *t, const char *type, const char *name, const json_t *output)
 {
+    if (t->no_history)
+        return;
     char ev[64];
     snprintf(ev, sizeof ev, "%sStateExited", type);
     sfn_emit(t, ev, "stateExitedEventDetails", data_details(name, "output", output));
@@ -170,8 +180,9 @@ static void execution_succeed(sfn_transition *t, const json_t *output)
     }
     execution_end(t, "SUCCEEDED");
     json_object_set_new(t->ex->doc, "output", sfn_json_text(output));
-    sfn_emit(t, "ExecutionSucceeded", "executionSucceededEventDetails",
-             data_details(NULL, "output", output));
+    if (!t->no_history)
+        sfn_emit(t, "ExecutionSucceeded", "executionSucceededEventDetails",
+                 data_details(NULL, "output", output));
 }
 
 void sfn_execution_fail(sfn_transition *t, const char *error, const char *cause)
@@ -215,12 +226,13 @@ void sfn_transition_doc(sfn_transition *t, const char *key, const json_t *doc)
 
 /* ---- EXPRESS executions: in memory --------------------------------------------------
  * As on AWS, an EXPRESS execution is at-least-once and keeps no history: its steps are not
- * committed to the store. A step "commits" on the loop's next turn (a queue drained by a
- * zero timer, at most EXPRESS_BATCH steps a turn so that a looping machine cannot starve the
- * loop), then goes on exactly as a committed one. An EXPRESS execution that ended is freed;
+ * committed to the store. A step "commits" on the loop's next turn (a queue drained by an
+ * idle handle, at most EXPRESS_BATCH steps a turn: the loop polls its sockets between turns,
+ * so a looping machine cannot starve the other clients), then goes on exactly as a
+ * committed one. An EXPRESS execution that ended is freed;
  * after a crash it is gone (StartSyncExecution's caller got no answer). */
 
-#define EXPRESS_BATCH 4096
+#define EXPRESS_BATCH 256
 
 bool sfn_exec_ephemeral(const sfn_exec *ex)
 {
@@ -228,9 +240,9 @@ bool sfn_exec_ephemeral(const sfn_exec *ex)
     return type && strcmp(type, "EXPRESS") == 0;
 }
 
-static void express_drain(uv_timer_t *timer)
+static void express_drain(uv_idle_t *idle)
 {
-    sfn *s = timer->data;
+    sfn *s = idle->data;
     for (int i = 0; i < EXPRESS_BATCH && s->express_head; i++) {
         sfn_transition *t = s->express_head;
         s->express_head = t->next_express;
@@ -238,8 +250,8 @@ static void express_drain(uv_timer_t *timer)
             s->express_tail = NULL;
         commit_done(&t->group);
     }
-    if (s->express_head)
-        uv_timer_start(timer, express_drain, 0, 0);
+    if (!s->express_head)
+        uv_idle_stop(idle);
 }
 
 void sfn_express_discard(sfn *s)
@@ -269,11 +281,11 @@ static void express_commit(sfn_transition *t)
     s->express_tail = t;
     if (!s->express_kick) {
         s->express_kick = xcalloc(1, sizeof *s->express_kick);
-        uv_timer_init(s->loop, s->express_kick);
+        uv_idle_init(s->loop, s->express_kick);
         s->express_kick->data = s;
     }
     if (!uv_is_active((uv_handle_t *)s->express_kick))
-        uv_timer_start(s->express_kick, express_drain, 0, 0);
+        uv_idle_start(s->express_kick, express_drain);
 }
 
 /* Commits the step's events and the execution's document as one group (with the other
@@ -499,6 +511,7 @@ void sfn_exec_unlink(sfn *s, sfn_exec *ex)
         ex->next->prev = ex->prev;
     json_decref(ex->doc);
     json_decref(ex->def);
+    json_decref(ex->input);
     xfree(ex);
 }
 
@@ -641,13 +654,26 @@ static void iso_time(int64_t ms, char out[32])
     clock_iso8601_ms(ms, out);
 }
 
+/* The execution's input as a value ($$.Execution.Input): parsed once and kept, as values
+ * are not changed once made (ResultPath and the rest build new ones); a TestState's is
+ * parsed each time, as its context may be laid over. A new reference, or NULL. */
+static json_t *execution_input(sfn_exec *ex)
+{
+    if (ex->input && !ex->test)
+        return json_incref(ex->input);
+    json_t *input = json_loads(sfn_doc_str(ex->doc, "input"), JSON_DECODE_ANY, NULL);
+    if (input && !ex->test)
+        ex->input = json_incref(input);
+    return input;
+}
+
 /* The context object ($$) of the state `name` entered now. */
-json_t *sfn_context_object(const sfn_exec *ex, const char *name, int64_t now)
+json_t *sfn_context_object(sfn_exec *ex, const char *name, int64_t now)
 {
     char started[32], entered[32];
     iso_time(sfn_doc_int(ex->doc, "startDate"), started);
     iso_time(now, entered);
-    json_t *input = json_loads(sfn_doc_str(ex->doc, "input"), JSON_DECODE_ANY, NULL);
+    json_t *input = execution_input(ex);
     json_t *item = json_object_get(ex->doc, "mapItem");
     json_t *ctx =
         json_pack("{s:{s:s,s:o,s:s,s:s?,s:s},s:{s:s,s:s,s:i},s:{s:s,s:s}}", "Execution", "Id",
@@ -668,14 +694,46 @@ const char *sfn_path_field(const json_t *state, const char *field)
     return v ? json_string_value(v) : "$";
 }
 
+/* Whether a string in v (a state's definition) mentions "$$": every JSONPath path, template
+ * or intrinsic argument that reads the context object does. */
+static bool mentions_context(const json_t *v)
+{
+    if (json_is_string(v))
+        return strstr(json_string_value(v), "$$") != NULL;
+    const json_t *item;
+    if (json_is_object(v)) {
+        const char *key;
+        json_object_foreach((json_t *)v, key, item) if (mentions_context(item)) return true;
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_array_foreach(v, i, item) if (mentions_context(item)) return true;
+    }
+    return false;
+}
+
+/* Whether a step of this state needs its context object: JSONPath Pass, Choice, Succeed,
+ * Fail and Wait states read it only through a "$$" path; JSONata states ($states.context),
+ * Task, Map and Parallel states (task tokens, items) and TestState runs always get it. */
+static bool needs_context(const sfn_exec *ex, const json_t *state, bool jsonata)
+{
+    if (jsonata || ex->test)
+        return true;
+    const char *type = sfn_doc_str(state, "Type") ?: "";
+    if (strcmp(type, "Pass") != 0 && strcmp(type, "Choice") != 0 && strcmp(type, "Succeed") != 0 &&
+        strcmp(type, "Fail") != 0 && strcmp(type, "Wait") != 0)
+        return true;
+    return mentions_context(state);
+}
+
 void sfn_step_io_init(sfn_step_io *io, sfn_exec *ex, const json_t *state, json_t *input,
                       const char *name, int64_t now)
 {
     memset(io, 0, sizeof *io);
     io->state = state;
     io->input = input;
-    io->context = sfn_context_object(ex, name, now);
     io->jsonata = sfn_state_is_jsonata(ex->def, state);
+    /* building it (the execution's input parsed again) costs more than a Pass state */
+    io->context = needs_context(ex, state, io->jsonata) ? sfn_context_object(ex, name, now) : NULL;
     io->vars = json_object_get(ex->doc, "variables");
     io->doc = ex->doc;
     sfn_path_set_variables(io->vars); /* what JSONPath's $name reads during this step */
@@ -756,11 +814,53 @@ json_t *sfn_state_output(sfn_step_io *io, json_t *result, bool result_path)
     return rc == 0 ? out : NULL;
 }
 
+/* A bound on the size of v's compact JSON text, found without writing it: a character of a
+ * string takes at most 6 bytes ("\u001f"), a number at most 32. Adds to *bytes; stops once
+ * it passes SFN_MAX_PAYLOAD. */
+static void json_size_bound(const json_t *v, size_t *bytes)
+{
+    const char *key;
+    json_t *item;
+    size_t i;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        *bytes += 2 + json_object_size(v);
+        json_object_foreach((json_t *)v, key, item)
+        {
+            *bytes += 6 * strlen(key) + 3;
+            json_size_bound(item, bytes);
+            if (*bytes > SFN_MAX_PAYLOAD)
+                return;
+        }
+        break;
+    case JSON_ARRAY:
+        *bytes += 2 + json_array_size(v);
+        json_array_foreach(v, i, item)
+        {
+            json_size_bound(item, bytes);
+            if (*bytes > SFN_MAX_PAYLOAD)
+                return;
+        }
+        break;
+    case JSON_STRING:
+        *bytes += 6 * json_string_length(v) + 2;
+        break;
+    default: /* numbers, true, false, null */
+        *bytes += 32;
+        break;
+    }
+}
+
 bool sfn_output_over_limit(sfn_transition *t, const char *name, const json_t *output)
 {
-    char *text = json_dumps(output, JSON_COMPACT | JSON_ENCODE_ANY);
-    bool over = text && strlen(text) > SFN_MAX_PAYLOAD;
-    free(text);
+    size_t bound = 0;
+    json_size_bound(output, &bound);
+    bool over = false;
+    if (bound > SFN_MAX_PAYLOAD) { /* it may be over: the exact size of its text */
+        char *text = json_dumps(output, JSON_COMPACT | JSON_ENCODE_ANY);
+        over = text && strlen(text) > SFN_MAX_PAYLOAD;
+        free(text);
+    }
     if (over) {
         char cause[400];
         snprintf(cause, sizeof cause,
@@ -784,6 +884,34 @@ void sfn_go_next(sfn_transition *t, const char *next, json_t *output)
         json_pack("{s:s,s:O,s:s}", "state", next, "stateInput", output, "phase", "enter"));
 }
 
+/* sfn_go_next from a state entered with the execution's cursor `cursor`: that "enter"
+ * cursor (as sfn_go_next makes it: state, stateInput, phase, in this order) is reused for
+ * the next state rather than built anew, which cost more than running a Pass state; its
+ * values are replaced in place (through iterators: no key is hashed again). The name of
+ * the next state is the definition's string `named` (the state's Next) when next is its
+ * text. The strings the caller borrowed from the cursor (the state's name, its input) may
+ * be gone after it. */
+static void go_next_from_entered(sfn_transition *t, json_t *cursor, const json_t *named,
+                                 const char *next, json_t *output)
+{
+    void *at_state = json_object_iter(cursor);
+    void *at_input = at_state ? json_object_iter_next(cursor, at_state) : NULL;
+    void *at_phase = at_input ? json_object_iter_next(cursor, at_input) : NULL;
+    if (!next || !at_phase || json_object_size(cursor) != 3 ||
+        strcmp(json_object_iter_key(at_state), "state") != 0 ||
+        strcmp(json_object_iter_key(at_input), "stateInput") != 0 ||
+        strcmp(json_object_iter_key(at_phase), "phase") != 0 ||
+        strcmp(json_string_value(json_object_iter_value(at_phase)) ?: "", "enter") != 0 ||
+        json_object_get(t->ex->doc, "cursor") != cursor) {
+        sfn_go_next(t, next, output);
+        return;
+    }
+    json_object_iter_set_new(cursor, at_state,
+                             json_string_value(named) == next ? json_incref((json_t *)named)
+                                                              : json_string(next));
+    json_object_iter_set(cursor, at_input, output);
+}
+
 static json_t *run_pass(sfn_step_io *io)
 {
     json_t *eff = sfn_effective_input(io, true);
@@ -792,7 +920,7 @@ static json_t *run_pass(sfn_step_io *io)
     json_t *result = json_object_get(io->state, "Result");
     if (result) {
         json_decref(eff);
-        eff = json_deep_copy(result);
+        eff = jsonc_copy(result);
     }
     return sfn_state_output(io, eff, true);
 }
@@ -982,23 +1110,78 @@ static json_t *run_choice_jsonata(sfn_step_io *io, const char **next)
     return out;
 }
 
-/* Runs the state the cursor names (phase "enter"), or ends its Wait (phase "wait"). */
-static void run_state(sfn_transition *t)
+/* Whether entering `state` passes its input on unchanged, with nothing to evaluate: a Pass
+ * or Succeed state with no field but Type, Next, End and Comment (its InputPath, ResultPath
+ * and OutputPath are "$"; in JSONata its Output is the input), outside a TestState (which
+ * records each stage). */
+static bool passes_input_on(const sfn_exec *ex, const json_t *state, const char *type,
+                            const char *phase)
+{
+    if (ex->test || strcmp(phase, "enter") != 0 ||
+        (strcmp(type, "Pass") != 0 && strcmp(type, "Succeed") != 0))
+        return false;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)state, key, v)
+    {
+        if (strcmp(key, "Type") != 0 && strcmp(key, "Next") != 0 && strcmp(key, "End") != 0 &&
+            strcmp(key, "Comment") != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Where an execution's cursor stands: looked up once a step. */
+typedef struct cursor_at {
+    json_t *cursor;    /* the execution's (borrowed) */
+    const char *name;  /* the state it names */
+    json_t *state;     /* that state's definition (NULL: the definition lacks it) */
+    const char *type;  /* its Type */
+    const char *phase; /* "enter", "wait", "task"... */
+} cursor_at;
+
+static void cursor_read(const sfn_exec *ex, cursor_at *at)
+{
+    at->cursor = json_object_get(ex->doc, "cursor");
+    at->name = sfn_doc_str(at->cursor, "state");
+    at->state = json_object_get(json_object_get(ex->def, "States"), at->name);
+    at->type = sfn_doc_str(at->state, "Type");
+    at->phase = sfn_doc_str(at->cursor, "phase");
+}
+
+/* Runs the state the cursor names (phase "enter"), or ends its Wait (phase "wait"); `at`
+ * is where the cursor stands (cursor_read, just before). */
+static void run_state(sfn_transition *t, const cursor_at *at)
 {
     sfn_exec *ex = t->ex;
-    json_t *cursor = json_incref(json_object_get(ex->doc, "cursor"));
-    const char *name = sfn_doc_str(cursor, "state");
-    json_t *state = json_object_get(json_object_get(ex->def, "States"), name);
-    const char *type = sfn_doc_str(state, "Type");
+    json_t *cursor = json_incref(at->cursor);
+    const char *name = at->name;
+    json_t *state = at->state;
+    const char *type = at->type;
     if (!type) {
         sfn_execution_fail(t, "States.Runtime",
                            "The execution reached a state the definition lacks");
         json_decref(cursor);
         return;
     }
+    const char *phase = at->phase;
+    if (passes_input_on(ex, state, type, phase)) { /* what the steps below come to for it */
+        json_t *input = json_object_get(cursor, "stateInput");
+        json_t *output = input ? json_incref(input) : json_object();
+        json_t *named = json_object_get(state, "Next");
+        sfn_state_entered(t, type, name, input);
+        if (!sfn_output_over_limit(t, name, output)) {
+            sfn_state_exited(t, type, name, output);
+            go_next_from_entered(t, cursor, named,
+                                 strcmp(type, "Pass") == 0 ? json_string_value(named) : NULL,
+                                 output);
+        }
+        json_decref(output);
+        json_decref(cursor);
+        return;
+    }
     sfn_step_io io;
     sfn_step_io_init(&io, ex, state, json_object_get(cursor, "stateInput"), name, t->now);
-    const char *phase = sfn_doc_str(cursor, "phase");
     bool branches = strcmp(type, "Parallel") == 0 || strcmp(type, "Map") == 0;
     if (strcmp(phase, "branches") == 0) {
         sfn_branches_step(t, &io, name, type);
@@ -1059,7 +1242,7 @@ static void run_state(sfn_transition *t)
     }
     if (!sfn_output_over_limit(t, name, output)) {
         sfn_state_exited(t, type, name, output);
-        sfn_go_next(t, next, output);
+        go_next_from_entered(t, cursor, json_object_get(state, "Next"), next, output);
     }
     json_decref(output);
 done:
@@ -1072,16 +1255,13 @@ void sfn_exec_step(sfn *s, sfn_exec *ex)
     exec_step(s, ex);
 }
 
-/* Whether ex is about to enter a state that has no effect outside the execution (Pass,
- * Choice, Succeed, Fail). */
-static bool entering_inner_state(const sfn_exec *ex)
+/* Whether the cursor (at) is about to enter a state that has no effect outside the
+ * execution (Pass, Choice, Succeed, Fail). */
+static bool entering_inner_state(const cursor_at *at)
 {
-    json_t *cursor = json_object_get(ex->doc, "cursor");
-    if (strcmp(sfn_doc_str(cursor, "phase") ?: "", "enter") != 0)
+    if (strcmp(at->phase ?: "", "enter") != 0)
         return false;
-    json_t *state =
-        json_object_get(json_object_get(ex->def, "States"), sfn_doc_str(cursor, "state"));
-    const char *type = sfn_doc_str(state, "Type") ?: "";
+    const char *type = at->type ?: "";
     return strcmp(type, "Pass") == 0 || strcmp(type, "Choice") == 0 ||
            strcmp(type, "Succeed") == 0 || strcmp(type, "Fail") == 0;
 }
@@ -1098,11 +1278,17 @@ static void exec_step(sfn *s, sfn_exec *ex)
     if (s->stopping || ex->committing || !sfn_exec_running(ex))
         return;
     sfn_transition *t = sfn_transition_new(s, ex);
-    run_state(t);
-    for (int n = 1; n < INNER_RUN_MAX && !ex->test && sfn_exec_running(ex) &&
-                    !json_array_size(t->more_docs) && entering_inner_state(ex);
-         n++)
-        run_state(t);
+    cursor_at at;
+    cursor_read(ex, &at);
+    run_state(t, &at);
+    for (int n = 1;
+         n < INNER_RUN_MAX && !ex->test && sfn_exec_running(ex) && !json_array_size(t->more_docs);
+         n++) {
+        cursor_read(ex, &at);
+        if (!entering_inner_state(&at))
+            break;
+        run_state(t, &at);
+    }
     sfn_transition_commit(t);
 }
 
@@ -1130,6 +1316,26 @@ sfn_exec *sfn_exec_link(sfn *s, json_t *doc)
     s->execs = ex;
     s->nhot++;
     return ex;
+}
+
+/* The parsed definition of machine m (a new reference) and its id. Its id is a hash of
+ * its text: the machine started last has its text (the same JSON string while the machine
+ * is not updated) remembered with its id, so that a run of starts does not hash it each
+ * time. */
+static json_t *machine_definition(sfn *s, const json_t *m, char id[65])
+{
+    json_t *text = json_object_get(m, "definition");
+    json_t *def =
+        text && text == s->started_def ? sfn_definition_parsed(s, s->started_def_id) : NULL;
+    if (def) {
+        memcpy(id, s->started_def_id, sizeof s->started_def_id);
+        return def;
+    }
+    def = sfn_definition_use(s, json_string_value(text), id);
+    json_decref(s->started_def);
+    s->started_def = json_incref(text);
+    memcpy(s->started_def_id, id, sizeof s->started_def_id);
+    return def;
 }
 
 /* StartExecution, and StartSyncExecution (sync: the call is answered when the execution
@@ -1197,9 +1403,8 @@ static void start_with(aws_call *call, const json_t *m, bool sync)
         sfn_exec_maybe_free(s, old);
         return;
     }
-    const char *def_text = sfn_doc_str(m, "definition");
     char def_id[65];
-    json_t *def = sfn_definition_use(s, def_text, def_id);
+    json_t *def = machine_definition(s, m, def_id);
     int64_t now = clock_now_ms();
     json_t *doc = json_pack(
         "{s:s,s:O,s:s,s:O,s:s,s:I,s:s,s:s,s:O,s:O,s:I,s:{s:O,s:o,s:s}}", "executionArn", arn,
@@ -1605,6 +1810,7 @@ void sfn_execs_free(sfn *s)
         s->execs = e->next;
         json_decref(e->doc);
         json_decref(e->def);
+        json_decref(e->input);
         xfree(e);
     }
 }

@@ -36,6 +36,7 @@ typedef struct sfn_exec {
     int64_t wake_ms;           /* run the next step then (a Wait's end, a resume): 0 for none */
     struct sfn_exec *next, *prev;
     struct sfn_test *test; /* TestState: the call this unlinked one-state run answers */
+    json_t *input;         /* its input parsed, kept once a context object needed it */
 } sfn_exec;
 
 struct sfn {
@@ -54,11 +55,14 @@ struct sfn {
     int64_t timer_at;      /* when wait_timer fires (0: stopped) */
     /* EXPRESS steps are not committed: they wait here for the next turn of the loop */
     struct sfn_transition *express_head, *express_tail;
-    uv_timer_t *express_kick; /* allocated apart: it may close after the service is freed */
-    json_t *exec_index;       /* execution ARN -> sfn_exec* (a json_integer): sfn_exec_find */
+    uv_idle_t *express_kick; /* allocated apart: it may close after the service is freed */
+    json_t *exec_index;      /* execution ARN -> sfn_exec* (a json_integer): sfn_exec_find */
     bool stopping;
     json_t *activities;  /* ARN -> document (sfn_activities.c) */
     json_t *definitions; /* definition id -> [text, parsed, stored]: shared by executions */
+    /* the definition text (a JSON string, held) started last and its id (sfn_exec.c) */
+    json_t *started_def;
+    char started_def_id[65];
     /* sfn_store.c: the executions not in memory */
     int64_t cold_due;          /* the earliest WAKE row not loaded (0: none known) */
     bool loading;              /* the loader's pass is under way */

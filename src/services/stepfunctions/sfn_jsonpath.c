@@ -898,6 +898,10 @@ int sfn_path_apply(const char *path, json_t *input, json_t *context, json_t **ou
         *out = json_object();
         return 0;
     }
+    if (strcmp(path, "$") == 0) { /* the default InputPath and OutputPath: the input itself */
+        *out = input ? json_incref(input) : json_object();
+        return 0;
+    }
     char why[256];
     sfn_path *p;
     if (sfn_path_compile(path, &p, why, sizeof why) != 0)
@@ -947,6 +951,10 @@ int sfn_result_path_apply(const char *path, json_t *input, json_t *result, json_
         *out = json_incref(input);
         return 0;
     }
+    if (strcmp(path, "$") == 0) { /* the default: the result replaces the input */
+        *out = json_incref(result);
+        return 0;
+    }
     char why[256];
     sfn_path *p;
     if (sfn_path_compile(path, &p, why, sizeof why) != 0 || !sfn_path_is_reference(p)) {
@@ -955,10 +963,10 @@ int sfn_result_path_apply(const char *path, json_t *input, json_t *result, json_
     }
     if (p->nsteps == 0) {
         sfn_path_free(p);
-        *out = json_deep_copy(result);
+        *out = json_incref(result);
         return 0;
     }
-    json_t *copy = json_deep_copy(input);
+    json_t *copy = jsonc_copy(input);
     json_t *node = copy;
     int rc = 0;
     for (size_t i = 0; i + 1 < p->nsteps && rc == 0; i++) {
@@ -977,7 +985,7 @@ int sfn_result_path_apply(const char *path, json_t *input, json_t *result, json_
         node = child;
     }
     if (rc == 0)
-        rc = place(node, &p->steps[p->nsteps - 1], json_deep_copy(result));
+        rc = place(node, &p->steps[p->nsteps - 1], jsonc_copy(result));
     if (rc != 0) {
         char quoted[SFN_ERROR_CAUSE_MAX / 2];
         sfn_json_quote(input, quoted, sizeof quoted);

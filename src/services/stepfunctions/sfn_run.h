@@ -44,6 +44,7 @@ typedef struct sfn_transition {
     json_t *reply;
     int64_t now;
     json_t *events;            /* the events of this step, in order */
+    bool no_history;           /* EXPRESS: no events are made (sfn_emit drops them) */
     json_t *more_docs;         /* other executions' documents: [{"key", "doc" (absent: delete)}] */
     struct sfn_exec **spawned; /* branches this step starts: stepped once it commits */
     size_t nspawned;
@@ -130,7 +131,7 @@ void sfn_transition_doc(sfn_transition *t, const char *key, const json_t *doc);
 typedef struct sfn_step_io {
     const json_t *state;
     json_t *input;   /* the state's raw input (borrowed) */
-    json_t *context; /* owned */
+    json_t *context; /* owned; NULL when the state cannot read it (sfn_step_io_init) */
     sfn_error err;
     bool jsonata; /* the state's QueryLanguage is JSONata (sfn_jsonata.c) */
     json_t *vars; /* the execution's variables (its document's object, or NULL) */
@@ -178,7 +179,8 @@ json_t *sfn_jsonata_render(sfn_step_io *io, const json_t *tmpl, const char *fiel
 int sfn_assign(sfn_step_io *io, const json_t *assign, json_t *states, const json_t *jsonpath_root);
 void sfn_jsonata_cache_free(void);
 
-json_t *sfn_context_object(const sfn_exec *ex, const char *name, int64_t now);
+/* The context object ($$) of the state `name` of ex entered at now (a new object). */
+json_t *sfn_context_object(sfn_exec *ex, const char *name, int64_t now);
 /* A path field of a state: its text, "$" when absent, NULL for JSON null. */
 const char *sfn_path_field(const json_t *state, const char *field);
 /* InputPath, then Parameters (when asked). New reference, or NULL with io->err set. */

@@ -563,6 +563,8 @@ void sfn_destroy(sfn *s)
     s->activities = NULL;
     json_decref(s->definitions);
     s->definitions = NULL;
+    json_decref(s->started_def);
+    s->started_def = NULL;
     json_decref(s->exec_index);
     s->exec_index = NULL;
     sfn_jsonata_cache_free();
