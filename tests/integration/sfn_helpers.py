@@ -1,6 +1,7 @@
-"""Helpers for the Step Functions suites: a boto3 client that knows the operations Debian's
-botocore (1.29) predates (versions, aliases, RedriveExecution, TestState...). It loads the
-Step Functions model Sluice serves (botocore's, merged with
+"""Helpers for the Step Functions suites: creating machines, waiting for executions, reading
+their whole history, the server's count of executions in memory; and a boto3 client that
+knows the operations Debian's botocore (1.29) predates (versions, aliases, RedriveExecution,
+TestState...): it loads the Step Functions model Sluice serves (botocore's, merged with
 scripts/models/stepfunctions-overlay.json by scripts/gen-models.py), as
 `aws configure add-model` would."""
 
@@ -8,14 +9,71 @@ import importlib.util
 import json
 import os
 import shutil
+import time
 
 import boto3
 import botocore.session
 
-from helpers import REGION, client_config
+from helpers import REGION, SLOW, client_config, make_client, unique
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEBIAN_MODELS = "/usr/lib/python3/dist-packages/botocore/data"
+ROLE = "arn:aws:iam::000000000000:role/sfn"
+
+
+def sfn_client(server, **cfg):
+    return make_client(server.endpoint, "stepfunctions", **cfg)
+
+
+def create_machine(sfn, definition, kind="STANDARD", name=None):
+    return sfn.create_state_machine(
+        name=name or unique("sm"), definition=json.dumps(definition), roleArn=ROLE, type=kind
+    )["stateMachineArn"]
+
+
+def until(what, fn, timeout=10):
+    """fn()'s first true value within timeout seconds (longer for a sanitized server)."""
+    deadline = time.time() + timeout * SLOW
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def wait_done(sfn, arn, timeout=30):
+    """The execution's description once it is no longer RUNNING."""
+    return until(
+        "the end of " + arn,
+        lambda: (lambda d: d if d["status"] != "RUNNING" else None)(sfn.describe_execution(executionArn=arn)),
+        timeout,
+    )
+
+
+def run(sfn, definition, input_doc=None, timeout=30):
+    """Creates a STANDARD machine, starts it with input_doc and waits for its end."""
+    sm = create_machine(sfn, definition)
+    arn = sfn.start_execution(stateMachineArn=sm, input=json.dumps(input_doc or {}))["executionArn"]
+    return wait_done(sfn, arn, timeout)
+
+
+def history(sfn, arn):
+    """Every event of the execution's history, page after page."""
+    out, kw = [], {"executionArn": arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kw)
+        out += page["events"]
+        if not page.get("nextToken"):
+            return out
+        kw["nextToken"] = page["nextToken"]
+
+
+def in_memory(server):
+    """How many executions the server holds in memory (its health endpoint)."""
+    status, body = server.health()
+    assert status == 200
+    return json.loads(body)["sfn_executions_in_memory"]
 
 
 def merged_model_client(endpoint, models_dir, **cfg):

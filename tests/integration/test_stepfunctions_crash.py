@@ -6,39 +6,10 @@ exactly once with a complete, gap-free history."""
 import json
 import time
 
-from helpers import make_client, unique
-
-ROLE = "arn:aws:iam::000000000000:role/sfn"
-
-
-def client(server):
-    return make_client(server.endpoint, "stepfunctions")
-
-
-def create(sfn, definition):
-    return sfn.create_state_machine(name=unique("sm"), definition=json.dumps(definition), roleArn=ROLE)[
-        "stateMachineArn"
-    ]
-
-
-def wait_done(sfn, arn, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        d = sfn.describe_execution(executionArn=arn)
-        if d["status"] != "RUNNING":
-            return d
-        time.sleep(0.05)
-    raise AssertionError("execution still running: %s" % arn)
-
-
-def events(sfn, arn):
-    out, kw = [], {"executionArn": arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kw)
-        out += page["events"]
-        if not page.get("nextToken"):
-            return out
-        kw["nextToken"] = page["nextToken"]
+from sfn_helpers import wait_done
+from sfn_helpers import create_machine as create
+from sfn_helpers import history as events
+from sfn_helpers import sfn_client as client
 
 
 def assert_complete_once(ev):

@@ -8,8 +8,8 @@ import json
 import time
 
 from helpers import make_client, unique
+from sfn_helpers import ROLE, history, run, wait_done
 
-ROLE = "arn:aws:iam::000000000000:role/sfn"
 ECHO = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}
 DISTRIBUTED = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
 
@@ -34,34 +34,6 @@ def map_machine(reader, processor=ECHO, **fields):
         state["ItemReader"] = reader
     state.update(fields)
     return {"StartAt": "Map", "States": {"Map": state}}
-
-
-def run(sfn, definition, input_doc=None, timeout=30):
-    sm = sfn.create_state_machine(name=unique("dm"), definition=json.dumps(definition), roleArn=ROLE)[
-        "stateMachineArn"
-    ]
-    ex = sfn.start_execution(stateMachineArn=sm, input=json.dumps(input_doc or {}))["executionArn"]
-    return wait_done(sfn, ex, timeout)
-
-
-def wait_done(sfn, arn, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        d = sfn.describe_execution(executionArn=arn)
-        if d["status"] != "RUNNING":
-            return d
-        time.sleep(0.05)
-    raise AssertionError("execution still running: %s" % arn)
-
-
-def history(sfn, arn):
-    out, kw = [], {"executionArn": arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kw)
-        out += page["events"]
-        if not page.get("nextToken"):
-            return out
-        kw["nextToken"] = page["nextToken"]
 
 
 def get_object(bucket, key):

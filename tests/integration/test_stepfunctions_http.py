@@ -18,8 +18,9 @@ from botocore.exceptions import ClientError
 
 from events_helpers import basic_header, http_endpoint  # noqa: F401 - fixture
 from helpers import REGION, error_code, make_client, unique
+from sfn_helpers import history, run, wait_done
+from sfn_helpers import create_machine as machine
 
-ROLE = "arn:aws:iam::000000000000:role/sfn"
 INVOKE = "arn:aws:states:::http:invoke"
 USER_AGENT = "Amazon|StepFunctions|HttpInvoke|" + REGION
 
@@ -32,32 +33,6 @@ def sfn(server):
 @pytest.fixture(scope="module")
 def events(server):
     return make_client(server.endpoint, "events")
-
-
-def machine(sfn, definition):
-    return sfn.create_state_machine(name=unique("sm"), definition=json.dumps(definition), roleArn=ROLE)[
-        "stateMachineArn"
-    ]
-
-
-def wait_done(sfn, arn, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        d = sfn.describe_execution(executionArn=arn)
-        if d["status"] != "RUNNING":
-            return d
-        time.sleep(0.05)
-    raise AssertionError("execution still running: %s" % arn)
-
-
-def run(sfn, definition, input_doc=None, timeout=30):
-    sm = machine(sfn, definition)
-    arn = sfn.start_execution(stateMachineArn=sm, input=json.dumps(input_doc or {}))["executionArn"]
-    return wait_done(sfn, arn, timeout)
-
-
-def history(sfn, arn):
-    return sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
 
 
 def of_type(events_, type_):

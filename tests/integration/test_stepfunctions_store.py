@@ -13,53 +13,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers import SLOW, make_client, unique
+from sfn_helpers import ROLE, history, in_memory, until, wait_done
+from sfn_helpers import create_machine as create
+from sfn_helpers import sfn_client as client
 
-ROLE = "arn:aws:iam::000000000000:role/sfn"
 ACCOUNT = "000000000000"
-
-
-def client(server):
-    return make_client(server.endpoint, "stepfunctions")
-
-
-def create(sfn, definition, name=None):
-    return sfn.create_state_machine(
-        name=name or unique("sm"), definition=json.dumps(definition), roleArn=ROLE
-    )["stateMachineArn"]
-
-
-def in_memory(server):
-    status, body = server.health()
-    assert status == 200
-    return json.loads(body)["sfn_executions_in_memory"]
-
-
-def until(what, fn, timeout=10):
-    deadline = time.time() + timeout * SLOW
-    while time.time() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
-
-
-def wait_done(sfn, arn, timeout=20):
-    return until(
-        "the end of " + arn,
-        lambda: (lambda d: d if d["status"] != "RUNNING" else None)(sfn.describe_execution(executionArn=arn)),
-        timeout,
-    )
-
-
-def history(sfn, arn):
-    out, kw = [], {"executionArn": arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kw)
-        out += page["events"]
-        if not page.get("nextToken"):
-            return out
-        kw["nextToken"] = page["nextToken"]
 
 
 def list_all(sfn, sm, **kw):
