@@ -77,6 +77,10 @@ static const setting settings[] = {
     {"lambda-log-retention-days", "SLUICE_LAMBDA_LOG_RETENTION_DAYS", K_INT,
      offsetof(config, lambda_log_retention_days), 0, 0, 3653,
      "days the log groups made for functions keep their events; 0: forever (default 7)"},
+    {"sfn-max-in-memory", "SLUICE_SFN_MAX_IN_MEMORY", K_INT, offsetof(config, sfn_max_in_memory), 0,
+     10, 10000000,
+     "Step Functions executions the loader keeps in memory at most; the others wait in the "
+     "store (default 20000)"},
     STR(lambda_runtimes_dir, "lambda-runtimes-dir", "SLUICE_LAMBDA_RUNTIMES_DIR",
         "directory of the python/ and nodejs/ bootstraps (default: found next to sluiced)"),
 };
@@ -105,6 +109,7 @@ void config_defaults(config *c)
     c->lambda_idle_ms = 600000;
     c->lambda_concurrency = 64;
     c->lambda_log_retention_days = 7; /* LOGS_LAMBDA_RETENTION_DEFAULT */
+    c->sfn_max_in_memory = 20000;
 }
 
 static int apply(config *c, const setting *s, const char *value, char *err, size_t errlen)

@@ -43,6 +43,8 @@ typedef struct config {
     unsigned lambda_concurrency;    /* server-wide cap on running workers */
     int lambda_log_retention_days;  /* of the log groups made for functions; 0: forever */
     char lambda_runtimes_dir[1024]; /* bootstraps; "" = found next to sluiced */
+    /* Step Functions */
+    int sfn_max_in_memory; /* the loader's cap on executions in memory */
 } config;
 
 void config_defaults(config *c);

@@ -171,6 +171,7 @@ static int services_create(server *s)
         return -1;
     }
     /* the services Step Functions' Task states call (aws-sdk ids) */
+    sfn_set_max_in_memory(s->sfn, (size_t)s->cfg.sfn_max_in_memory);
     sfn_add_service(s->sfn, "sqs", sqs_service_def(s->sqs));
     sfn_add_service(s->sfn, "sns", sns_service_def(s->sns));
     sfn_add_service(s->sfn, "eventbridge", events_service_def(s->events));

@@ -299,3 +299,30 @@ def test_documents_of_the_former_layout_are_moved(fresh_server):
     left = db.execute("SELECT count(*) FROM docs WHERE ns = 'sfn.execution'").fetchone()[0]
     db.close()
     assert left == 0
+
+
+def test_waits_that_ended_while_down_come_back_as_memory_allows(fresh_server_factory):
+    server = fresh_server_factory(extra_args=["--sfn-max-in-memory", "30"])
+    sfn = client(server)
+    sm = create(sfn, WAIT)
+    arns = [
+        sfn.start_execution(stateMachineArn=sm, input=json.dumps({"seconds": 3, "n": i}))["executionArn"]
+        for i in range(120)
+    ]
+    until("the executions to leave memory", lambda: in_memory(server) == 0, 4)
+    server.kill()
+    time.sleep(3.5)  # every Wait ends while the server is down
+    server.start(port=server.port)
+    sfn = client(server)
+    most, deadline = 0, time.time() + 30 * SLOW
+    while time.time() < deadline:
+        most = max(most, in_memory(server))
+        running = sfn.list_executions(stateMachineArn=sm, statusFilter="RUNNING", maxResults=1000)
+        if not running["executions"]:
+            break
+        time.sleep(0.02)
+    assert 0 < most <= 30, most
+    for i, arn in enumerate(arns):
+        d = sfn.describe_execution(executionArn=arn)
+        assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == {"n": i}
+        assert [e["type"] for e in history(sfn, arn)].count("ExecutionSucceeded") == 1

@@ -42,7 +42,7 @@
 
 /* An execution due within this is loaded (or kept) in memory; later ones are evicted. */
 #define HOT_HORIZON_MS 2000
-/* The loader stops loading due executions while this many are in memory. */
+/* The loader stops loading due executions while this many are in memory (unless set). */
 #define HOT_MAX   20000
 #define LOAD_PAGE 256
 
@@ -632,7 +632,11 @@ static void wake_read_done(store_op *op)
         char *end = NULL;
         long long due = strtoll(item, &end, 10);
         const char *arn = end && *end == ' ' ? end + 1 : "";
-        bool capped = !s->starting && due > 0 && s->nhot + l->n >= HOT_MAX;
+        /* rows due at once (executions busy at a crash, every running branch) all load at
+         * startup, before any runs; the others (parked root executions) only up to the cap,
+         * at startup too: a million Waits that ended while the server was down come in as
+         * memory allows */
+        bool capped = due > 0 && s->nhot + l->n >= (s->hot_max ? s->hot_max : HOT_MAX);
         if (due > horizon || capped) {
             /* look again then (the timer fires HOT_HORIZON_MS before cold_due) */
             int64_t again = capped ? now + 100 + HOT_HORIZON_MS : due;
@@ -802,6 +806,11 @@ static void migrate(sfn *s)
     m->group.ctx = m;
     m->group.now_ms = clock_now_ms();
     store_submit(s->store, &m->group);
+}
+
+void sfn_set_max_in_memory(sfn *s, size_t n)
+{
+    s->hot_max = n;
 }
 
 int sfn_store_open(sfn *s)

@@ -20,6 +20,9 @@ const aws_service_def *sfn_service_def(const sfn *s);
 /* A service that Task states may call, by its SDK id as in aws-sdk ARNs ("sqs", "sns",
  * "eventbridge", "dynamodb", "lambda", "sesv2", ...; this service is "sfn"). Borrowed. */
 void sfn_add_service(sfn *s, const char *sdk_id, const aws_service_def *def);
+/* The loader stops bringing due executions into memory while n are there (default 20000):
+ * the others wait in the store (calls and running executions are not limited). */
+void sfn_set_max_in_memory(sfn *s, size_t n);
 /* How many executions are in memory (the others are only in the store). */
 size_t sfn_executions_in_memory(const sfn *s);
 /* The EventBridge service whose connections authorise HTTP Tasks
