@@ -31,6 +31,18 @@ def create_machine(sfn, definition, kind="STANDARD", name=None):
     )["stateMachineArn"]
 
 
+def ask_state(queue_url, **fields):
+    """A Task state that sends its task token to queue_url ({"token": ...}) and waits for
+    SendTaskSuccess/Failure; fields: Next or End, HeartbeatSeconds..."""
+    state = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"QueueUrl": queue_url, "MessageBody": {"token.$": "$$.Task.Token"}},
+    }
+    state.update(fields)
+    return state
+
+
 def until(what, fn, timeout=10):
     """fn()'s first true value within timeout seconds (longer for a sanitized server)."""
     deadline = time.time() + timeout * SLOW

@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers import SLOW, make_client, unique
-from sfn_helpers import ROLE, history, in_memory, until, wait_done
+from sfn_helpers import ROLE, ask_state, history, in_memory, until, wait_done
 from sfn_helpers import create_machine as create
 from sfn_helpers import sfn_client as client
 
@@ -121,13 +121,7 @@ def test_task_token_wait_in_the_store_with_heartbeats(fresh_server):
         {
             "StartAt": "Ask",
             "States": {
-                "Ask": {
-                    "Type": "Task",
-                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-                    "Parameters": {"QueueUrl": url, "MessageBody": {"token.$": "$$.Task.Token"}},
-                    "HeartbeatSeconds": 4,
-                    "End": True,
-                }
+                "Ask": ask_state(url, HeartbeatSeconds=4, End=True)
             },
         },
     )
@@ -156,12 +150,7 @@ def test_token_wait_without_deadline_is_only_in_the_store(fresh_server):
         {
             "StartAt": "Ask",
             "States": {
-                "Ask": {
-                    "Type": "Task",
-                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-                    "Parameters": {"QueueUrl": url, "MessageBody": {"token.$": "$$.Task.Token"}},
-                    "End": True,
-                }
+                "Ask": ask_state(url, End=True)
             },
         },
     )

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers import SLOW, make_client, unique
-from sfn_helpers import history, in_memory, until, wait_done
+from sfn_helpers import ask_state, history, in_memory, until, wait_done
 from sfn_helpers import create_machine as create
 from sfn_helpers import sfn_client as client
 from sfn_helpers import merged_model_client
@@ -96,12 +96,7 @@ def test_stop_waiting_for_a_step_of_an_express_execution_that_then_ends(fresh_se
         {
             "StartAt": "Ask",
             "States": {
-                "Ask": {
-                    "Type": "Task",
-                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-                    "Parameters": {"QueueUrl": url, "MessageBody": {"token.$": "$$.Task.Token"}},
-                    "Next": "After",
-                },
+                "Ask": ask_state(url, Next="After"),
                 "After": {"Type": "Pass", "End": True},
             },
         },
@@ -197,12 +192,7 @@ def test_branch_in_a_token_wait_at_a_sigkill_is_stopped_with_its_parent(fresh_se
                     "Iterator": {
                         "StartAt": "Ask",
                         "States": {
-                            "Ask": {
-                                "Type": "Task",
-                                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-                                "Parameters": {"QueueUrl": url, "MessageBody": {"token.$": "$$.Task.Token"}},
-                                "Next": "Tell",
-                            },
+                            "Ask": ask_state(url, Next="Tell"),
                             "Tell": {
                                 "Type": "Task",
                                 "Resource": "arn:aws:states:::sqs:sendMessage",
