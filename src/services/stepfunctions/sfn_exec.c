@@ -227,12 +227,14 @@ void sfn_transition_doc(sfn_transition *t, const char *key, const json_t *doc)
 /* ---- EXPRESS executions: in memory --------------------------------------------------
  * As on AWS, an EXPRESS execution is at-least-once and keeps no history: its steps are not
  * committed to the store. A step "commits" on the loop's next turn (a queue drained by an
- * idle handle, at most EXPRESS_BATCH steps a turn: the loop polls its sockets between turns,
+ * idle handle, at most EXPRESS_BATCH steps or EXPRESS_TURN_NS a turn: the loop polls its
+ * sockets between turns,
  * so a looping machine cannot starve the other clients), then goes on exactly as a
  * committed one. An EXPRESS execution that ended is freed;
  * after a crash it is gone (StartSyncExecution's caller got no answer). */
 
-#define EXPRESS_BATCH 256
+#define EXPRESS_BATCH   256
+#define EXPRESS_TURN_NS 20000000 /* and at most 20 ms of them a turn */
 
 bool sfn_exec_ephemeral(const sfn_exec *ex)
 {
@@ -243,7 +245,9 @@ bool sfn_exec_ephemeral(const sfn_exec *ex)
 static void express_drain(uv_idle_t *idle)
 {
     sfn *s = idle->data;
-    for (int i = 0; i < EXPRESS_BATCH && s->express_head; i++) {
+    uint64_t start = uv_hrtime();
+    for (int i = 0; i < EXPRESS_BATCH && s->express_head && uv_hrtime() - start < EXPRESS_TURN_NS;
+         i++) {
         sfn_transition *t = s->express_head;
         s->express_head = t->next_express;
         if (!s->express_head)
