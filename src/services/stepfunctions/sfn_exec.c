@@ -1318,7 +1318,8 @@ sfn_exec *sfn_exec_link(sfn *s, json_t *doc)
     if (s->execs)
         s->execs->prev = ex;
     s->execs = ex;
-    s->nhot++;
+    if (++s->nhot > s->nhot_peak)
+        s->nhot_peak = s->nhot;
     return ex;
 }
 

@@ -51,6 +51,7 @@ struct sfn {
     json_t *machines;      /* ARN -> document */
     sfn_exec *execs;       /* the executions in memory (sfn_store.c), newest first */
     size_t nhot;           /* how many */
+    size_t nhot_peak;      /* the most nhot has been since the start */
     size_t hot_max;        /* the loader's cap on nhot (sfn_set_max_in_memory) */
     uv_timer_t wait_timer; /* the earliest wake_ms of the waiting executions */
     int64_t timer_at;      /* when wait_timer fires (0: stopped) */

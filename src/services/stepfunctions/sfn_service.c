@@ -514,6 +514,11 @@ size_t sfn_executions_in_memory(const sfn *s)
     return s ? s->nhot : 0;
 }
 
+size_t sfn_executions_in_memory_peak(const sfn *s)
+{
+    return s ? s->nhot_peak : 0;
+}
+
 const aws_service_def *sfn_service_def(const sfn *s)
 {
     return &s->def;

@@ -25,6 +25,8 @@ void sfn_add_service(sfn *s, const char *sdk_id, const aws_service_def *def);
 void sfn_set_max_in_memory(sfn *s, size_t n);
 /* How many executions are in memory (the others are only in the store). */
 size_t sfn_executions_in_memory(const sfn *s);
+/* The most executions that were in memory at once since the start. */
+size_t sfn_executions_in_memory_peak(const sfn *s);
 /* The EventBridge service whose connections authorise HTTP Tasks
  * (arn:aws:states:::http:invoke). Borrowed; without it HTTP Tasks fail (States.Runtime). */
 void sfn_set_connections(sfn *s, struct events *connections);
