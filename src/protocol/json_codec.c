@@ -504,6 +504,11 @@ static void dump_string(buf *out, const char *s, size_t n)
     buf_putc(out, '"');
 }
 
+void jsonc_put_string(buf *out, const char *s, size_t n)
+{
+    dump_string(out, s, n);
+}
+
 void jsonc_put_string_lossy(buf *out, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;

@@ -36,6 +36,10 @@ void jsonc_dump(buf *out, const json_t *v);
  * built value cannot contain itself. */
 json_t *jsonc_copy(const json_t *v);
 
+/* Appends s (valid UTF-8: a jansson string's value, or text jsonc_dump wrote) as a JSON
+ * string literal. */
+void jsonc_put_string(buf *out, const char *s, size_t n);
+
 /* Appends s as a JSON string literal, replacing invalid UTF-8 with U+FFFD (for text that
  * may quote untrusted bytes, such as error messages). */
 void jsonc_put_string_lossy(buf *out, const char *s, size_t n);

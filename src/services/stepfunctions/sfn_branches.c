@@ -104,7 +104,7 @@ static void start_child(sfn_transition *t, const json_t *state, const char *name
     json_decref(sfn_definition_use(t->s, def_text ? def_text : "{}", def_id));
     free(def_text);
     json_t *doc = json_pack(
-        "{s:s,s:s,s:{s:s,s:s,s:I,s:I},s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:s,s:s,s:I,s:{s:O,s:O,s:s}}",
+        "{s:s,s:s,s:{s:s,s:s,s:I,s:I},s:O,s:O,s:O,s:O,s:O,s:O,s:O,s:s,s:s,s:{s:O,s:O,s:s}}",
         "executionArn", key, "rootArn", sfn_history_arn(parent), "parent", "arn", parent_arn,
         "state", name, "index", i, "round", cur_int(cursor, "round"), "name",
         json_object_get(parent->doc, "name"), "stateMachineArn",
@@ -113,8 +113,8 @@ static void start_child(sfn_transition *t, const json_t *state, const char *name
         json_object_get(parent->doc, "roleArn"), "type", json_object_get(parent->doc, "type"),
         "input", json_object_get(parent->doc, "input"), "startDate",
         json_object_get(parent->doc, "startDate"), "status", "RUNNING", "definitionId", def_id,
-        "lastEventId", (json_int_t)0, "cursor", "state", json_object_get(def, "StartAt"),
-        "stateInput", input ? input : json_null(), "phase", "enter");
+        "cursor", "state", json_object_get(def, "StartAt"), "stateInput",
+        input ? input : json_null(), "phase", "enter");
     json_t *vars = json_object_get(parent->doc, "variables");
     if (vars) /* a copy of the variables: what a branch assigns stays its own */
         json_object_set_new(doc, "variables", json_deep_copy(vars));

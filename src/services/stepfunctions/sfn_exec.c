@@ -72,7 +72,6 @@ sfn_transition *sfn_transition_new(sfn *s, sfn_exec *ex)
     t->s = s;
     t->ex = ex;
     t->now = clock_now_ms();
-    t->events = json_array();
     t->no_history = sfn_exec_ephemeral(ex); /* EXPRESS: no history (see express_commit) */
     return t;
 }
@@ -94,7 +93,9 @@ static void transition_free(sfn_transition *t)
     xfree(t->children);
     xfree(t->spawned);
     json_decref(t->more_docs);
-    json_decref(t->events);
+    buf_free(&t->events);
+    buf_free(&t->data_text);
+    buf_free(&t->data_json);
     json_decref(t->reply);
     xfree(t);
 }
@@ -106,56 +107,87 @@ void sfn_transition_free(sfn_transition *t)
 
 json_t *sfn_json_text(const json_t *v)
 {
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_t *out = json_string(s ? s : "null");
-    free(s);
+    buf b = BUF_INIT;
+    jsonc_dump(&b, v);
+    json_t *out = json_stringn_nocheck(b.data ? b.data : "", b.len);
+    buf_free(&b);
     return out;
+}
+
+/* Starts an event of `type`: its common members. GetExecutionHistory numbers the events
+ * (id, previousEventId) in the order they were committed. */
+static void event_open(sfn_transition *t, const char *type, const char *suffix)
+{
+    buf *b = &t->events;
+    if (t->nevents++ == 0) {
+        buf_putc(b, '[');
+        t->started = strcmp(type, "ExecutionStarted") == 0;
+    } else {
+        buf_putc(b, ',');
+    }
+    buf_puts(b, "{\"timestamp\":");
+    buf_put_i64(b, t->now);
+    buf_puts(b, ",\"type\":\"");
+    buf_puts(b, type); /* a name of ours: nothing to escape */
+    buf_puts(b, suffix);
+    buf_putc(b, '"');
 }
 
 /* Appends an event of `type` with its details object (taken; NULL: none) under key. */
 void sfn_emit(sfn_transition *t, const char *type, const char *key, json_t *details)
 {
-    if (t->no_history) {
-        json_decref(details);
-        return;
+    if (!t->no_history) {
+        event_open(t, type, "");
+        if (key && details) {
+            buf_puts(&t->events, ",\"");
+            buf_puts(&t->events, key);
+            buf_puts(&t->events, "\":");
+            jsonc_dump(&t->events, details);
+        }
+        buf_putc(&t->events, '}');
     }
-    json_int_t id = sfn_doc_int(t->ex->doc, "lastEventId") + 1;
-    json_object_set_new(t->ex->doc, "lastEventId", json_integer(id));
-    json_t *ev = json_pack("{s:I,s:I,s:I,s:s}", "id", id, "previousEventId", id - 1, "timestamp",
-                           (json_int_t)t->now, "type", type);
-    if (key && details)
-        json_object_set_new(ev, key, details);
-    else
-        json_decref(details);
-    json_array_append_new(t->events, ev);
+    json_decref(details);
 }
 
-static json_t *data_details(const char *name, const char *field, const json_t *data)
+/* An event whose details carry a state's data: {field: its JSON text, fieldDetails:
+ * {truncated: false}, name}. The data's text is written once as a JSON string and reused
+ * while the next events carry the same data (a Pass state's input and output, the next
+ * state's input). */
+static void emit_data(sfn_transition *t, const char *type, const char *suffix, const char *key,
+                      const char *name, const char *field, const json_t *data)
 {
-    char details_key[32];
-    snprintf(details_key, sizeof details_key, "%sDetails", field);
-    json_t *d = json_pack("{s:o,s:{s:b}}", field, sfn_json_text(data), details_key, "truncated", 0);
-    if (name)
-        json_object_set_new(d, "name", json_string(name));
-    return d;
+    buf text = BUF_INIT;
+    jsonc_dump(&text, data);
+    if (text.len != t->data_text.len || memcmp(text.data, t->data_text.data, text.len) != 0) {
+        buf_free(&t->data_text);
+        t->data_text = text;
+        buf_reset(&t->data_json);
+        jsonc_put_string(&t->data_json, text.data, text.len);
+    } else {
+        buf_free(&text);
+    }
+    event_open(t, type, suffix);
+    buf *b = &t->events;
+    buf_printf(b, ",\"%s\":{\"%s\":", key, field);
+    buf_append(b, t->data_json.data, t->data_json.len);
+    buf_printf(b, ",\"%sDetails\":{\"truncated\":false}", field);
+    if (name) {
+        buf_puts(b, ",\"name\":");
+        jsonc_put_string(b, name, strlen(name));
+    }
+    buf_puts(b, "}}");
 }
 
 void sfn_state_entered(sfn_transition *t, const char *type, const char *name, const json_t *input)
 {
-    if (t->no_history) /* the event's JSON text of input would go unused */
-        return;
-    char ev[64];
-    snprintf(ev, sizeof ev, "%sStateEntered", type);
-    sfn_emit(t, ev, "stateEnteredEventDetails", data_details(name, "input", input));
+    if (!t->no_history) /* (EXPRESS: the event's JSON text of input would go unused) */
+        emit_data(t, type, "StateEntered", "stateEnteredEventDetails", name, "input", input);
 }
 
 void sfn_state_exited(sfn_transition *t, const char *type, const char *name, const json_t *output)
 {
-    if (t->no_history)
-        return;
-    char ev[64];
-    snprintf(ev, sizeof ev, "%sStateExited", type);
-    sfn_emit(t, ev, "stateExitedEventDetails", data_details(name, "output", output));
+    if (!t->no_history)
+        emit_data(t, type, "StateExited", "stateExitedEventDetails", name, "output", output);
 }
 
 static void execution_end(sfn_transition *t, const char *status)
@@ -181,8 +213,8 @@ static void execution_succeed(sfn_transition *t, const json_t *output)
     execution_end(t, "SUCCEEDED");
     json_object_set_new(t->ex->doc, "output", sfn_json_text(output));
     if (!t->no_history)
-        sfn_emit(t, "ExecutionSucceeded", "executionSucceededEventDetails",
-                 data_details(NULL, "output", output));
+        emit_data(t, "ExecutionSucceeded", "", "executionSucceededEventDetails", NULL, "output",
+                  output);
 }
 
 void sfn_execution_fail(sfn_transition *t, const char *error, const char *cause)
@@ -307,13 +339,20 @@ void sfn_transition_commit(sfn_transition *t)
     }
     /* the step's events: one archive record (one event, or an array of them) */
     const char *arn = sfn_history_arn(t->ex);
-    size_t n = json_array_size(t->events) ? 1 : 0;
+    size_t n = t->nevents ? 1 : 0;
     t->records = xcalloc(1, sizeof *t->records);
     if (n) {
-        json_t *events = json_array_size(t->events) == 1 ? json_array_get(t->events, 0) : t->events;
-        char *text = json_dumps(events, JSON_COMPACT);
-        t->records[0] = (store_archived){
-            .archive = (char *)arn, .time_ms = t->now, .event = text, .len = strlen(text)};
+        buf *b = &t->events;
+        if (t->nevents == 1) { /* the event alone */
+            memmove(b->data, b->data + 1, --b->len);
+            b->data[b->len] = 0;
+        } else {
+            buf_putc(b, ']');
+        }
+        size_t len;
+        char *text = buf_steal(b, &len);
+        t->records[0] =
+            (store_archived){.archive = (char *)arn, .time_ms = t->now, .event = text, .len = len};
     }
     t->archive_op.kind = STORE_ARCHIVE_APPEND;
     t->archive_op.u.archive_append.items = t->records;
@@ -579,9 +618,7 @@ static bool commit_continue(store_op *op)
             aws_reply(t->call, t->reply ? json_incref(t->reply) : json_object());
     }
     sfn *s = t->s;
-    bool started =
-        status == 0 && !sfn_is_child(ex) &&
-        strcmp(sfn_doc_str(json_array_get(t->events, 0), "type") ?: "", "ExecutionStarted") == 0;
+    bool started = status == 0 && !sfn_is_child(ex) && t->started;
     sfn_exec **spawned = t->spawned;
     size_t nspawned = t->nspawned;
     t->spawned = NULL;
@@ -1411,13 +1448,13 @@ static void start_with(aws_call *call, const json_t *m, bool sync)
     char def_id[65];
     json_t *def = machine_definition(s, m, def_id);
     int64_t now = clock_now_ms();
-    json_t *doc = json_pack(
-        "{s:s,s:O,s:s,s:O,s:s,s:I,s:s,s:s,s:O,s:O,s:I,s:{s:O,s:o,s:s}}", "executionArn", arn,
-        "stateMachineArn", json_object_get(m, "stateMachineArn"), "name", name, "stateMachineName",
-        json_object_get(m, "name"), "status", "RUNNING", "startDate", (json_int_t)now, "input",
-        input, "definitionId", def_id, "roleArn", json_object_get(m, "roleArn"), "type",
-        json_object_get(m, "type"), "lastEventId", (json_int_t)0, "cursor", "state",
-        json_object_get(def, "StartAt"), "stateInput", parsed, "phase", "enter");
+    json_t *doc =
+        json_pack("{s:s,s:O,s:s,s:O,s:s,s:I,s:s,s:s,s:O,s:O,s:{s:O,s:o,s:s}}", "executionArn", arn,
+                  "stateMachineArn", json_object_get(m, "stateMachineArn"), "name", name,
+                  "stateMachineName", json_object_get(m, "name"), "status", "RUNNING", "startDate",
+                  (json_int_t)now, "input", input, "definitionId", def_id, "roleArn",
+                  json_object_get(m, "roleArn"), "type", json_object_get(m, "type"), "cursor",
+                  "state", json_object_get(def, "StartAt"), "stateInput", parsed, "phase", "enter");
     json_int_t timeout = json_integer_value(json_object_get(def, "TimeoutSeconds"));
     if (timeout > 0)
         json_object_set_new(doc, "timeoutMs", json_integer(now + timeout * 1000));

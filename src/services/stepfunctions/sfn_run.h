@@ -43,7 +43,13 @@ typedef struct sfn_transition {
     aws_call *call; /* answered after the commit (StartExecution, StopExecution) */
     json_t *reply;
     int64_t now;
-    json_t *events;            /* the events of this step, in order */
+    /* the events of this step, in order: JSON text, "[" then the events comma-separated
+     * (sfn_emit; written directly: jansson trees dumped again made up most of a step) */
+    buf events;
+    size_t nevents;
+    bool started;              /* the first event is ExecutionStarted */
+    buf data_text, data_json;  /* the last state event's data as JSON text, and that text as
+                                * a JSON string (the next event's data is often the same) */
     bool no_history;           /* EXPRESS: no events are made (sfn_emit drops them) */
     json_t *more_docs;         /* other executions' documents: [{"key", "doc" (absent: delete)}] */
     struct sfn_exec **spawned; /* branches this step starts: stepped once it commits */

@@ -613,11 +613,11 @@ static json_t *run_document(const sfn *s, aws_call *call, json_t *input, json_t 
     snprintf(arn, sizeof arn, "arn:aws:states:%s:%s:express:%s:%s", s->region, s->account, machine,
              exec);
     const char *text = sfn_str(call, "input");
-    json_t *doc = json_pack(
-        "{s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:I,s:{s:s,s:o,s:s}}", "executionArn", arn, "stateMachineArn",
-        machine_arn, "name", exec, "stateMachineName", machine, "status", "RUNNING", "startDate",
-        (json_int_t)clock_now_ms(), "input", text ? text : "{}", "lastEventId", (json_int_t)0,
-        "cursor", "state", name, "stateInput", input ? input : json_object(), "phase", "enter");
+    json_t *doc = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:{s:s,s:o,s:s}}", "executionArn", arn,
+                            "stateMachineArn", machine_arn, "name", exec, "stateMachineName",
+                            machine, "status", "RUNNING", "startDate", (json_int_t)clock_now_ms(),
+                            "input", text ? text : "{}", "cursor", "state", name, "stateInput",
+                            input ? input : json_object(), "phase", "enter");
     if (sfn_str(call, "roleArn"))
         json_object_set_new(doc, "roleArn", json_string(sfn_str(call, "roleArn")));
     if (vars)
