@@ -317,3 +317,58 @@ def test_waits_that_ended_while_down_come_back_as_memory_allows(fresh_server_fac
         d = sfn.describe_execution(executionArn=arn)
         assert d["status"] == "SUCCEEDED" and json.loads(d["output"]) == {"n": i}
         assert [e["type"] for e in history(sfn, arn)].count("ExecutionSucceeded") == 1
+
+
+def test_history_records_of_the_former_layouts_still_read(fresh_server):
+    """A step's events are one record {"data": [...], "events": [...]} whose events name their
+    input/output by its place in data (a run of events with the same data has it once).
+    Records written before were an event alone or an array of events with the data inline:
+    GetExecutionHistory reads both the same way."""
+    sfn = client(fresh_server)
+    chain = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Next": "B"},
+            "B": {"Type": "Pass", "Next": "C"},
+            "C": {"Type": "Pass", "Result": {"done": True}, "ResultPath": "$.r", "End": True},
+        },
+    }
+    sm = create(sfn, chain)
+    arn = sfn.start_execution(stateMachineArn=sm, input=json.dumps({"k": "v\"\\"}))["executionArn"]
+    assert wait_done(sfn, arn)["status"] == "SUCCEEDED"
+    before = history(sfn, arn)
+    assert [e["type"] for e in before] == [
+        "ExecutionStarted",
+        "PassStateEntered",
+        "PassStateExited",
+        "PassStateEntered",
+        "PassStateExited",
+        "PassStateEntered",
+        "PassStateExited",
+        "ExecutionSucceeded",
+    ]
+    assert json.loads(before[1]["stateEnteredEventDetails"]["input"]) == {"k": 'v"\\'}
+    assert json.loads(before[6]["stateExitedEventDetails"]["output"]) == {"k": 'v"\\', "r": {"done": True}}
+    fresh_server.stop()
+    db = sqlite3.connect(fresh_server.data_dir + "/sluice.db")
+    rows = db.execute("SELECT seq, event FROM archive_events WHERE archive = ? ORDER BY seq", (arn,)).fetchall()
+    records = [json.loads(r[1]) for r in rows]
+    assert all(set(r) == {"data", "events"} for r in records), records
+    # the run of Pass states: the same data once for A's and B's events and C's input
+    run = next(r for r in records if len(r["events"]) > 2)
+    assert len(run["data"]) < len(run["events"]), run
+    with db:
+        for (seq, _), rec in zip(rows, records):
+            events = []
+            for ev in rec["events"]:
+                for details in ev.values():
+                    if isinstance(details, dict):
+                        for field in ("input", "output"):
+                            if isinstance(details.get(field), int):
+                                details[field] = json.dumps(rec["data"][details[field]], separators=(",", ":"))
+                events.append(ev)
+            old = events[0] if len(events) == 1 else events
+            db.execute("UPDATE archive_events SET event = ? WHERE seq = ?", (json.dumps(old), seq))
+    db.close()
+    fresh_server.start(port=fresh_server.port)
+    assert history(client(fresh_server), arn) == before

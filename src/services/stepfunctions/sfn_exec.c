@@ -94,8 +94,7 @@ static void transition_free(sfn_transition *t)
     xfree(t->spawned);
     json_decref(t->more_docs);
     buf_free(&t->events);
-    buf_free(&t->data_text);
-    buf_free(&t->data_json);
+    buf_free(&t->data);
     json_decref(t->reply);
     xfree(t);
 }
@@ -114,13 +113,13 @@ json_t *sfn_json_text(const json_t *v)
     return out;
 }
 
-/* Starts an event of `type`: its common members. GetExecutionHistory numbers the events
- * (id, previousEventId) in the order they were committed. */
+/* Starts an event of `type` (and suffix): its common members. GetExecutionHistory numbers
+ * the events (id, previousEventId) in the order they were committed. */
 static void event_open(sfn_transition *t, const char *type, const char *suffix)
 {
     buf *b = &t->events;
     if (t->nevents++ == 0) {
-        buf_putc(b, '[');
+        buf_reserve(b, 4096);
         t->started = strcmp(type, "ExecutionStarted") == 0;
     } else {
         buf_putc(b, ',');
@@ -128,7 +127,7 @@ static void event_open(sfn_transition *t, const char *type, const char *suffix)
     buf_puts(b, "{\"timestamp\":");
     buf_put_i64(b, t->now);
     buf_puts(b, ",\"type\":\"");
-    buf_puts(b, type); /* a name of ours: nothing to escape */
+    buf_puts(b, type); /* names of ours: nothing to escape */
     buf_puts(b, suffix);
     buf_putc(b, '"');
 }
@@ -149,28 +148,45 @@ void sfn_emit(sfn_transition *t, const char *type, const char *key, json_t *deta
     json_decref(details);
 }
 
-/* An event whose details carry a state's data: {field: its JSON text, fieldDetails:
- * {truncated: false}, name}. The data's text is written once as a JSON string and reused
- * while the next events carry the same data (a Pass state's input and output, the next
- * state's input). */
+/* data's place in the record's data: a new one, or the last one again if it is the same. */
+static size_t data_ref(sfn_transition *t, const json_t *data)
+{
+    buf *b = &t->data;
+    size_t mark = b->len;
+    if (t->ndata)
+        buf_putc(b, ',');
+    size_t start = b->len;
+    jsonc_dump(b, data);
+    size_t len = b->len - start;
+    if (t->ndata && len == t->last_len &&
+        memcmp(b->data + start, b->data + t->last_off, len) == 0) {
+        b->len = mark;
+        b->data[mark] = 0;
+        return t->ndata - 1;
+    }
+    t->last_off = start;
+    t->last_len = len;
+    return t->ndata++;
+}
+
+/* An event whose details carry a state's data: {field: its place in the record's data,
+ * fieldDetails: {truncated: false}, name} (GetExecutionHistory puts the data's JSON text in
+ * the place of the number). */
 static void emit_data(sfn_transition *t, const char *type, const char *suffix, const char *key,
                       const char *name, const char *field, const json_t *data)
 {
-    buf text = BUF_INIT;
-    jsonc_dump(&text, data);
-    if (text.len != t->data_text.len || memcmp(text.data, t->data_text.data, text.len) != 0) {
-        buf_free(&t->data_text);
-        t->data_text = text;
-        buf_reset(&t->data_json);
-        jsonc_put_string(&t->data_json, text.data, text.len);
-    } else {
-        buf_free(&text);
-    }
+    size_t ref = data_ref(t, data);
     event_open(t, type, suffix);
     buf *b = &t->events;
-    buf_printf(b, ",\"%s\":{\"%s\":", key, field);
-    buf_append(b, t->data_json.data, t->data_json.len);
-    buf_printf(b, ",\"%sDetails\":{\"truncated\":false}", field);
+    buf_puts(b, ",\"");
+    buf_puts(b, key);
+    buf_puts(b, "\":{\"");
+    buf_puts(b, field);
+    buf_puts(b, "\":");
+    buf_put_u64(b, ref);
+    buf_puts(b, ",\"");
+    buf_puts(b, field);
+    buf_puts(b, "Details\":{\"truncated\":false}");
     if (name) {
         buf_puts(b, ",\"name\":");
         jsonc_put_string(b, name, strlen(name));
@@ -342,15 +358,15 @@ void sfn_transition_commit(sfn_transition *t)
     size_t n = t->nevents ? 1 : 0;
     t->records = xcalloc(1, sizeof *t->records);
     if (n) {
-        buf *b = &t->events;
-        if (t->nevents == 1) { /* the event alone */
-            memmove(b->data, b->data + 1, --b->len);
-            b->data[b->len] = 0;
-        } else {
-            buf_putc(b, ']');
-        }
+        buf rec = BUF_INIT;
+        buf_reserve(&rec, t->data.len + t->events.len + 24);
+        buf_puts(&rec, "{\"data\":[");
+        buf_append(&rec, t->data.data, t->data.len);
+        buf_puts(&rec, "],\"events\":[");
+        buf_append(&rec, t->events.data, t->events.len);
+        buf_puts(&rec, "]}");
         size_t len;
-        char *text = buf_steal(b, &len);
+        char *text = buf_steal(&rec, &len);
         t->records[0] =
             (store_archived){.archive = (char *)arn, .time_ms = t->now, .event = text, .len = len};
     }
@@ -1727,6 +1743,24 @@ static json_t *event_out(json_t *ev, bool include_data)
     return ev;
 }
 
+/* An event of a record: its details' input or output, a place in the record's data,
+ * becomes that data's JSON text. */
+static void event_data(json_t *ev, const json_t *data)
+{
+    static const char *const fields[] = {"input", "output"};
+    const char *k;
+    json_t *details;
+    json_object_foreach(ev, k, details) if (json_is_object(details))
+    {
+        for (size_t f = 0; f < 2; f++) {
+            json_t *ref = json_object_get(details, fields[f]);
+            if (json_is_integer(ref))
+                json_object_set_new(details, fields[f],
+                                    sfn_json_text(json_array_get(data, json_integer_value(ref))));
+        }
+    }
+}
+
 static void history_done(store_op *op)
 {
     history_read *h = op->ctx;
@@ -1737,26 +1771,34 @@ static void history_done(store_op *op)
     }
     /* In commit order (branches write into the same history), numbered in that order; a
      * record holds a step's event, or an array of its events. */
+    json_t *include = json_object_get(call->input, "includeExecutionData");
+    bool include_data = !include || json_is_true(include);
     size_t nrec = op->u.archive.n, n = 0, cap = nrec ? nrec : 1;
     qsort(op->u.archive.items, nrec, sizeof *op->u.archive.items, by_seq);
     json_t **events = xcalloc(cap, sizeof *events);
     for (size_t r = 0; r < nrec; r++) {
         json_t *rec = json_loads(op->u.archive.items[r].event, 0, NULL);
-        size_t k = json_is_array(rec) ? json_array_size(rec) : 1;
+        json_t *list = json_object_get(rec, "events"); /* {"data", "events"} */
+        json_t *data = list ? json_object_get(rec, "data") : NULL;
+        if (!list) /* records written before: an event, or an array of them */
+            list = rec;
+        size_t k = json_is_array(list) ? json_array_size(list) : 1;
         if (n + k > cap) {
             cap = (n + k) * 2;
             events = xrealloc(events, cap * sizeof *events);
         }
-        for (size_t j = 0; j < k; j++)
-            events[n++] =
-                json_is_array(rec) ? json_incref(json_array_get(rec, j)) : json_incref(rec);
+        for (size_t j = 0; j < k; j++) {
+            json_t *ev = json_is_array(list) ? json_array_get(list, j) : list;
+            if (data && include_data)
+                event_data(ev, data);
+            events[n++] = json_incref(ev);
+        }
         json_decref(rec);
     }
     for (size_t i = 0; i < n; i++) {
         json_object_set_new(events[i], "id", json_integer((json_int_t)i + 1));
         json_object_set_new(events[i], "previousEventId", json_integer((json_int_t)i));
     }
-    json_t *include = json_object_get(call->input, "includeExecutionData");
     bool reverse = json_is_true(json_object_get(call->input, "reverseOrder"));
     json_int_t max = json_integer_value(json_object_get(call->input, "maxResults"));
     if (max <= 0 || max > 1000)
@@ -1772,7 +1814,7 @@ static void history_done(store_op *op)
         for (; i < n && (json_int_t)json_array_size(list) < max; i++) {
             json_t *ev = events[reverse ? n - 1 - i : i];
             if (ev)
-                json_array_append(list, event_out(ev, !include || json_is_true(include)));
+                json_array_append(list, event_out(ev, include_data));
         }
         json_t *out = json_pack("{s:o}", "events", list);
         if (i < n)

@@ -43,13 +43,15 @@ typedef struct sfn_transition {
     aws_call *call; /* answered after the commit (StartExecution, StopExecution) */
     json_t *reply;
     int64_t now;
-    /* the events of this step, in order: JSON text, "[" then the events comma-separated
-     * (sfn_emit; written directly: jansson trees dumped again made up most of a step) */
-    buf events;
-    size_t nevents;
+    /* The step's history record (sfn_emit), written as JSON text directly (jansson trees
+     * dumped twice made up most of a step): {"data": [...], "events": [...]}. A state's
+     * input or output is not repeated in each event: an event names its place in data,
+     * where a run of events with the same data (a Pass state's input and output, the next
+     * state's input) has it once. GetExecutionHistory expands the record. */
+    buf events, data;
+    size_t nevents, ndata;
+    size_t last_off, last_len; /* where the last data is in data */
     bool started;              /* the first event is ExecutionStarted */
-    buf data_text, data_json;  /* the last state event's data as JSON text, and that text as
-                                * a JSON string (the next event's data is often the same) */
     bool no_history;           /* EXPRESS: no events are made (sfn_emit drops them) */
     json_t *more_docs;         /* other executions' documents: [{"key", "doc" (absent: delete)}] */
     struct sfn_exec **spawned; /* branches this step starts: stepped once it commits */

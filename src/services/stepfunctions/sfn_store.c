@@ -28,6 +28,7 @@
 #include "common/clock.h"
 #include "common/hex.h"
 #include "common/log.h"
+#include "protocol/json_codec.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -283,8 +284,9 @@ sfn_row *sfn_row_new(const char *arn, json_t *doc, json_t *mem)
     wake_rows(r, doc, mem, arn);
     list_row(r, doc, mem);
     if (doc) {
-        r->item = json_dumps(doc, JSON_COMPACT);
-        r->len = strlen(r->item);
+        buf b = BUF_INIT;
+        jsonc_dump(&b, doc);
+        r->item = buf_steal(&b, &r->len);
     }
     r->op.kind = STORE_KV_MUTATE;
     r->op.u.kv_mutate.key =
@@ -304,7 +306,7 @@ void sfn_row_free(sfn_row *r)
         xfree(r->sides[i].item);
     }
     xfree(r->sides);
-    free(r->item);
+    xfree(r->item);
     xfree(r->key);
     xfree(r);
 }
