@@ -104,6 +104,10 @@ def test_status_changes_on_the_default_bus(sfn, events, sqs, new_queue):
     done = [e for e in got if e["detail"]["status"] == "SUCCEEDED"][0]
     assert done["resources"] == [arn] and done["detail"]["executionArn"] == arn
     assert json.loads(done["detail"]["input"]) == {"k": 1}
+    assert json.loads(done["detail"]["output"]) == {"k": 1} and done["detail"]["stopDate"]
+    # (the Pass state ran in the commit that started the execution: RUNNING says so still)
+    running = [e for e in got if e["detail"]["status"] == "RUNNING"][0]
+    assert running["detail"]["output"] is None and running["detail"]["stopDate"] is None
     # and a client may not forge that source
     r = events.put_events(Entries=[{"Source": "aws.states", "DetailType": "x", "Detail": "{}"}])
     assert r["FailedEntryCount"] == 1

@@ -20,10 +20,22 @@ from sfn_helpers import merged_model_client
 
 # A loop of Pass and Choice states: every step commits and the next one starts from that
 # commit's completion, so the execution is (almost) always committing.
+FOREVER = {  # the shape of AWS's own example: a Choice that goes back to itself
+    "StartAt": "Loop",
+    "States": {
+        "Loop": {"Type": "Choice", "Choices": [{"Variable": "$.spin", "BooleanEquals": False, "Next": "Done"}], "Default": "Loop"},
+        "Done": {"Type": "Succeed"},
+    },
+}
+
 LOOP_FOREVER = {
     "StartAt": "Spin",
     "States": {
-        "Spin": {"Type": "Pass", "Next": "Again"},
+        "Spin": {
+            "Type": "Pass",
+            "Parameters": {"stop.$": "$.stop", "n.$": "States.MathAdd($.n, 1)", "big.$": "$.big"},
+            "Next": "Again",
+        },
         "Again": {
             "Type": "Choice",
             "Choices": [{"Variable": "$.stop", "BooleanEquals": True, "Next": "Done"}],
@@ -38,8 +50,11 @@ def test_stop_reaches_an_execution_that_keeps_stepping(fresh_server):
     """StopExecution waits for the step being committed, not for every step after it."""
     sfn = client(fresh_server, read_timeout=10 * SLOW)
     sm = create(sfn, LOOP_FOREVER)
-    arn = sfn.start_execution(stateMachineArn=sm, input=json.dumps({"stop": False}))["executionArn"]
-    until("a few steps", lambda: len(history(sfn, arn)) > 20)
+    # 60 KB of data that changes every round: a step's record fills up after a few rounds,
+    # so the loop keeps committing step after step for a long while before its history
+    # reaches AWS's 25,000 events.
+    loop_input = {"stop": False, "n": 0, "big": "x" * 60000}
+    arn = sfn.start_execution(stateMachineArn=sm, input=json.dumps(loop_input))["executionArn"]
     started = time.time()
     sfn.stop_execution(executionArn=arn, error="Enough", cause="the loop never ends")
     assert time.time() - started < 5 * SLOW
@@ -47,11 +62,30 @@ def test_stop_reaches_an_execution_that_keeps_stepping(fresh_server):
     assert d["status"] == "ABORTED" and d["error"] == "Enough"
     events = history(sfn, arn)
     assert events[-1]["type"] == "ExecutionAborted"
+    assert len(events) > 20  # it stepped on for several steps before the stop
     time.sleep(0.5)
     assert len(history(sfn, arn)) == len(events)  # and it stepped no more
     until("the stopped execution to leave memory", lambda: in_memory(fresh_server) == 0, 4)
 
 
+def test_history_stops_at_25000_events(fresh_server):
+    """As on AWS: an execution whose history reaches 24,999 events fails with event 25,000
+    (States.Runtime); one that ends with event 25,000 succeeds."""
+    sfn = client(fresh_server)
+    arn = sfn.start_execution(stateMachineArn=create(sfn, FOREVER), input='{"spin": true}')["executionArn"]
+    d = wait_done(sfn, arn, 60)
+    assert d["status"] == "FAILED" and d["error"] == "States.Runtime", d
+    assert d["cause"] == "The execution reached the maximum number of history events (25000)."
+    last = sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=2)["events"]
+    assert [(e["id"], e["type"]) for e in last] == [(25000, "ExecutionFailed"), (24999, "ChoiceStateExited")]
+    assert last[0]["executionFailedEventDetails"] == {"error": "States.Runtime", "cause": d["cause"]}
+    # ExecutionStarted, 6,249 rounds of Pass + Choice (4 events each), the Succeed state's
+    # two events and ExecutionSucceeded: 25,000
+    counting = sfn.start_execution(stateMachineArn=create(sfn, COUNT_TO(6249)), input='{"n": 0}')["executionArn"]
+    d = wait_done(sfn, counting, 60)
+    assert d["status"] == "SUCCEEDED", d
+    last = sfn.get_execution_history(executionArn=counting, reverseOrder=True, maxResults=1)["events"]
+    assert [(e["id"], e["type"]) for e in last] == [(25000, "ExecutionSucceeded")]
 def COUNT_TO(n):
     return {
         "StartAt": "Spin",

@@ -32,6 +32,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* AWS's hard quota of events in an execution's history: once it has 24,999, the next
+ * event may only end the execution (ExecutionSucceeded); otherwise it fails (States.Runtime)
+ * with ExecutionFailed as event 25,000. Counted per execution document ("eventCount"); a
+ * Parallel or Map branch counts its own events, which it writes into its root's history. */
 #define MAX_HISTORY 25000
 
 /* ---- lookups ------------------------------------------------------------------------ */
@@ -95,6 +99,7 @@ static void transition_free(sfn_transition *t)
     json_decref(t->more_docs);
     buf_free(&t->events);
     buf_free(&t->data);
+    json_decref(t->last_data);
     json_decref(t->reply);
     xfree(t);
 }
@@ -148,9 +153,14 @@ void sfn_emit(sfn_transition *t, const char *type, const char *key, json_t *deta
     json_decref(details);
 }
 
-/* data's place in the record's data: a new one, or the last one again if it is the same. */
+/* data's place in the record's data: a new one, or the last one again if it is the same
+ * value (or its text is the same). */
 static size_t data_ref(sfn_transition *t, const json_t *data)
 {
+    if (t->ndata && data == t->last_data)
+        return t->ndata - 1;
+    json_decref(t->last_data);
+    t->last_data = json_incref((json_t *)data);
     buf *b = &t->data;
     size_t mark = b->len;
     if (t->ndata)
@@ -355,6 +365,9 @@ void sfn_transition_commit(sfn_transition *t)
     }
     /* the step's events: one archive record (one event, or an array of them) */
     const char *arn = sfn_history_arn(t->ex);
+    if (t->nevents)
+        json_object_set_new(t->ex->doc, "eventCount",
+                            json_integer(sfn_history_count(t->ex->doc) + (json_int_t)t->nevents));
     size_t n = t->nevents ? 1 : 0;
     t->records = xcalloc(1, sizeof *t->records);
     if (n) {
@@ -617,6 +630,24 @@ static void aborted_branches_free(sfn_transition *t)
 
 /* What follows a committed step. false if the execution was a branch that ended (it may
  * be freed: its parked calls ran then). */
+/* The status change events of a STANDARD execution that started or ended in a commit
+ * (both when its first states ended it). */
+static void status_events(sfn *s, const sfn_exec *ex, bool started)
+{
+    bool ended = !sfn_exec_running(ex) && !sfn_is_child(ex);
+    if (started && ended) { /* RUNNING first, as it was before its states ran */
+        json_t *running = json_copy(ex->doc);
+        json_object_set_new(running, "status", json_string("RUNNING"));
+        static const char *const later[] = {"stopDate", "output", "error", "cause"};
+        for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
+            json_object_del(running, later[i]);
+        sfn_status_event(s, running);
+        json_decref(running);
+    }
+    if (started || ended)
+        sfn_status_event(s, ex->doc);
+}
+
 static bool commit_continue(store_op *op)
 {
     sfn_transition *t = op->ctx;
@@ -649,9 +680,9 @@ static bool commit_continue(store_op *op)
     xfree(spawned);
     if (status != 0 || s->stopping)
         return true;
-    if (!sfn_exec_ephemeral(ex) && (started || (!sfn_exec_running(ex) && !sfn_is_child(ex))))
-        sfn_status_event(s, ex->doc); /* as AWS: for STANDARD executions */
-    if (ex->timeout_ms)               /* its timeout was left out while it committed */
+    if (!sfn_exec_ephemeral(ex)) /* as AWS: for STANDARD executions */
+        status_events(s, ex, started);
+    if (ex->timeout_ms) /* its timeout was left out while it committed */
         sfn_timer_arm(s, ex);
     if (!sfn_exec_running(ex)) {
         if (sfn_is_child(ex)) {
@@ -1324,27 +1355,51 @@ static bool entering_inner_state(const cursor_at *at)
 }
 
 /* One step: the state the cursor names, then the states after it that have no effect
- * outside the execution (at most INNER_RUN_MAX), all committed together. Nothing outside
- * the execution sees a state's outcome before its commit (history, replies, tasks, status
- * events all follow it), so after a crash such a run is simply run again: every transition
- * is still durable before anything depends on it. */
-#define INNER_RUN_MAX 64
+ * outside the execution, all committed together (at most INNER_RUN_MAX states, or until
+ * the step's record reaches INNER_RUN_BYTES). Nothing outside the execution sees a
+ * state's outcome before its commit (history, replies, tasks, status events all follow
+ * it), so after a crash such a run is simply run again: every transition is still durable
+ * before anything depends on it. */
+#define INNER_RUN_MAX   256
+#define INNER_RUN_BYTES (256 * 1024)
+
+/* Whether the execution's history has MAX_HISTORY - 1 events (with t's): the next state
+ * may not run. */
+static bool history_full(const sfn_transition *t)
+{
+    return !t->no_history && !t->ex->test &&
+           sfn_history_count(t->ex->doc) + (int64_t)t->nevents >= MAX_HISTORY - 1;
+}
+
+/* Runs the states that have no effect outside the execution into t, the (n+1)th on. */
+static void run_inner_states(sfn_transition *t, int n)
+{
+    sfn_exec *ex = t->ex;
+    for (;
+         n < INNER_RUN_MAX && !ex->test && sfn_exec_running(ex) && !json_array_size(t->more_docs) &&
+         t->events.len + t->data.len < INNER_RUN_BYTES && !history_full(t);
+         n++) {
+        cursor_at at;
+        cursor_read(ex, &at);
+        if (!entering_inner_state(&at))
+            break;
+        run_state(t, &at);
+    }
+}
 
 static void exec_step(sfn *s, sfn_exec *ex)
 {
     if (s->stopping || ex->committing || !sfn_exec_running(ex))
         return;
     sfn_transition *t = sfn_transition_new(s, ex);
-    cursor_at at;
-    cursor_read(ex, &at);
-    run_state(t, &at);
-    for (int n = 1;
-         n < INNER_RUN_MAX && !ex->test && sfn_exec_running(ex) && !json_array_size(t->more_docs);
-         n++) {
+    if (history_full(t)) {
+        sfn_execution_fail(t, "States.Runtime",
+                           "The execution reached the maximum number of history events (25000).");
+    } else {
+        cursor_at at;
         cursor_read(ex, &at);
-        if (!entering_inner_state(&at))
-            break;
         run_state(t, &at);
+        run_inner_states(t, 1);
     }
     sfn_transition_commit(t);
 }
@@ -1491,6 +1546,8 @@ static void start_with(aws_call *call, const json_t *m, bool sync)
         t->call = call;
         t->reply = json_pack("{s:s,s:o}", "executionArn", arn, "startDate", sfn_time_json(now));
     }
+    if (!sfn_exec_ephemeral(s->execs)) /* the first states commit with the start */
+        run_inner_states(t, 0);
     sfn_transition_commit(t);
 }
 

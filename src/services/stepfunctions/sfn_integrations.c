@@ -13,6 +13,7 @@
 #include "common/alloc.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "protocol/json_codec.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -259,12 +260,13 @@ void sfn_status_event(sfn *s, const json_t *d)
     for (size_t i = 0; i < 2; i++)
         json_object_set(detail, keys[i],
                         json_object_get(d, keys[i]) ? json_object_get(d, keys[i]) : json_null());
-    char *text = json_dumps(detail, JSON_COMPACT);
+    buf text = BUF_INIT;
+    jsonc_dump(&text, detail);
     json_decref(detail);
-    json_t *input = json_pack("{s:[{s:s,s:s,s:s,s:[O]}]}", "Entries", "Source", "aws.states",
+    json_t *input = json_pack("{s:[{s:s,s:s,s:s%,s:[O]}]}", "Entries", "Source", "aws.states",
                               "DetailType", "Step Functions Execution Status Change", "Detail",
-                              text, "Resources", json_object_get(d, "executionArn"));
-    free(text);
+                              text.data, text.len, "Resources", json_object_get(d, "executionArn"));
+    buf_free(&text);
     aws_call_internal(bus, "PutEvents", input, status_put, NULL);
 }
 

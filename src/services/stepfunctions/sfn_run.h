@@ -21,6 +21,14 @@ static inline int64_t sfn_doc_int(const json_t *doc, const char *name)
     return json_integer_value(json_object_get(doc, name));
 }
 
+/* How many events the execution's history has (committed; documents written before it was
+ * counted had lastEventId). */
+static inline int64_t sfn_history_count(const json_t *doc)
+{
+    json_t *n = json_object_get(doc, "eventCount");
+    return json_integer_value(n ? n : json_object_get(doc, "lastEventId"));
+}
+
 static inline bool sfn_exec_running(const sfn_exec *e)
 {
     return strcmp(sfn_doc_str(e->doc, "status"), "RUNNING") == 0;
@@ -51,6 +59,7 @@ typedef struct sfn_transition {
     buf events, data;
     size_t nevents, ndata;
     size_t last_off, last_len; /* where the last data is in data */
+    json_t *last_data;         /* and that value (held: values are not changed once made) */
     bool started;              /* the first event is ExecutionStarted */
     bool no_history;           /* EXPRESS: no events are made (sfn_emit drops them) */
     json_t *more_docs;         /* other executions' documents: [{"key", "doc" (absent: delete)}] */

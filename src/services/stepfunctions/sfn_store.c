@@ -246,14 +246,14 @@ static void list_row(sfn_row *r, json_t *doc, json_t *mem)
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (json_object_get(doc, fields[i]))
             json_object_set(summary, fields[i], json_object_get(doc, fields[i]));
-    char *item = json_dumps(summary, JSON_COMPACT);
+    buf text = BUF_INIT;
+    jsonc_dump(&text, summary);
+    char *item = buf_steal(&text, NULL);
     json_decref(summary);
     size_t sk_len;
     unsigned char *sk = list_sk(doc, &sk_len);
     const char *machine = sfn_doc_str(doc, "stateMachineArn");
-    side_add(r, SFN_T_LIST, (unsigned char *)xstrdup(machine), strlen(machine), sk, sk_len,
-             xstrdup(item));
-    free(item);
+    side_add(r, SFN_T_LIST, (unsigned char *)xstrdup(machine), strlen(machine), sk, sk_len, item);
     json_object_set_new(doc, "listedStatus", json_string(status));
     if (mem && mem != doc)
         json_object_set_new(mem, "listedStatus", json_string(status));
@@ -387,7 +387,9 @@ static sfn_exec *load_link(exec_load *l, size_t i)
     sfn_exec *ex = sfn_exec_find(s, l->arns[i]);
     if (ex || l->op.status != 0 || !l->op.u.kv_get.items[i].item)
         return ex;
-    json_t *doc = json_loads(l->op.u.kv_get.items[i].item, 0, NULL);
+    char err[128];
+    json_t *doc =
+        jsonc_parse(l->op.u.kv_get.items[i].item, l->op.u.kv_get.items[i].len, err, sizeof err);
     if (!json_is_object(doc) || !sfn_doc_str(doc, "executionArn")) {
         json_decref(doc);
         return NULL;
@@ -942,7 +944,9 @@ static void list_read_done(store_op *op)
     size_t n = op->u.kv_range.n;
     bool more = false;
     for (size_t i = 0; i < n && !more; i++) {
-        json_t *summary = json_loads(op->u.kv_range.items[i].item, 0, NULL);
+        char err[128];
+        json_t *summary =
+            jsonc_parse(op->u.kv_range.items[i].item, op->u.kv_range.items[i].len, err, sizeof err);
         size_t key_len;
         unsigned char *key = list_sk(summary, &key_len);
         xfree(r->after);
