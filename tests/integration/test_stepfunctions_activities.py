@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers import error_code, make_client, unique
+from sfn_helpers import wait_done
 
 ROLE = "arn:aws:iam::000000000000:role/sfn"
 
@@ -25,16 +26,6 @@ def machine(sfn, activity_arn, **task):
     state.update(task)
     return sfn.create_state_machine(name=unique("sm"), roleArn=ROLE, definition=json.dumps(
         {"StartAt": "Work", "States": {"Work": state}}))["stateMachineArn"]
-
-
-def wait_done(sfn, arn, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        d = sfn.describe_execution(executionArn=arn)
-        if d["status"] != "RUNNING":
-            return d
-        time.sleep(0.05)
-    raise AssertionError("still running")
 
 
 def test_activity_api(sfn):

@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from helpers import error_code, make_client, raw_request, unique
+from sfn_helpers import run
 
 ROLE = "arn:aws:iam::000000000000:role/sfn"
 
@@ -23,22 +24,6 @@ def create(sfn, definition, name=None, **kw):
     return sfn.create_state_machine(
         name=name or unique("sm"), definition=json.dumps(definition), roleArn=ROLE, **kw
     )["stateMachineArn"]
-
-
-def wait_done(sfn, arn, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        d = sfn.describe_execution(executionArn=arn)
-        if d["status"] != "RUNNING":
-            return d
-        time.sleep(0.05)
-    raise AssertionError("execution still running: %s" % arn)
-
-
-def run(sfn, definition, input_doc):
-    sm = create(sfn, definition)
-    ex = sfn.start_execution(stateMachineArn=sm, input=json.dumps(input_doc))["executionArn"]
-    return wait_done(sfn, ex)
 
 
 def history(sfn, arn, **kw):

@@ -14,6 +14,7 @@ import pytest
 from helpers import ACCOUNT, REGION, make_client, unique
 from lambda_helpers import create as create_function
 from lambda_helpers import lambda_client
+from sfn_helpers import wait_done
 
 ROLE = "arn:aws:iam::000000000000:role/sfn"
 
@@ -58,16 +59,6 @@ def start(sfn, definition, input_doc):
     sm = sfn.create_state_machine(name=unique("sm"), definition=json.dumps(definition),
                                   roleArn=ROLE)["stateMachineArn"]
     return sfn.start_execution(stateMachineArn=sm, input=json.dumps(input_doc))["executionArn"], sm
-
-
-def wait_done(sfn, arn, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        d = sfn.describe_execution(executionArn=arn)
-        if d["status"] != "RUNNING":
-            return d
-        time.sleep(0.05)
-    raise AssertionError("execution still running: %s" % arn)
 
 
 def run(sfn, definition, input_doc, timeout=60):

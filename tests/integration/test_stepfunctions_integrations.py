@@ -16,6 +16,7 @@ from helpers import ACCOUNT, REGION, drain, error_code, make_client, unique
 from lambda_helpers import create as create_function
 from lambda_helpers import lambda_client
 from sns_helpers import make_sns_client
+from sfn_helpers import wait_done
 
 ROLE = "arn:aws:iam::000000000000:role/sfn"
 
@@ -38,16 +39,6 @@ def machine(sfn, definition, type_="STANDARD"):
 def start(sfn, definition, input_doc):
     sm = machine(sfn, definition)
     return sfn.start_execution(stateMachineArn=sm, input=json.dumps(input_doc))["executionArn"]
-
-
-def wait_done(sfn, arn, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        d = sfn.describe_execution(executionArn=arn)
-        if d["status"] != "RUNNING":
-            return d
-        time.sleep(0.05)
-    raise AssertionError("execution still running: %s" % arn)
 
 
 def run(sfn, definition, input_doc, timeout=30):

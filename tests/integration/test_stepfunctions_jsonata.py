@@ -10,9 +10,10 @@ import time
 
 import pytest
 
-from helpers import ACCOUNT, REGION, make_client, unique
+from helpers import ACCOUNT, REGION, make_client
 from lambda_helpers import create as create_function
 from lambda_helpers import lambda_client
+from sfn_helpers import run
 
 ROLE = "arn:aws:iam::000000000000:role/sfn"
 
@@ -20,19 +21,6 @@ ROLE = "arn:aws:iam::000000000000:role/sfn"
 @pytest.fixture(scope="module")
 def sfn(server):
     return make_client(server.endpoint, "stepfunctions")
-
-
-def run(sfn, definition, input_doc, timeout=30):
-    sm = sfn.create_state_machine(name=unique("sm"), definition=json.dumps(definition),
-                                  roleArn=ROLE)["stateMachineArn"]
-    arn = sfn.start_execution(stateMachineArn=sm, input=json.dumps(input_doc))["executionArn"]
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        d = sfn.describe_execution(executionArn=arn)
-        if d["status"] != "RUNNING":
-            return d
-        time.sleep(0.05)
-    raise AssertionError("still running")
 
 
 def jsonata(states, start):

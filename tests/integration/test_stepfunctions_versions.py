@@ -2,13 +2,12 @@
 (1.29) predates these operations: the client loads the merged model (sfn_helpers)."""
 
 import json
-import time
 
 import pytest
 from botocore.exceptions import ClientError
 
 from helpers import error_code, unique
-from sfn_helpers import merged_model_client
+from sfn_helpers import merged_model_client, wait_done
 
 ROLE = "arn:aws:iam::000000000000:role/sfn"
 
@@ -21,16 +20,6 @@ def sfn(server, tmp_path_factory):
 def pass_machine(value):
     return json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": value,
                                                         "End": True}}})
-
-
-def wait_done(sfn, arn, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        d = sfn.describe_execution(executionArn=arn)
-        if d["status"] != "RUNNING":
-            return d
-        time.sleep(0.05)
-    raise AssertionError("still running")
 
 
 def run(sfn, arn, **kw):
