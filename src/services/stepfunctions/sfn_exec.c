@@ -27,6 +27,7 @@
 #include "services/stepfunctions/sfn_jsonpath.h"
 #include "services/stepfunctions/sfn_template.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,8 +158,16 @@ void sfn_emit(sfn_transition *t, const char *type, const char *key, json_t *deta
  * value (or its text is the same). */
 static size_t data_ref(sfn_transition *t, const json_t *data)
 {
-    if (t->ndata && data == t->last_data)
+    if (t->ndata && data == t->last_data) {
+#ifndef NDEBUG /* (debug and sanitized builds: the tests check that values stay unchanged) */
+        buf now = BUF_INIT;
+        jsonc_dump(&now, data);
+        assert(now.len == t->last_len &&
+               memcmp(now.data, t->data.data + t->last_off, now.len) == 0);
+        buf_free(&now);
+#endif
         return t->ndata - 1;
+    }
     json_decref(t->last_data);
     t->last_data = json_incref((json_t *)data);
     buf *b = &t->data;
