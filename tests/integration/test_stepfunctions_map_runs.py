@@ -1,6 +1,7 @@
 """Step Functions: a distributed Map's Map Run, with Debian's boto3 — ListMapRuns and
 DescribeMapRun (status, dates, item and execution counts, live while it runs), the
-MapRunStarted / MapRunSucceeded / MapRunFailed / MapRunAborted events in AWS's order,
+MapRunStarted / MapRunSucceeded / MapRunFailed / MapRunAborted events in AWS's order (a
+stop, a timeout or a failed sibling branch aborts a running Map Run),
 UpdateMapRun (a higher MaxConcurrency starts more iterations, a changed tolerance is what
 the Map's failure check uses), the Map Run surviving a SIGKILL mid-run and after it ended,
 and the errors of unknown ARNs and bad parameters."""
@@ -81,7 +82,7 @@ def test_inline_items_map_run_succeeds_with_counts_dates_and_events(server):
     for c in (run_d["itemCounts"], run_d["executionCounts"]):
         assert c["total"] == 5 and c["succeeded"] == 5
         assert c["pending"] == c["running"] == c["failed"] == c["aborted"] == c["timedOut"] == 0
-        assert c["resultsWritten"] == 0  # no ResultWriter
+        assert c["resultsWritten"] == 5  # as AWS counts them, without a ResultWriter too
     types = [e["type"] for e in history(sfn, ex)]
     # AWS's order: the Map state starts, then its Map Run; the run ends before the state
     i = types.index("MapStateStarted")
@@ -315,3 +316,35 @@ def test_errors_of_unknown_arns_and_bad_parameters(server):
     inline = run(sfn, {"StartAt": "M", "States": {"M": {"Type": "Map", "ItemProcessor": ECHO, "End": True}}}, [1])
     assert sfn.list_map_runs(executionArn=inline["executionArn"])["mapRuns"] == []
     assert "MapRunStarted" not in [e["type"] for e in history(sfn, inline["executionArn"])]
+
+
+def test_execution_timeout_aborts_the_map_run(server):
+    sfn = sfnc(server)
+    definition = dict(map_machine(NAP), TimeoutSeconds=1)
+    sm, ex = start(sfn, definition, [1, 2])
+    d = wait_done(sfn, ex)
+    assert d["status"] == "TIMED_OUT", d
+    run_d = sfn.describe_map_run(mapRunArn=only_run(sfn, ex)["mapRunArn"])
+    assert run_d["status"] == "ABORTED" and run_d["itemCounts"]["aborted"] == 2
+    types = [e["type"] for e in history(sfn, ex)]
+    assert types.index("MapRunAborted") < types.index("ExecutionTimedOut")
+
+
+def test_a_failed_sibling_branch_aborts_the_map_run_in_a_parallel(server):
+    sfn = sfnc(server)
+    mapped = {"StartAt": "M", "States": {"M": map_machine(NAP)["States"]["Map"]}}
+    failing = {
+        "StartAt": "Later",
+        "States": {
+            "Later": {"Type": "Wait", "Seconds": 1, "Next": "Boom"},
+            "Boom": {"Type": "Fail", "Error": "Sibling", "Cause": "fails"},
+        },
+    }
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [mapped, failing], "End": True}}}
+    d = run(sfn, definition, [1, 2, 3])
+    assert d["status"] == "FAILED" and d["error"] == "Sibling", d
+    item = only_run(sfn, d["executionArn"])
+    assert item["executionArn"] == d["executionArn"] and "stopDate" in item
+    run_d = sfn.describe_map_run(mapRunArn=item["mapRunArn"])
+    assert run_d["status"] == "ABORTED" and run_d["itemCounts"]["aborted"] == 3
+    assert "MapRunAborted" in [e["type"] for e in history(sfn, d["executionArn"])]

@@ -71,7 +71,8 @@ static json_t *counts_of(const json_t *cursor, const char *status)
         aborted = running;
         running = 0;
     }
-    json_int_t written = json_object_get(cursor, "written") ? done : 0;
+    /* AWS counts the results of the iterations that ended, with or without a ResultWriter */
+    json_int_t written = done;
     return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "pending", total - next,
                      "running", running, "succeeded", done - failed, "failed", failed, "timedOut",
                      (json_int_t)0, "aborted", aborted, "total", total, "resultsWritten", written,
