@@ -194,7 +194,7 @@ void sfn_map_run_start(sfn_transition *t, const json_t *state)
                                "startMs", (json_int_t)t->now);
     const char *tolerance[] = {"ToleratedFailureCount", "ToleratedFailurePercentage"};
     for (size_t i = 0; i < 2; i++)
-        if (json_is_number(json_object_get(state, tolerance[i])))
+        if (json_object_get(state, tolerance[i]))
             json_object_set(config, tolerance[i], json_object_get(state, tolerance[i]));
     json_object_set_new(cursor, "mapRun", config);
     json_t *doc = run_doc(t, t->ex, "RUNNING");
