@@ -17,7 +17,8 @@
  * failed iteration's result is its {Error, Cause}); without them the first failure fails
  * the state with its error, as AWS does. ItemsPath, ItemSelector (or Parameters),
  * ItemBatcher and $$.Map.Item are supported; a distributed Map runs as an inline one, its
- * ItemReader and ResultWriter over S3 (sfn_map_io.c: phases "reading", "writing"). */
+ * ItemReader and ResultWriter over S3 (sfn_map_io.c: phases "reading", "writing"), each
+ * round of it a Map Run (sfn_map_run.c) whose MaxConcurrency and tolerance apply. */
 #include "services/stepfunctions/sfn_run.h"
 
 #include "common/alloc.h"
@@ -57,9 +58,10 @@ static const json_t *processor_of(const json_t *state)
     return p ? p : json_object_get(state, "Iterator");
 }
 
-static json_int_t active_limit(const json_t *state)
+/* MaxConcurrency: the Map Run's (UpdateMapRun may change it), else the state's. */
+static json_int_t active_limit(const json_t *cursor, const json_t *state)
 {
-    json_int_t mc = json_integer_value(json_object_get(state, "MaxConcurrency"));
+    json_int_t mc = sfn_map_run_limit(cursor, state);
     return mc > 0 && mc < MAP_MAX_ACTIVE ? mc : MAP_MAX_ACTIVE;
 }
 
@@ -74,7 +76,7 @@ bool sfn_branches_ready(const sfn_exec *ex)
         return false;
     json_t *state = json_object_get(json_object_get(ex->def, "States"), sfn_doc_str(c, "state"));
     json_int_t running = cur_int(c, "next") - cur_int(c, "done");
-    return cur_int(c, "next") < cur_int(c, "total") && running < active_limit(state);
+    return cur_int(c, "next") < cur_int(c, "total") && running < active_limit(c, state);
 }
 
 /* ---- children ----------------------------------------------------------------------- */
@@ -136,7 +138,7 @@ static void start_more(sfn_transition *t, const json_t *state, const char *name)
 {
     json_t *cursor = cursor_of(t->ex);
     json_int_t total = cur_int(cursor, "total");
-    json_int_t limit = is_map(cursor) ? active_limit(state) : total;
+    json_int_t limit = is_map(cursor) ? active_limit(cursor, state) : total;
     while (cur_int(cursor, "next") < total &&
            cur_int(cursor, "next") - cur_int(cursor, "done") < limit) {
         json_int_t i = cur_int(cursor, "next");
@@ -162,6 +164,7 @@ static void abort_tree(sfn_transition *t, const char *parent_arn, int depth)
     for (size_t i = 0; i < k; i++) {
         sfn_exec *e = found[i];
         abort_tree(t, sfn_doc_str(e->doc, "executionArn"), depth + 1);
+        sfn_map_run_abort(t, e);
         json_object_set_new(e->doc, "status", json_string("ABORTED"));
         json_object_del(e->doc, "cursor");
         e->wake_ms = 0;
@@ -211,7 +214,9 @@ void sfn_child_end(sfn_transition *t, const json_t *output, const char *error, c
         }
         json_int_t failures = cur_int(cursor, "failures") + 1;
         cur_set_int(cursor, "failures", failures);
-        json_t *state = json_object_get(json_object_get(parent->def, "States"), name);
+        /* the Map Run's tolerance (UpdateMapRun may change it), else the state's */
+        const json_t *state = sfn_map_run_tolerance(
+            cursor, json_object_get(json_object_get(parent->def, "States"), name));
         bool tolerant = map && (json_object_get(state, "ToleratedFailureCount") ||
                                 json_object_get(state, "ToleratedFailurePercentage"));
         bool over = !tolerant || sfn_map_over_tolerance(state, failures, cur_int(cursor, "total"));
@@ -385,6 +390,8 @@ static void start_iterations(sfn_transition *t, sfn_step_io *io, const char *nam
         json_object_set_new(cursor, "itemValues", values);
         cur_set_int(cursor, "startedMs", t->now);
         state_event(t, type, "Started", json_pack("{s:I}", "length", (json_int_t)total));
+        if (!t->ex->test && sfn_map_distributed(io->state))
+            sfn_map_run_start(t, io->state);
     } else {
         state_event(t, type, "Started", NULL);
     }
@@ -444,6 +451,7 @@ void sfn_branches_step(sfn_transition *t, sfn_step_io *io, const char *name, con
         if (sfn_doc_str(failed, "cause"))
             cause = xstrdup(sfn_doc_str(failed, "cause"));
         sfn_abort_children(t, sfn_doc_str(t->ex->doc, "executionArn"));
+        sfn_map_run_end(t, error, cause);
         state_event(t, type, "Failed", NULL);
         json_object_del(cursor, "failed");
         json_object_set_new(cursor, "phase", json_string("failed"));
@@ -463,6 +471,7 @@ void sfn_branches_step(sfn_transition *t, sfn_step_io *io, const char *name, con
             sfn_state_error(t, io, io->err.name, io->err.cause);
         return;
     }
+    sfn_map_run_end(t, NULL, NULL);
     state_event(t, type, "Succeeded", NULL);
     json_t *written = json_object_get(cursor, "written");
     json_t *result = json_incref(written ? written : json_object_get(cursor, "results"));

@@ -98,6 +98,7 @@ static void transition_free(sfn_transition *t)
     xfree(t->children);
     xfree(t->spawned);
     json_decref(t->more_docs);
+    json_decref(t->map_runs);
     buf_free(&t->events);
     buf_free(&t->data);
     json_decref(t->last_data);
@@ -398,7 +399,8 @@ void sfn_transition_commit(sfn_transition *t)
     /* the rows: this execution's, then the other documents the step changed */
     sfn *s = t->s;
     size_t more = json_array_size(t->more_docs);
-    t->rows = xcalloc(1 + more, sizeof *t->rows);
+    size_t nruns = json_array_size(t->map_runs);
+    t->rows = xcalloc(1 + more + nruns, sizeof *t->rows);
     t->definition_ids = json_array();
     bool gone = sfn_is_child(t->ex) && !sfn_exec_running(t->ex);
     t->rows[t->nrows++] =
@@ -411,6 +413,8 @@ void sfn_transition_commit(sfn_transition *t)
         t->rows[t->nrows++] = sfn_row_new(sfn_doc_str(d, "key"), doc, other ? other->doc : NULL);
         sfn_commit_definitions(t, doc);
     }
+    for (size_t i = 0; i < nruns; i++)
+        t->rows[t->nrows++] = sfn_map_run_row(json_array_get(t->map_runs, i));
     size_t ndefs = json_array_size(t->definition_ids);
     t->children = xcalloc(2 + t->nrows, sizeof *t->children);
     size_t k = 0;
@@ -1662,6 +1666,7 @@ static void execution_timed_out(sfn *s, sfn_exec *ex)
 {
     sfn_transition *t = sfn_transition_new(s, ex);
     sfn_abort_children(t, sfn_doc_str(ex->doc, "executionArn"));
+    sfn_map_run_abort(t, ex);
     execution_end(t, "TIMED_OUT");
     ex->timeout_ms = 0;
     json_object_set_new(ex->doc, "error", json_string("States.Timeout"));
@@ -1690,6 +1695,7 @@ void sfn_stop_execution(aws_call *call)
     }
     sfn_transition *t = sfn_transition_new(s, ex);
     sfn_abort_children(t, sfn_doc_str(ex->doc, "executionArn"));
+    sfn_map_run_abort(t, ex);
     execution_end(t, "ABORTED");
     json_t *d = json_object();
     const char *error = sfn_str(call, "error"), *cause = sfn_str(call, "cause");

@@ -107,6 +107,10 @@ void sfn_describe_execution(aws_call *call);
 void sfn_list_executions(aws_call *call);
 void sfn_stop_execution(aws_call *call);
 void sfn_get_execution_history(aws_call *call);
+/* sfn_map_run.c: Map Runs. */
+void sfn_describe_map_run(aws_call *call);
+void sfn_list_map_runs(aws_call *call);
+void sfn_update_map_run(aws_call *call);
 void sfn_describe_state_machine_for_execution(aws_call *call);
 /* sfn_store.c: executions in the store, loading and eviction. */
 /* Reads the definitions, moves documents of the former layout, starts loading the

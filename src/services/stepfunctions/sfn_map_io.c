@@ -412,6 +412,8 @@ static void outcome_step(sfn_transition *t, sfn_step_io *io, const char *name, v
     bool writing = strcmp(sfn_doc_str(cursor, "phase"), "writing") == 0;
     json_object_del(cursor, "token");
     if (o->error) {
+        if (writing) /* (a Map Run starts once the items are read) */
+            sfn_map_run_end(t, o->error, o->cause);
         sfn_emit(t, "MapStateFailed", NULL, NULL);
         json_object_set_new(cursor, "phase", json_string("failed"));
         sfn_state_error(t, io, o->error, o->cause);
@@ -632,7 +634,7 @@ static void put_next(io_call *c)
 }
 
 /* The map run's ARN: arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:ID. */
-static char *map_run_arn(const sfn *s, const sfn_exec *ex)
+char *sfn_map_run_arn(const sfn *s, const sfn_exec *ex)
 {
     json_t *cursor = cursor_of(ex);
     const char *label = sfn_doc_str(state_of(ex), "Label");
@@ -742,7 +744,7 @@ static void start_writing(io_call *c)
                       : "The ResultWriter's Parameters need a Bucket");
         return;
     }
-    char *run_arn = map_run_arn(c->s, c->ex);
+    char *run_arn = sfn_map_run_arn(c->s, c->ex);
     json_t *failed_idx = json_object_get(cursor, "failedIdx");
     json_t *ok = json_array(), *bad = json_array();
     size_t total = json_array_size(json_object_get(cursor, "results"));
@@ -782,7 +784,7 @@ static void start_writing(io_call *c)
 json_t *sfn_map_written(const sfn *s, const sfn_exec *ex)
 {
     json_t *cursor = cursor_of(ex);
-    char *run_arn = map_run_arn(s, ex);
+    char *run_arn = sfn_map_run_arn(s, ex);
     char *key = result_key(cursor, "manifest.json");
     json_t *out =
         json_pack("{s:s,s:{s:O,s:s}}", "MapRunArn", run_arn, "ResultWriterDetails", "Bucket",

@@ -63,6 +63,7 @@ typedef struct sfn_transition {
     bool started;              /* the first event is ExecutionStarted */
     bool no_history;           /* EXPRESS: no events are made (sfn_emit drops them) */
     json_t *more_docs;         /* other executions' documents: [{"key", "doc" (absent: delete)}] */
+    json_t *map_runs;          /* Map Run documents to write (sfn_map_run.c) */
     struct sfn_exec **spawned; /* branches this step starts: stepped once it commits */
     size_t nspawned;
     /* the commit */
@@ -278,5 +279,24 @@ int sfn_map_writer_prepare(sfn_transition *t, sfn_step_io *io, json_t *cursor);
 void sfn_map_io_start(sfn *s, sfn_exec *ex);
 /* The result of a Map whose ResultWriter wrote: {MapRunArn, ResultWriterDetails} (new). */
 json_t *sfn_map_written(const sfn *s, const sfn_exec *ex);
+/* The ARN of the Map Run of ex's cursor: arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:ID
+ * (malloc'd). */
+char *sfn_map_run_arn(const sfn *s, const sfn_exec *ex);
+
+/* sfn_map_run.c: the Map Runs of distributed Maps. Is the Map state a distributed one? */
+bool sfn_map_distributed(const json_t *state);
+/* The iterations of t->ex's distributed Map start: its Map Run starts (MapRunStarted). */
+void sfn_map_run_start(sfn_transition *t, const json_t *state);
+/* t->ex's Map Run ends: SUCCEEDED (error NULL) or FAILED (MapRunSucceeded / MapRunFailed).
+ * Nothing if its cursor runs none. */
+void sfn_map_run_end(sfn_transition *t, const char *error, const char *cause);
+/* ex (t->ex, or a branch t aborts) stops while its Map Run runs: ABORTED (MapRunAborted). */
+void sfn_map_run_abort(sfn_transition *t, sfn_exec *ex);
+/* The MaxConcurrency a Map's cursor runs with (its Map Run's, as UpdateMapRun set it, else
+ * the state's), and the object whose ToleratedFailureCount / Percentage apply. */
+json_int_t sfn_map_run_limit(const json_t *cursor, const json_t *state);
+const json_t *sfn_map_run_tolerance(const json_t *cursor, const json_t *state);
+/* The row write of a Map Run document (borrowed), in a transition's commit. */
+sfn_row *sfn_map_run_row(const json_t *doc);
 
 #endif

@@ -13,6 +13,7 @@
  *               deadline, the execution's timeout. A task-token wait without deadline has
  *               no row: its SendTask* call (or StopExecution) loads it. A running branch
  *               (child execution) is always due at once: it is kept in memory while it runs.
+ * (Map Runs have two tables of their own, SFN_T_MAPRUN and SFN_T_MAPRUN_LIST: sfn_map_run.c.)
  * A step writes these rows in the commit of its events (sfn_row_new), so after a crash the
  * WAKE table says what to load: at startup every row due by now, before any execution
  * runs; then rows as they come due (the loader), at most HOT_MAX executions in memory.
@@ -1012,6 +1013,12 @@ static const char *const statuses[] = {"RUNNING",   "SUCCEEDED", "FAILED",
 void sfn_list_executions(aws_call *call)
 {
     const char *machine = sfn_str(call, "stateMachineArn");
+    if (sfn_str(call, "mapRunArn")) { /* a Map Run's iterations are not kept once they end */
+        aws_reply_error(call, AWS_ERR_EVENTS_VALIDATION,
+                        "Sluice does not list the child executions of a Map Run (mapRunArn): "
+                        "use DescribeMapRun for their counts");
+        return;
+    }
     json_t *target = sfn_machine_target_or_reply(call, machine, false);
     if (!target)
         return;
