@@ -1842,34 +1842,35 @@ static void history_done(store_op *op)
         goto out;
     }
     /* In commit order (branches write into the same history), numbered in that order; a
-     * record holds a step's event, or an array of its events. */
+     * record holds a step's events ({"data", "events"}; before: an event, or an array of
+     * them). Only the page's events are numbered and given their data. */
     json_t *include = json_object_get(call->input, "includeExecutionData");
     bool include_data = !include || json_is_true(include);
     size_t nrec = op->u.archive.n, n = 0, cap = nrec ? nrec : 1;
     qsort(op->u.archive.items, nrec, sizeof *op->u.archive.items, by_seq);
-    json_t **events = xcalloc(cap, sizeof *events);
+    json_t **recs = xcalloc(nrec ? nrec : 1, sizeof *recs);
+    struct {
+        json_t *ev, *data; /* borrowed from recs */
+    } *events = xcalloc(cap, sizeof *events);
     for (size_t r = 0; r < nrec; r++) {
-        json_t *rec = json_loads(op->u.archive.items[r].event, 0, NULL);
-        json_t *list = json_object_get(rec, "events"); /* {"data", "events"} */
-        json_t *data = list ? json_object_get(rec, "data") : NULL;
-        if (!list) /* records written before: an event, or an array of them */
-            list = rec;
+        char err[128];
+        recs[r] =
+            jsonc_parse(op->u.archive.items[r].event, op->u.archive.items[r].len, err, sizeof err);
+        json_t *list = json_object_get(recs[r], "events");
+        json_t *data = list ? json_object_get(recs[r], "data") : NULL;
+        if (!list)
+            list = recs[r];
+        if (!list)
+            continue;
         size_t k = json_is_array(list) ? json_array_size(list) : 1;
         if (n + k > cap) {
             cap = (n + k) * 2;
             events = xrealloc(events, cap * sizeof *events);
         }
         for (size_t j = 0; j < k; j++) {
-            json_t *ev = json_is_array(list) ? json_array_get(list, j) : list;
-            if (data && include_data)
-                event_data(ev, data);
-            events[n++] = json_incref(ev);
+            events[n].ev = json_is_array(list) ? json_array_get(list, j) : list;
+            events[n++].data = data;
         }
-        json_decref(rec);
-    }
-    for (size_t i = 0; i < n; i++) {
-        json_object_set_new(events[i], "id", json_integer((json_int_t)i + 1));
-        json_object_set_new(events[i], "previousEventId", json_integer((json_int_t)i));
     }
     bool reverse = json_is_true(json_object_get(call->input, "reverseOrder"));
     json_int_t max = json_integer_value(json_object_get(call->input, "maxResults"));
@@ -1884,17 +1885,22 @@ static void history_done(store_op *op)
         json_t *list = json_array();
         size_t i = (size_t)start;
         for (; i < n && (json_int_t)json_array_size(list) < max; i++) {
-            json_t *ev = events[reverse ? n - 1 - i : i];
-            if (ev)
-                json_array_append(list, event_out(ev, include_data));
+            size_t at = reverse ? n - 1 - i : i;
+            json_t *ev = events[at].ev;
+            json_object_set_new(ev, "id", json_integer((json_int_t)at + 1));
+            json_object_set_new(ev, "previousEventId", json_integer((json_int_t)at));
+            if (events[at].data && include_data)
+                event_data(ev, events[at].data);
+            json_array_append(list, event_out(ev, include_data));
         }
         json_t *out = json_pack("{s:o}", "events", list);
         if (i < n)
             json_object_set_new(out, "nextToken", json_sprintf("%zu", i));
         aws_reply(call, out);
     }
-    for (size_t i = 0; i < n; i++)
-        json_decref(events[i]);
+    for (size_t r = 0; r < nrec; r++)
+        json_decref(recs[r]);
+    xfree(recs);
     xfree(events);
 out:
     store_op_clear(op);
