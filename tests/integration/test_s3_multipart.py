@@ -345,3 +345,41 @@ def test_objects_over_the_limit_refused(server):
     # the server still serves
     s3.put_object(Bucket=b, Key="after", Body=b"still here")
     assert s3.get_object(Bucket=b, Key="after")["Body"].read() == b"still here"
+
+
+def test_no_part_rows_left_behind(fresh_server):
+    """Aborting, completing (parts left out included), overwriting and deleting remove the
+    rows they no longer need: counted in the store's file."""
+    import sqlite3
+
+    def rows():
+        db = sqlite3.connect(fresh_server.data_dir + "/sluice.db")
+        try:
+            got = dict(db.execute("SELECT tbl, count(*) FROM kv_items WHERE tbl IN "
+                                  "(-2001, -2002, -2003, -2004, -2005) GROUP BY tbl").fetchall())
+        finally:
+            db.close()
+        return {name: got.get(tbl, 0) for name, tbl in (("meta", -2001), ("body", -2002),
+                ("upload", -2003), ("part", -2004), ("part_body", -2005))}
+
+    s3 = s3c(fresh_server)
+    b = bucket(s3)
+    up, done = upload_parts(s3, b, "a", [b"1" * 100, b"2" * 100])
+    assert rows() == {"meta": 0, "body": 0, "upload": 1, "part": 2, "part_body": 2}
+    s3.abort_multipart_upload(Bucket=b, Key="a", UploadId=up)
+    assert rows() == {"meta": 0, "body": 0, "upload": 0, "part": 0, "part_body": 0}
+    parts = [os.urandom(5 * MiB), b"left out", b"last"]
+    up, done = upload_parts(s3, b, "a", parts)
+    s3.complete_multipart_upload(Bucket=b, Key="a", UploadId=up,
+                                 MultipartUpload={"Parts": [done[0], done[2]]})
+    assert rows() == {"meta": 1, "body": 0, "upload": 0, "part": 0, "part_body": 2}
+    # a multipart object replaced by a single-part one, and the other way round
+    s3.put_object(Bucket=b, Key="a", Body=b"plain")
+    assert rows() == {"meta": 1, "body": 1, "upload": 0, "part": 0, "part_body": 0}
+    up, done = upload_parts(s3, b, "a", [b"only part"])
+    s3.complete_multipart_upload(Bucket=b, Key="a", UploadId=up, MultipartUpload={"Parts": done})
+    assert rows() == {"meta": 1, "body": 0, "upload": 0, "part": 0, "part_body": 1}
+    s3.copy_object(Bucket=b, Key="c", CopySource="%s/a" % b)
+    s3.delete_objects(Bucket=b, Delete={"Objects": [{"Key": "a"}, {"Key": "c"}]})
+    assert rows() == {"meta": 0, "body": 0, "upload": 0, "part": 0, "part_body": 0}
+    s3.delete_bucket(Bucket=b)
