@@ -241,11 +241,15 @@ def test_errors_as_s3_answers_them(server):
         s3.complete_multipart_upload(Bucket=b, Key="k", UploadId=up, MultipartUpload={"Parts": [
             done[0], {"PartNumber": 7, "ETag": done[1]["ETag"]}]})
     assert err(ei) == ("InvalidPart", 400)
+    assert ei.value.response["Error"]["PartNumber"] == "7"
+    assert ei.value.response["Error"]["UploadId"] == up
     with pytest.raises(botocore.exceptions.ClientError) as ei:
         s3.complete_multipart_upload(Bucket=b, Key="k", UploadId=up,
                                      MultipartUpload={"Parts": done})
     assert err(ei) == ("EntityTooSmall", 400)
     assert "smaller than the minimum" in ei.value.response["Error"]["Message"]
+    assert ei.value.response["Error"]["PartNumber"] == "2"
+    assert ei.value.response["Error"]["ProposedSize"] == str(MiB)
     # an empty part list, and a body that is no part list
     for body in (b"<CompleteMultipartUpload/>", b"<Nope/>", b"<CompleteMultipartUpload><Part>"
                  b"<PartNumber>x</PartNumber><ETag>e</ETag></Part></CompleteMultipartUpload>"):
@@ -253,6 +257,8 @@ def test_errors_as_s3_answers_them(server):
         assert status == 400 and b"<Code>MalformedXML</Code>" in text, text
     # GetObject by part number is not served
     status, _, text = raw(server, "GET", "/%s/k?partNumber=1" % b)
+    assert status == 501 and b"NotImplemented" in text
+    status, _, text = raw(server, "GET", "/%s?uploadId=%s" % (b, up))
     assert status == 501 and b"NotImplemented" in text
     # nothing was spoiled: the upload completes with a valid list
     out = s3.complete_multipart_upload(Bucket=b, Key="k", UploadId=up, MultipartUpload={

@@ -340,6 +340,11 @@ static const char *list_uploads_op(json_t *input, const form *q, aws_failure *f)
 static const char *bucket_op(const http_request *req, const form *q, json_t *input, aws_failure *f)
 {
     const char *m = req->method;
+    if (form_get(q, "uploadId") || form_get(q, "partNumber")) {
+        aws_fail(f, AWS_ERR_S3_NOT_IMPLEMENTED,
+                 "?uploadId and ?partNumber name an object's upload: a key is required.");
+        return NULL;
+    }
     if (strcmp(m, "PUT") == 0)
         return create_body(input, req, f) == 0 ? "CreateBucket" : NULL;
     if (strcmp(m, "DELETE") == 0)

@@ -648,7 +648,7 @@ static int plan_object(upload_op *u)
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_DigestInit_ex(md, EVP_md5(), NULL);
     json_t *layout = json_array();
-    int prev = 0, rc = 0;
+    int rc = 0;
     uint64_t total = 0;
     for (size_t i = 0; i < nw && rc == 0; i++) {
         json_t *w = json_array_get(want, i);
@@ -657,13 +657,11 @@ static int plan_object(upload_op *u)
         char bare[64];
         bare_etag(etag ? etag : "", bare);
         json_t *m = n >= 1 && n <= PARTS_MAX ? found[n] : NULL;
-        if (n <= prev) {
-            rc = part_error(call, AWS_ERR_S3_INVALID_PART_ORDER, NULL,
-                            "The list of parts was not in ascending order. The parts list must "
-                            "be specified in order by part number.");
-        } else if (!m || strcmp(bare, json_string_value(json_object_get(m, "e"))) != 0) {
+        char num[16];
+        snprintf(num, sizeof num, "%d", n);
+        if (!m || strcmp(bare, json_string_value(json_object_get(m, "e"))) != 0) {
             rc = part_error(call, AWS_ERR_S3_INVALID_PART,
-                            json_pack("{s:s,s:i,s:s}", "UploadId", u->id, "PartNumber", n, "ETag",
+                            json_pack("{s:s,s:s,s:s}", "UploadId", u->id, "PartNumber", num, "ETag",
                                       etag ? etag : ""),
                             "One or more of the specified parts could not be found. The part "
                             "may not have been uploaded, or the specified entity tag may not "
@@ -675,8 +673,8 @@ static int plan_object(upload_op *u)
                 snprintf(ps, sizeof ps, "%llu", (unsigned long long)size);
                 snprintf(ms, sizeof ms, "%u", PART_MIN_BYTES);
                 rc = part_error(call, AWS_ERR_S3_ENTITY_TOO_SMALL,
-                                json_pack("{s:s,s:s,s:i,s:s}", "ProposedSize", ps, "MinSizeAllowed",
-                                          ms, "PartNumber", n, "ETag", bare),
+                                json_pack("{s:s,s:s,s:s,s:s}", "ProposedSize", ps, "MinSizeAllowed",
+                                          ms, "PartNumber", num, "ETag", bare),
                                 "Your proposed upload is smaller than the minimum allowed size");
             }
             total += size;
@@ -690,7 +688,6 @@ static int plan_object(upload_op *u)
                 if (u->parts[k] == n)
                     u->used[k] = true;
         }
-        prev = n;
     }
     if (rc == 0 && total > S3_MAX_OBJECT_BYTES)
         rc = part_error(call, AWS_ERR_S3_ENTITY_TOO_LARGE, NULL,
