@@ -389,3 +389,26 @@ def test_no_part_rows_left_behind(fresh_server):
     s3.delete_objects(Bucket=b, Delete={"Objects": [{"Key": "a"}, {"Key": "c"}]})
     assert rows() == {"meta": 0, "body": 0, "upload": 0, "part": 0, "part_body": 0}
     s3.delete_bucket(Bucket=b)
+
+
+def test_distributed_map_reads_an_item_file_uploaded_in_parts(server):
+    """Step Functions' ItemReader reads a multipart object in-process: a JSONL line split
+    across the parts' boundary is read whole."""
+    import json
+
+    from sfn_helpers import run
+    from test_stepfunctions_distributed_map import get_object, map_machine, sfnc
+
+    s3 = s3c(server)
+    b = bucket(s3)
+    lines = [json.dumps({"n": i, "pad": "p" * (900 * 1024)}) for i in range(7)]
+    text = ("\n".join(lines) + "\n").encode()
+    cut = 5 * MiB
+    assert text[cut - 1:cut + 1] != b"\n" and b"\n" not in text[cut - 10:cut + 10]
+    up, done = upload_parts(s3, b, "items.jsonl", [text[:cut], text[cut:]])
+    s3.complete_multipart_upload(Bucket=b, Key="items.jsonl", UploadId=up,
+                                 MultipartUpload={"Parts": done})
+    reader = dict(get_object(b, "items.jsonl"), ReaderConfig={"InputType": "JSONL"})
+    d = run(sfnc(server), map_machine(reader, ItemSelector={"n.$": "$$.Map.Item.Value.n"}))
+    assert d["status"] == "SUCCEEDED", d
+    assert json.loads(d["output"]) == [{"n": i} for i in range(7)]
