@@ -181,7 +181,11 @@
     X(S3_KEY_TOO_LONG, "KeyTooLongError", "KeyTooLongError", 400, 1)                               \
     X(S3_TOO_MANY_BUCKETS, "TooManyBuckets", "TooManyBuckets", 400, 1)                             \
     X(S3_INVALID_LOCATION_CONSTRAINT, "InvalidLocationConstraint", "InvalidLocationConstraint",    \
-      400, 1)
+      400, 1)                                                                                      \
+    X(S3_NO_SUCH_UPLOAD, "NoSuchUpload", "NoSuchUpload", 404, 1)                                   \
+    X(S3_INVALID_PART, "InvalidPart", "InvalidPart", 400, 1)                                       \
+    X(S3_INVALID_PART_ORDER, "InvalidPartOrder", "InvalidPartOrder", 400, 1)                       \
+    X(S3_ENTITY_TOO_SMALL, "EntityTooSmall", "EntityTooSmall", 400, 1)
 
 typedef enum {
 #define AWS_ERROR_ENUM(name, shape, query_code, status, sender) AWS_ERR_##name,

@@ -193,7 +193,7 @@ def test_errors_as_s3_answers_them(server):
     assert s3.head_object(Bucket=b, Key="max")["ContentLength"] == 16 * 1024 * 1024
     # unsupported subresources are not mistaken for the plain operation
     with pytest.raises(botocore.exceptions.ClientError) as ei:
-        s3.create_multipart_upload(Bucket=b, Key="mp")
+        s3.get_object_tagging(Bucket=b, Key="mp")
     assert err(ei) == ("NotImplemented", 501)
     # the raw error document
     status, headers, body = raw(server, "GET", "/%s/nothing" % b)

@@ -5,7 +5,9 @@
  *
  * Operations: CreateBucket, DeleteBucket, HeadBucket, ListBuckets, GetBucketLocation,
  * PutObject, GetObject (ranges, If-Match/If-None-Match), HeadObject, DeleteObject,
- * DeleteObjects, CopyObject, ListObjects and ListObjectsV2. Other services (Step Functions'
+ * DeleteObjects, CopyObject, ListObjects and ListObjectsV2, and multipart uploads
+ * (CreateMultipartUpload, UploadPart, UploadPartCopy, CompleteMultipartUpload,
+ * AbortMultipartUpload, ListParts, ListMultipartUploads). Other services (Step Functions'
  * aws-sdk:s3 tasks, ItemReader and ResultWriter) call them in-process with aws_call_internal:
  * inputs and outputs are the API's shapes, an object's Body a string. */
 #ifndef SLUICE_SERVICES_S3_H
@@ -16,8 +18,9 @@
 
 #include <uv.h>
 
-/* The largest object a PutObject or CopyObject may store (EntityTooLarge beyond): objects are
- * single store items, written in one commit. Multipart uploads are not served. */
+/* The largest object a PutObject, CopyObject, UploadPart or CompleteMultipartUpload may store
+ * (EntityTooLarge beyond): GetObject answers an object from one buffer (the HTTP server does
+ * not stream responses), so an object, multipart or not, is kept to what a request may hold. */
 #define S3_MAX_OBJECT_BYTES (16u << 20)
 /* The request body limit S3 requests get from the HTTP server (aws-chunked framing included). */
 #define S3_MAX_REQUEST_BYTES (S3_MAX_OBJECT_BYTES + (1u << 20))

@@ -2,8 +2,10 @@
  * and its input in the botocore shapes' member names, read from the path, the query string,
  * the headers and (DeleteObjects, CreateBucket) the XML body. Subresources Sluice does not
  * serve (?acl, ?uploads, ?tagging, ...) answer NotImplemented rather than being mistaken for
- * the plain operation. Object bodies are not copied into the input: PutObject reads them from
- * the request (s3_body), decoding aws-chunked framing when the client streams. */
+ * the plain operation. Multipart uploads are told apart by ?uploads, ?uploadId and
+ * ?partNumber; CompleteMultipartUpload's part list is read from its XML body. Object bodies
+ * are not copied into the input: PutObject and UploadPart read them from the request
+ * (s3_body), decoding aws-chunked framing when the client streams. */
 #include "services/s3/s3_internal.h"
 
 #include "common/alloc.h"
@@ -35,7 +37,6 @@ static const char *const unsupported_subresources[] = {
     "notification",
     "object-lock",
     "ownershipControls",
-    "partNumber",
     "policy",
     "policyStatus",
     "publicAccessBlock",
@@ -46,8 +47,6 @@ static const char *const unsupported_subresources[] = {
     "select",
     "tagging",
     "torrent",
-    "uploadId",
-    "uploads",
     "versionId",
     "versioning",
     "versions",
@@ -110,6 +109,7 @@ static int object_headers(json_t *input, const http_request *req, aws_failure *f
         {"if-match", "IfMatch"},
         {"if-none-match", "IfNoneMatch"},
         {"x-amz-metadata-directive", "MetadataDirective"},
+        {"x-amz-copy-source-range", "CopySourceRange"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (from_header(input, req, map[i][0], map[i][1], f) != 0)
@@ -233,9 +233,118 @@ static int create_body(json_t *input, const http_request *req, aws_failure *f)
     return 0;
 }
 
+/* Query parameters as members: integers as integers (text that is no integer stays text, for
+ * the operation to refuse), the others as text. */
+static int query_params(json_t *input, const form *q, const char *const (*map)[2], size_t n,
+                        bool integers, aws_failure *f)
+{
+    for (size_t i = 0; i < n; i++) {
+        const form_pair *p = form_get(q, map[i][0]);
+        if (!p)
+            continue;
+        char *end;
+        long long v = strtoll(p->value, &end, 10);
+        if (integers && p->value[0] && !*end && v >= -2147483648LL && v <= 2147483647LL)
+            json_object_set_new(input, map[i][1], json_integer(v));
+        else if (set_text(input, map[i][1], p->value, f) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* <CompleteMultipartUpload><Part><PartNumber>n</PartNumber><ETag>e</ETag></Part>...
+ * </CompleteMultipartUpload> */
+static int complete_body(json_t *input, const http_request *req, aws_failure *f)
+{
+    char err[200];
+    xml_node *root = xml_read(req->body, req->body_len, err, sizeof err);
+    if (!root || strcmp(xml_local_name(root), "CompleteMultipartUpload") != 0) {
+        xml_free(root);
+        return aws_fail(f, AWS_ERR_S3_MALFORMED_XML,
+                        "The XML you provided was not well-formed or did not validate against "
+                        "our published schema");
+    }
+    json_t *parts = json_array();
+    int rc = 0;
+    for (const xml_node *p = root->child; p && rc == 0; p = p->next) {
+        if (strcmp(xml_local_name(p), "Part") != 0)
+            continue;
+        const xml_node *num = xml_child(p, "PartNumber"), *etag = xml_child(p, "ETag");
+        char *end = NULL;
+        long n = num ? strtol(num->text, &end, 10) : 0;
+        if (!num || !etag || !num->text[0] || *end || n < 1 || n > 10000 ||
+            json_array_size(parts) >= 10000)
+            rc = aws_fail(f, AWS_ERR_S3_MALFORMED_XML,
+                          "The XML you provided was not well-formed or did not validate against "
+                          "our published schema");
+        else
+            json_array_append_new(parts,
+                                  json_pack("{s:i,s:s}", "PartNumber", (int)n, "ETag", etag->text));
+    }
+    json_object_set_new(input, "MultipartUpload", json_pack("{s:o}", "Parts", parts));
+    xml_free(root);
+    return rc;
+}
+
+/* An object request naming a multipart upload (?uploads, ?uploadId, ?partNumber), or NULL
+ * with *handled false when it names none. */
+static const char *upload_op(const http_request *req, const form *q, json_t *input, aws_failure *f,
+                             bool *handled)
+{
+    static const char *const ints[][2] = {
+        {"partNumber", "PartNumber"},
+        {"max-parts", "MaxParts"},
+        {"part-number-marker", "PartNumberMarker"},
+    };
+    const char *m = req->method;
+    const form_pair *uploads = form_get(q, "uploads"), *id = form_get(q, "uploadId"),
+                    *part = form_get(q, "partNumber");
+    *handled = uploads || id || part;
+    if (!*handled)
+        return NULL;
+    if (query_params(input, q, ints, sizeof ints / sizeof ints[0], true, f) != 0 ||
+        (id && set_text(input, "UploadId", id->value, f) != 0))
+        return NULL;
+    if (uploads && !id && !part && strcmp(m, "POST") == 0)
+        return "CreateMultipartUpload";
+    if (id && part && strcmp(m, "PUT") == 0)
+        return json_object_get(input, "CopySource") ? "UploadPartCopy" : "UploadPart";
+    if (id && !part && strcmp(m, "POST") == 0)
+        return complete_body(input, req, f) == 0 ? "CompleteMultipartUpload" : NULL;
+    if (id && !part && strcmp(m, "DELETE") == 0)
+        return "AbortMultipartUpload";
+    if (id && !part && strcmp(m, "GET") == 0)
+        return "ListParts";
+    aws_fail(f, AWS_ERR_S3_NOT_IMPLEMENTED,
+             "%s on an object with ?%s is not implemented by Sluice.", m,
+             uploads ? "uploads" : (part ? "partNumber" : "uploadId"));
+    return NULL;
+}
+
+static const char *list_uploads_op(json_t *input, const form *q, aws_failure *f)
+{
+    static const char *const texts[][2] = {
+        {"prefix", "Prefix"},
+        {"delimiter", "Delimiter"},
+        {"key-marker", "KeyMarker"},
+        {"upload-id-marker", "UploadIdMarker"},
+        {"encoding-type", "EncodingType"},
+    };
+    static const char *const ints[][2] = {{"max-uploads", "MaxUploads"}};
+    if (query_params(input, q, texts, sizeof texts / sizeof texts[0], false, f) != 0 ||
+        query_params(input, q, ints, 1, true, f) != 0)
+        return NULL;
+    return "ListMultipartUploads";
+}
+
 static const char *bucket_op(const http_request *req, const form *q, json_t *input, aws_failure *f)
 {
     const char *m = req->method;
+    if (form_get(q, "uploadId") || form_get(q, "partNumber")) {
+        aws_fail(f, AWS_ERR_S3_NOT_IMPLEMENTED,
+                 "?uploadId and ?partNumber name an object's upload: a key is required.");
+        return NULL;
+    }
     if (strcmp(m, "PUT") == 0)
         return create_body(input, req, f) == 0 ? "CreateBucket" : NULL;
     if (strcmp(m, "DELETE") == 0)
@@ -247,6 +356,8 @@ static const char *bucket_op(const http_request *req, const form *q, json_t *inp
     if (strcmp(m, "GET") == 0) {
         if (form_get(q, "location"))
             return "GetBucketLocation";
+        if (form_get(q, "uploads"))
+            return list_uploads_op(input, q, f);
         const form_pair *lt = form_get(q, "list-type");
         if (list_params(input, q, f) != 0)
             return NULL;
@@ -256,11 +367,15 @@ static const char *bucket_op(const http_request *req, const form *q, json_t *inp
     return NULL;
 }
 
-static const char *object_op(const http_request *req, json_t *input, aws_failure *f)
+static const char *object_op(const http_request *req, const form *q, json_t *input, aws_failure *f)
 {
     const char *m = req->method;
     if (object_headers(input, req, f) != 0)
         return NULL;
+    bool handled;
+    const char *op = upload_op(req, q, input, f, &handled);
+    if (handled)
+        return op;
     if (strcmp(m, "PUT") == 0)
         return json_object_get(input, "CopySource") ? "CopyObject" : "PutObject";
     if (strcmp(m, "GET") == 0)
@@ -312,7 +427,7 @@ const char *s3_decode_http(const http_request *req, json_t **input, aws_failure 
         aws_fail(f, AWS_ERR_S3_INVALID_ARGUMENT, "The request path is not validly encoded.");
     } else if (set_text(*input, "Bucket", bucket, f) == 0 &&
                (!key || set_text(*input, "Key", key, f) == 0)) {
-        op = key ? object_op(req, *input, f) : bucket_op(req, &q, *input, f);
+        op = key ? object_op(req, &q, *input, f) : bucket_op(req, &q, *input, f);
     }
     xfree(bucket);
     xfree(key);

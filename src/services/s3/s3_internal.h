@@ -14,6 +14,12 @@
  * (s3_meta), BODY its bytes, written and deleted together in one KV_MUTATE. */
 #define S3_T_META (-2001)
 #define S3_T_BODY (-2002)
+/* Multipart uploads (s3_multipart.c): UPLOAD keyed (bucket, key NUL upload id) holds an
+ * upload's document; PART keyed (upload id, 5-digit part number) a part's metadata, PART_BODY
+ * (same key) its bytes, which stay the object's bytes once the upload is completed. */
+#define S3_T_UPLOAD    (-2003)
+#define S3_T_PART      (-2004)
+#define S3_T_PART_BODY (-2005)
 
 #define S3_NS_BUCKET  "s3.bucket"
 #define S3_XMLNS      "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -91,6 +97,41 @@ void s3_delete_objects(aws_call *call);
 void s3_copy_object(aws_call *call);
 void s3_list_objects(aws_call *call);
 void s3_list_objects_v2(aws_call *call);
+void s3_create_multipart_upload(aws_call *call);
+void s3_upload_part(aws_call *call);
+void s3_upload_part_copy(aws_call *call);
+void s3_complete_multipart_upload(aws_call *call);
+void s3_abort_multipart_upload(aws_call *call);
+void s3_list_parts(aws_call *call);
+void s3_list_multipart_uploads(aws_call *call);
+
+/* Shared by the object writes (s3_objects.c, s3_multipart.c). */
+void s3_md5_hex(const char *data, size_t len, char out[33], unsigned char raw[16]);
+unsigned char *s3_dup_bytes(const char *p, size_t n);
+/* The metadata document of a new object from the input's members (type, user metadata,
+ * representation headers). */
+json_t *s3_doc_from_input(aws_call *call);
+/* Content-MD5 against the body's digest: 0, or -1 (answered). */
+int s3_check_md5(aws_call *call, const unsigned char raw[16]);
+/* The bucket an object write goes to, or an answered error (NULL). */
+s3_bucket *s3_write_bucket(aws_call *call);
+/* The input's CopySource as an existing bucket and a key (borrowed from the input): 0, or -1
+ * (answered). */
+int s3_copy_source(aws_call *call, char bucket[64], const char **key);
+/* The key of part `part` of upload `id` in table, its bytes malloc'd (for a side row). */
+store_kv_key s3_part_key_dup(int64_t table, const char *id, int part);
+/* Appends to sides (n of them, xrealloc'd) the deletion of the part rows holding the bytes of
+ * the multipart object whose metadata text is old (nothing for other objects, or old NULL). */
+void s3_old_chunk_sides(const char *old, size_t old_len, store_kv_side **sides, size_t *n);
+
+/* An object fetched: doc NULL when there is none (key: the key asked for); body its bytes
+ * (whole: len is its size) when asked for. All borrowed for the call. */
+typedef void (*s3_fetched_fn)(aws_call *call, const char *key, json_t *doc, const char *body,
+                              size_t len, void *arg);
+/* Reads object (bucket, key) (copied), with its bytes when body is set, then runs fn once
+ * (unless the store failed: then InternalError). */
+void s3_object_fetch(aws_call *call, const char *bucket, const char *key, bool body,
+                     s3_fetched_fn fn, void *arg);
 
 /* The object body of a PutObject: the request's (aws-chunked framing decoded into
  * `decoded`), or an in-process caller's Body member (a string, or any JSON as its text).

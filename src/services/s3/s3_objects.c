@@ -4,8 +4,12 @@
  * ({"k": key, "s": size, "e": MD5 hex, "t": content type, "m": last modified ms, "u": user
  * metadata, "h": the other representation headers}) and its bytes in S3_T_BODY. A write is
  * one KV_MUTATE of the metadata row with the body as its side row, so both commit together;
- * a delete removes both the same way. Reads take the rows they need in one KV_GET; nothing of
- * an object stays in memory after its request. */
+ * a delete removes both the same way. An object made by a multipart upload (s3_multipart.c)
+ * has no BODY row: its metadata also names the upload ("up") and its parts ("p": [[number,
+ * size]...]), whose rows in S3_T_PART_BODY are its bytes; overwriting or deleting the object
+ * deletes them in the same commit. Reads take the rows they need in one KV_GET (two for a
+ * multipart object: s3_object_fetch); nothing of an object stays in memory after its
+ * request. */
 #include "services/s3/s3_internal.h"
 
 #include "common/alloc.h"
@@ -27,7 +31,7 @@ static const char *const rep_headers[][2] = {
     {"Expires", "Expires"},
 };
 
-static void md5_hex(const char *data, size_t len, char out[33], unsigned char raw[16])
+void s3_md5_hex(const char *data, size_t len, char out[33], unsigned char raw[16])
 {
     unsigned int n = 0;
     EVP_Digest(data, len, raw, &n, EVP_md5(), NULL);
@@ -55,7 +59,7 @@ typedef struct put_plan {
     json_t *doc; /* the metadata document, for the reply */
 } put_plan;
 
-static unsigned char *dup_bytes(const char *p, size_t n)
+unsigned char *s3_dup_bytes(const char *p, size_t n)
 {
     unsigned char *c = xmalloc(n ? n : 1);
     if (n)
@@ -63,21 +67,48 @@ static unsigned char *dup_bytes(const char *p, size_t n)
     return c;
 }
 
+/* The key of part `part` of upload `id` in table (S3_T_PART or S3_T_PART_BODY), its bytes
+ * malloc'd (for a side row). */
+store_kv_key s3_part_key_dup(int64_t table, const char *id, int part)
+{
+    char sk[12];
+    snprintf(sk, sizeof sk, "%05d", part);
+    return (store_kv_key){table, s3_dup_bytes(id, strlen(id)), strlen(id),
+                          s3_dup_bytes(sk, strlen(sk)), strlen(sk)};
+}
+
+void s3_old_chunk_sides(const char *old, size_t old_len, store_kv_side **sides, size_t *n)
+{
+    if (!old || !strstr(old, "\"up\""))
+        return;
+    json_t *doc = json_loadb(old, old_len, 0, NULL);
+    const char *up = json_string_value(json_object_get(doc, "up"));
+    json_t *parts = json_object_get(doc, "p");
+    size_t k = up ? json_array_size(parts) : 0;
+    if (k) {
+        *sides = xrealloc(*sides, (*n + k) * sizeof **sides);
+        for (size_t i = 0; i < k; i++) {
+            int part = (int)json_integer_value(json_array_get(json_array_get(parts, i), 0));
+            (*sides)[(*n)++] = (store_kv_side){.key = s3_part_key_dup(S3_T_PART_BODY, up, part)};
+        }
+    }
+    json_decref(doc);
+}
+
 static int put_write(void *arg, const char *old, size_t old_len, store_kv_write *out)
 {
-    (void)old;
-    (void)old_len;
     s3_request *r = arg;
     put_plan *p = r->extra;
     store_kv_side *side = xcalloc(1, sizeof *side);
     side->key =
-        (store_kv_key){S3_T_BODY, dup_bytes(r->bucket, strlen(r->bucket)), strlen(r->bucket),
-                       dup_bytes(r->key, strlen(r->key)), strlen(r->key)};
+        (store_kv_key){S3_T_BODY, s3_dup_bytes(r->bucket, strlen(r->bucket)), strlen(r->bucket),
+                       s3_dup_bytes(r->key, strlen(r->key)), strlen(r->key)};
     side->item = p->body ? p->body : xmalloc(1);
     side->len = p->body_len;
     side->size = (int64_t)p->body_len;
     out->sides = side;
     out->nsides = 1;
+    s3_old_chunk_sides(old, old_len, &out->sides, &out->nsides);
     out->item = p->meta;
     out->len = p->meta_len;
     out->size = (int64_t)p->body_len;
@@ -110,7 +141,7 @@ static void object_write(aws_call *call, s3_bucket *b, const char *key, const ch
 {
     char etag[33];
     unsigned char raw[16];
-    md5_hex(body, len, etag, raw);
+    s3_md5_hex(body, len, etag, raw);
     json_object_set_new(doc, "k", json_string(key));
     json_object_set_new(doc, "s", json_integer((json_int_t)len));
     json_object_set_new(doc, "e", json_string(etag));
@@ -120,7 +151,7 @@ static void object_write(aws_call *call, s3_bucket *b, const char *key, const ch
     snprintf(p->bucket, sizeof p->bucket, "%s", b->name);
     p->meta = json_dumps(doc, JSON_COMPACT);
     p->meta_len = strlen(p->meta);
-    p->body = (char *)dup_bytes(body, len);
+    p->body = (char *)s3_dup_bytes(body, len);
     p->body_len = len;
     p->doc = doc;
     b->writes++;
@@ -137,7 +168,7 @@ static void object_write(aws_call *call, s3_bucket *b, const char *key, const ch
 }
 
 /* The metadata document of a new object from the input's members. */
-static json_t *doc_from_input(aws_call *call)
+json_t *s3_doc_from_input(aws_call *call)
 {
     const char *ct = s3_in_str(call, "ContentType");
     json_t *doc = json_pack("{s:s}", "t", ct && ct[0] ? ct : "binary/octet-stream");
@@ -172,7 +203,7 @@ static void put_done(s3_request *r)
 }
 
 /* Content-MD5: base64 of the 16-byte digest. 0, or -1 (answered). */
-static int check_md5(aws_call *call, const unsigned char raw[16])
+int s3_check_md5(aws_call *call, const unsigned char raw[16])
 {
     const char *want = s3_in_str(call, "ContentMD5");
     if (!want)
@@ -195,7 +226,7 @@ static int check_md5(aws_call *call, const unsigned char raw[16])
 }
 
 /* The bucket an object write goes to, or an answered error. */
-static s3_bucket *write_bucket(aws_call *call)
+s3_bucket *s3_write_bucket(aws_call *call)
 {
     s3_bucket *b = s3_in_bucket(call);
     if (b && b->deleting) {
@@ -209,7 +240,7 @@ static s3_bucket *write_bucket(aws_call *call)
 
 void s3_put_object(aws_call *call)
 {
-    s3_bucket *b = write_bucket(call);
+    s3_bucket *b = s3_write_bucket(call);
     const char *key = b ? s3_in_key(call) : NULL;
     if (!key)
         return;
@@ -227,10 +258,10 @@ void s3_put_object(aws_call *call)
     }
     char etag[33];
     unsigned char raw[16];
-    md5_hex(body, len, etag, raw);
-    if (check_md5(call, raw) != 0)
+    s3_md5_hex(body, len, etag, raw);
+    if (s3_check_md5(call, raw) != 0)
         goto out;
-    object_write(call, b, key, body, len, doc_from_input(call), put_done);
+    object_write(call, b, key, body, len, s3_doc_from_input(call), put_done);
 out:
     buf_free(&decoded);
 }
@@ -327,35 +358,179 @@ static json_t *body_text(const char *p, size_t n)
     return s ? s : json_string("");
 }
 
-/* The answer to GetObject/HeadObject from the rows read. */
-static void object_read(s3_request *r)
+/* ---- fetching: an object's metadata and bytes ---------------------------------------- */
+
+/* The bytes of a single-part object are its S3_T_BODY row, read with the metadata; those of a
+ * completed multipart upload (metadata members "up": upload id, "p": [[part, size]...]) are
+ * its parts' rows in S3_T_PART_BODY, read by a second KV_GET that reads the metadata again:
+ * if another write replaced the object meanwhile, the fetch starts over. */
+#define FETCH_TRIES 4
+
+typedef struct fetch {
+    aws_call *call;
+    bool body;
+    int tries;
+    s3_fetched_fn fn;
+    void *arg;
+    char *up; /* the multipart object's upload id, from the first read */
+    store_kv_key *keys;
+    char (*sks)[12];
+} fetch;
+
+static void fetch_free(void *arg)
 {
-    aws_call *call = r->call;
-    bool head = strcmp(call->op->name, "HeadObject") == 0;
+    fetch *f = arg;
+    if (!f)
+        return;
+    xfree(f->up);
+    xfree(f->keys);
+    xfree(f->sks);
+    xfree(f);
+}
+
+static void fetch_start(fetch *f, const char *bucket, const char *key);
+
+static json_t *doc_of(const store_kv_item *item)
+{
+    return item->item ? json_loadb(item->item, item->len, 0, NULL) : NULL;
+}
+
+/* The second read: the metadata again and the parts' rows. */
+static void fetch_parts_read(s3_request *r)
+{
+    fetch *f = r->extra;
     store_kv_item *items = r->op.u.kv_get.items;
-    json_t *doc = items[0].item ? json_loadb(items[0].item, items[0].len, 0, NULL) : NULL;
-    if (!doc || (!head && !items[1].item)) {
+    json_t *doc = doc_of(&items[0]);
+    const char *up = json_string_value(json_object_get(doc, "up"));
+    if (!up || strcmp(up, f->up) != 0) { /* replaced or deleted meanwhile */
         json_decref(doc);
-        s3_error_key(call, AWS_ERR_S3_NO_SUCH_KEY, r->key, "The specified key does not exist.");
+        if (++f->tries >= FETCH_TRIES) {
+            aws_reply_error(r->call, AWS_ERR_INTERNAL_ERROR,
+                            "The object kept changing while it was read; try again.");
+            return;
+        }
+        r->extra = NULL; /* the new read takes it */
+        fetch_start(f, r->bucket, r->key);
+        return;
+    }
+    buf bytes = BUF_INIT;
+    size_t n = r->op.u.kv_get.n;
+    for (size_t i = 1; i < n; i++) {
+        if (!items[i].item) {
+            buf_free(&bytes);
+            json_decref(doc);
+            aws_reply_error(r->call, AWS_ERR_INTERNAL_ERROR, "A part of the object is missing.");
+            return;
+        }
+        buf_append(&bytes, items[i].item, items[i].len);
+        xfree(items[i].item); /* hold the object once, not twice */
+        items[i].item = NULL;
+    }
+    f->fn(r->call, r->key, doc, bytes.data ? bytes.data : "", bytes.len, f->arg);
+    buf_free(&bytes);
+    json_decref(doc);
+}
+
+static void fetch_read(s3_request *r)
+{
+    fetch *f = r->extra;
+    store_kv_item *items = r->op.u.kv_get.items;
+    json_t *doc = doc_of(&items[0]);
+    const char *up = json_string_value(json_object_get(doc, "up"));
+    if (!doc || !f->body || !up) {
+        if (doc && f->body && !items[1].item) {
+            json_decref(doc);
+            doc = NULL;
+        }
+        f->fn(r->call, r->key, doc, f->body && doc ? items[1].item : NULL,
+              f->body && doc ? items[1].len : 0, f->arg);
+        json_decref(doc);
+        return;
+    }
+    json_t *parts = json_object_get(doc, "p");
+    size_t n = json_array_size(parts);
+    xfree(f->up);
+    xfree(f->keys);
+    xfree(f->sks);
+    f->up = xstrdup(up);
+    f->keys = xcalloc(n + 1, sizeof *f->keys);
+    f->sks = xcalloc(n + 1, sizeof *f->sks);
+    s3_request *p = s3_request_new(r->call, STORE_KV_GET, fetch_parts_read);
+    p->bucket = xstrdup(r->bucket);
+    p->key = xstrdup(r->key);
+    p->keys[0] = (store_kv_key){S3_T_META, (const unsigned char *)p->bucket, strlen(p->bucket),
+                                (const unsigned char *)p->key, strlen(p->key)};
+    f->keys[0] = p->keys[0];
+    for (size_t i = 0; i < n; i++) {
+        int part = (int)json_integer_value(json_array_get(json_array_get(parts, i), 0));
+        snprintf(f->sks[i], sizeof f->sks[i], "%05d", part);
+        f->keys[i + 1] = (store_kv_key){S3_T_PART_BODY, (const unsigned char *)f->up, strlen(f->up),
+                                        (const unsigned char *)f->sks[i], strlen(f->sks[i])};
+    }
+    json_decref(doc);
+    p->op.u.kv_get.keys = f->keys;
+    p->op.u.kv_get.n = n + 1;
+    p->extra = f;
+    p->extra_free = fetch_free;
+    r->extra = NULL; /* the second read takes it */
+    s3_request_submit(p);
+}
+
+static void fetch_start(fetch *f, const char *bucket, const char *key)
+{
+    s3_request *r = s3_request_new(f->call, STORE_KV_GET, fetch_read);
+    r->bucket = xstrdup(bucket);
+    r->key = xstrdup(key);
+    key_of(r, 0, S3_T_META);
+    key_of(r, 1, S3_T_BODY);
+    r->op.u.kv_get.keys = r->keys;
+    r->op.u.kv_get.n = f->body ? 2 : 1;
+    r->extra = f;
+    r->extra_free = fetch_free;
+    s3_request_submit(r);
+}
+
+void s3_object_fetch(aws_call *call, const char *bucket, const char *key, bool body,
+                     s3_fetched_fn fn, void *arg)
+{
+    fetch *f = xcalloc(1, sizeof *f);
+    f->call = call;
+    f->body = body;
+    f->fn = fn;
+    f->arg = arg;
+    fetch_start(f, bucket, key);
+}
+
+/* ---- GetObject, HeadObject ------------------------------------------------------------ */
+
+/* The answer to GetObject/HeadObject from the object fetched. */
+static void object_read(aws_call *call, const char *key, json_t *doc, const char *body,
+                        size_t body_len, void *arg)
+{
+    (void)arg;
+    bool head = strcmp(call->op->name, "HeadObject") == 0;
+    if (!doc) {
+        s3_error_key(call, AWS_ERR_S3_NO_SUCH_KEY, key, "The specified key does not exist.");
         return;
     }
     const char *etag_hex = json_string_value(json_object_get(doc, "e"));
     size_t size = (size_t)json_integer_value(json_object_get(doc, "s"));
+    if (!head && body_len != size) {
+        aws_reply_error(call, AWS_ERR_INTERNAL_ERROR, "The object's stored size is inconsistent.");
+        return;
+    }
     const char *im = s3_in_str(call, "IfMatch"), *inm = s3_in_str(call, "IfNoneMatch");
     if (im && !etag_listed(im, etag_hex)) {
-        json_decref(doc);
         aws_reply_error(call, AWS_ERR_S3_PRECONDITION_FAILED,
                         "At least one of the pre-conditions you specified did not hold");
         return;
     }
     if (inm && etag_listed(inm, etag_hex)) {
-        json_decref(doc);
         aws_reply_error(call, AWS_ERR_S3_NOT_MODIFIED, "Not Modified");
         return;
     }
     range rg;
     if (parse_range(s3_in_str(call, "Range"), size, &rg) != 0) {
-        json_decref(doc);
         aws_reply_error_extra(call, AWS_ERR_S3_INVALID_RANGE,
                               json_pack("{s:s}", "RangeRequested", s3_in_str(call, "Range")),
                               "The requested range is not satisfiable");
@@ -378,8 +553,7 @@ static void object_read(s3_request *r)
         if (rg.set)
             json_object_set_new(out, "ContentRange", json_string(crange));
         if (!head)
-            json_object_set_new(out, "Body", body_text(items[1].item + first, count));
-        json_decref(doc);
+            json_object_set_new(out, "Body", body_text(body + first, count));
         aws_reply(call, out);
         return;
     }
@@ -404,16 +578,15 @@ static void object_read(s3_request *r)
         h[n++] = (http_header){names[nn++], json_string_value(v)};
     }
     json_object_foreach(hdrs, k, v) h[n++] = (http_header){k, json_string_value(v)};
-    buf body = BUF_INIT;
+    buf reply = BUF_INIT;
     if (!head && count)
-        buf_append(&body, items[1].item + first, count);
-    aws_reply_http(call, rg.set ? 206 : 200, h, n, &body);
-    buf_free(&body);
+        buf_append(&reply, body + first, count);
+    aws_reply_http(call, rg.set ? 206 : 200, h, n, &reply);
+    buf_free(&reply);
     for (size_t i = 0; i < nn; i++)
         xfree(names[i]);
     xfree(names);
     xfree(h);
-    json_decref(doc);
 }
 
 static void read_object(aws_call *call, bool with_body)
@@ -422,14 +595,7 @@ static void read_object(aws_call *call, bool with_body)
     const char *key = b ? s3_in_key(call) : NULL;
     if (!key)
         return;
-    s3_request *r = s3_request_new(call, STORE_KV_GET, object_read);
-    r->bucket = xstrdup(b->name);
-    r->key = xstrdup(key);
-    key_of(r, 0, S3_T_META);
-    key_of(r, 1, S3_T_BODY);
-    r->op.u.kv_get.keys = r->keys;
-    r->op.u.kv_get.n = with_body ? 2 : 1;
-    s3_request_submit(r);
+    s3_object_fetch(call, b->name, key, with_body, object_read, NULL);
 }
 
 void s3_get_object(aws_call *call)
@@ -446,15 +612,15 @@ void s3_head_object(aws_call *call)
 
 static int delete_write(void *arg, const char *old, size_t old_len, store_kv_write *out)
 {
-    (void)old_len;
     store_kv_key *k = arg;
     if (!old)
         return STORE_KV_KEEP;
     store_kv_side *side = xcalloc(1, sizeof *side);
-    side->key = (store_kv_key){S3_T_BODY, dup_bytes((const char *)k->pk, k->pk_len), k->pk_len,
-                               dup_bytes((const char *)k->sk, k->sk_len), k->sk_len};
+    side->key = (store_kv_key){S3_T_BODY, s3_dup_bytes((const char *)k->pk, k->pk_len), k->pk_len,
+                               s3_dup_bytes((const char *)k->sk, k->sk_len), k->sk_len};
     out->sides = side;
     out->nsides = 1;
+    s3_old_chunk_sides(old, old_len, &out->sides, &out->nsides);
     return STORE_KV_DELETE;
 }
 
@@ -470,7 +636,7 @@ static void delete_done(s3_request *r)
 
 void s3_delete_object(aws_call *call)
 {
-    s3_bucket *b = write_bucket(call);
+    s3_bucket *b = s3_write_bucket(call);
     const char *key = b ? s3_in_key(call) : NULL;
     if (!key)
         return;
@@ -550,7 +716,7 @@ static void one_deleted(store_op *op)
 
 void s3_delete_objects(aws_call *call)
 {
-    s3_bucket *b = write_bucket(call);
+    s3_bucket *b = s3_write_bucket(call);
     if (!b)
         return;
     json_t *del = json_object_get(call->input, "Delete");
@@ -617,47 +783,33 @@ static void copy_done(s3_request *r)
 }
 
 /* The source was read: write it to the destination. */
-static void copy_read(s3_request *r)
+static void copy_read(aws_call *call, const char *src_key, json_t *src, const char *body,
+                      size_t len, void *arg)
 {
-    aws_call *call = r->call;
-    store_kv_item *items = r->op.u.kv_get.items;
-    json_t *src = items[0].item ? json_loadb(items[0].item, items[0].len, 0, NULL) : NULL;
-    if (!src || !items[1].item) {
-        json_decref(src);
-        s3_error_key(call, AWS_ERR_S3_NO_SUCH_KEY, r->key, "The specified key does not exist.");
+    (void)arg;
+    if (!src) {
+        s3_error_key(call, AWS_ERR_S3_NO_SUCH_KEY, src_key, "The specified key does not exist.");
         return;
     }
-    s3_bucket *b = write_bucket(call);
+    s3_bucket *b = s3_write_bucket(call);
     const char *key = b ? s3_in_key(call) : NULL;
-    if (!key) {
-        json_decref(src);
+    if (!key)
         return;
-    }
     const char *directive = s3_in_str(call, "MetadataDirective");
     bool replace = directive && strcmp(directive, "REPLACE") == 0;
     json_t *doc;
     if (replace) {
-        doc = doc_from_input(call);
+        doc = s3_doc_from_input(call);
     } else {
         doc = json_pack("{s:O,s:O,s:O}", "t", json_object_get(src, "t"), "u",
                         json_object_get(src, "u"), "h", json_object_get(src, "h"));
     }
-    json_decref(src);
-    object_write(call, b, key, items[1].item, items[1].len, doc, copy_done);
+    object_write(call, b, key, body, len, doc, copy_done);
 }
 
-void s3_copy_object(aws_call *call)
+int s3_copy_source(aws_call *call, char bucket[64], const char **key)
 {
-    s3_bucket *b = write_bucket(call);
-    const char *key = b ? s3_in_key(call) : NULL;
-    if (!key)
-        return;
     const char *src = s3_in_str(call, "CopySource");
-    const char *directive = s3_in_str(call, "MetadataDirective");
-    if (directive && strcmp(directive, "COPY") != 0 && strcmp(directive, "REPLACE") != 0) {
-        aws_reply_error(call, AWS_ERR_S3_INVALID_ARGUMENT, "Unknown metadata directive.");
-        return;
-    }
     if (src && src[0] == '/')
         src++;
     const char *slash = src ? strchr(src, '/') : NULL;
@@ -665,17 +817,36 @@ void s3_copy_object(aws_call *call)
         aws_reply_error(call, AWS_ERR_S3_INVALID_ARGUMENT,
                         "Copy Source must mention the source bucket and key: "
                         "sourcebucket/sourcekey");
-        return;
+        return -1;
     }
-    char sbucket[64] = "";
-    if ((size_t)(slash - src) < sizeof sbucket)
-        snprintf(sbucket, sizeof sbucket, "%.*s", (int)(slash - src), src);
-    if (!s3_bucket_find(s3_of(call), sbucket)) {
+    bucket[0] = '\0';
+    if ((size_t)(slash - src) < 64)
+        snprintf(bucket, 64, "%.*s", (int)(slash - src), src);
+    if (!s3_bucket_find(s3_of(call), bucket)) {
         s3_error_bucket(call, AWS_ERR_S3_NO_SUCH_BUCKET, src,
                         "The specified bucket does not exist");
+        return -1;
+    }
+    *key = slash + 1;
+    return 0;
+}
+
+void s3_copy_object(aws_call *call)
+{
+    s3_bucket *b = s3_write_bucket(call);
+    const char *key = b ? s3_in_key(call) : NULL;
+    if (!key)
+        return;
+    const char *directive = s3_in_str(call, "MetadataDirective");
+    if (directive && strcmp(directive, "COPY") != 0 && strcmp(directive, "REPLACE") != 0) {
+        aws_reply_error(call, AWS_ERR_S3_INVALID_ARGUMENT, "Unknown metadata directive.");
         return;
     }
-    if (strcmp(sbucket, b->name) == 0 && strcmp(slash + 1, key) == 0 &&
+    char sbucket[64];
+    const char *skey;
+    if (s3_copy_source(call, sbucket, &skey) != 0)
+        return;
+    if (strcmp(sbucket, b->name) == 0 && strcmp(skey, key) == 0 &&
         !(directive && strcmp(directive, "REPLACE") == 0)) {
         aws_reply_error(call, AWS_ERR_S3_INVALID_REQUEST,
                         "This copy request is illegal because it is trying to copy an object to "
@@ -683,12 +854,5 @@ void s3_copy_object(aws_call *call)
                         "redirect location or encryption attributes.");
         return;
     }
-    s3_request *r = s3_request_new(call, STORE_KV_GET, copy_read);
-    r->bucket = xstrdup(sbucket);
-    r->key = xstrdup(slash + 1);
-    key_of(r, 0, S3_T_META);
-    key_of(r, 1, S3_T_BODY);
-    r->op.u.kv_get.keys = r->keys;
-    r->op.u.kv_get.n = 2;
-    s3_request_submit(r);
+    s3_object_fetch(call, sbucket, skey, true, copy_read, NULL);
 }

@@ -21,23 +21,49 @@
 
 /* Sorted by name: the router and aws_call_internal search them. */
 static const aws_op_def s3_ops[] = {
-    {"CopyObject", s3_copy_object},       {"CreateBucket", s3_create_bucket},
-    {"DeleteBucket", s3_delete_bucket},   {"DeleteObject", s3_delete_object},
-    {"DeleteObjects", s3_delete_objects}, {"GetBucketLocation", s3_get_bucket_location},
-    {"GetObject", s3_get_object},         {"HeadBucket", s3_head_bucket},
-    {"HeadObject", s3_head_object},       {"ListBuckets", s3_list_buckets},
-    {"ListObjects", s3_list_objects},     {"ListObjectsV2", s3_list_objects_v2},
+    {"AbortMultipartUpload", s3_abort_multipart_upload},
+    {"CompleteMultipartUpload", s3_complete_multipart_upload},
+    {"CopyObject", s3_copy_object},
+    {"CreateBucket", s3_create_bucket},
+    {"CreateMultipartUpload", s3_create_multipart_upload},
+    {"DeleteBucket", s3_delete_bucket},
+    {"DeleteObject", s3_delete_object},
+    {"DeleteObjects", s3_delete_objects},
+    {"GetBucketLocation", s3_get_bucket_location},
+    {"GetObject", s3_get_object},
+    {"HeadBucket", s3_head_bucket},
+    {"HeadObject", s3_head_object},
+    {"ListBuckets", s3_list_buckets},
+    {"ListMultipartUploads", s3_list_multipart_uploads},
+    {"ListObjects", s3_list_objects},
+    {"ListObjectsV2", s3_list_objects_v2},
+    {"ListParts", s3_list_parts},
     {"PutObject", s3_put_object},
+    {"UploadPart", s3_upload_part},
+    {"UploadPartCopy", s3_upload_part_copy},
 };
 
 static const model_operation s3_model_ops[] = {
-    {"CopyObject", NULL, NULL, NULL},    {"CreateBucket", NULL, NULL, NULL},
-    {"DeleteBucket", NULL, NULL, NULL},  {"DeleteObject", NULL, NULL, NULL},
-    {"DeleteObjects", NULL, NULL, NULL}, {"GetBucketLocation", NULL, NULL, NULL},
-    {"GetObject", NULL, NULL, NULL},     {"HeadBucket", NULL, NULL, NULL},
-    {"HeadObject", NULL, NULL, NULL},    {"ListBuckets", NULL, NULL, NULL},
-    {"ListObjects", NULL, NULL, NULL},   {"ListObjectsV2", NULL, NULL, NULL},
+    {"AbortMultipartUpload", NULL, NULL, NULL},
+    {"CompleteMultipartUpload", NULL, NULL, NULL},
+    {"CopyObject", NULL, NULL, NULL},
+    {"CreateBucket", NULL, NULL, NULL},
+    {"CreateMultipartUpload", NULL, NULL, NULL},
+    {"DeleteBucket", NULL, NULL, NULL},
+    {"DeleteObject", NULL, NULL, NULL},
+    {"DeleteObjects", NULL, NULL, NULL},
+    {"GetBucketLocation", NULL, NULL, NULL},
+    {"GetObject", NULL, NULL, NULL},
+    {"HeadBucket", NULL, NULL, NULL},
+    {"HeadObject", NULL, NULL, NULL},
+    {"ListBuckets", NULL, NULL, NULL},
+    {"ListMultipartUploads", NULL, NULL, NULL},
+    {"ListObjects", NULL, NULL, NULL},
+    {"ListObjectsV2", NULL, NULL, NULL},
+    {"ListParts", NULL, NULL, NULL},
     {"PutObject", NULL, NULL, NULL},
+    {"UploadPart", NULL, NULL, NULL},
+    {"UploadPartCopy", NULL, NULL, NULL},
 };
 
 static const model_service model_s3 = {
@@ -293,6 +319,8 @@ static void bucket_deleted(s3_request *r)
     aws_reply_http(r->call, 204, NULL, 0, &none);
 }
 
+static void delete_check_submit(aws_call *call, const char *bucket, int64_t table, void *check);
+
 static void delete_checked(s3_request *r)
 {
     s3_bucket *b = s3_bucket_find(r->s, r->bucket);
@@ -303,7 +331,15 @@ static void delete_checked(s3_request *r)
     }
     if (r->op.u.kv_range.n > 0) {
         s3_error_bucket(r->call, AWS_ERR_S3_BUCKET_NOT_EMPTY, r->bucket,
-                        "The bucket you tried to delete is not empty");
+                        r->op.u.kv_range.table == S3_T_META
+                            ? "The bucket you tried to delete is not empty"
+                            : "The bucket you tried to delete is not empty: it has multipart "
+                              "uploads in progress (abort them first)");
+        return;
+    }
+    if (r->op.u.kv_range.table == S3_T_META) { /* no object: nor any upload in progress? */
+        delete_check_submit(r->call, r->bucket, S3_T_UPLOAD, r->extra);
+        r->extra = NULL;
         return;
     }
     bucket_remove(r->s, b);
@@ -328,6 +364,8 @@ typedef struct delete_check {
 static void delete_check_end(void *arg)
 {
     delete_check *c = arg;
+    if (!c)
+        return;
     s3_bucket *b = s3_bucket_find(c->s, c->name);
     if (b)
         b->deleting = false;
@@ -346,14 +384,20 @@ void s3_delete_bucket(aws_call *call)
         return;
     }
     b->deleting = true;
-    s3_request *r = s3_request_new(call, STORE_KV_RANGE, delete_checked);
-    r->bucket = xstrdup(b->name);
     delete_check *c = xcalloc(1, sizeof *c);
-    c->s = r->s;
+    c->s = s3_of(call);
     snprintf(c->name, sizeof c->name, "%s", b->name);
-    r->extra = c;
+    delete_check_submit(call, b->name, S3_T_META, c);
+}
+
+/* Reads one row of the bucket's partition of table; delete_checked goes on. */
+static void delete_check_submit(aws_call *call, const char *bucket, int64_t table, void *check)
+{
+    s3_request *r = s3_request_new(call, STORE_KV_RANGE, delete_checked);
+    r->bucket = xstrdup(bucket);
+    r->extra = check;
     r->extra_free = delete_check_end;
-    r->op.u.kv_range.table = S3_T_META;
+    r->op.u.kv_range.table = table;
     r->op.u.kv_range.pk = (const unsigned char *)r->bucket;
     r->op.u.kv_range.pk_len = strlen(r->bucket);
     r->op.u.kv_range.forward = 1;
