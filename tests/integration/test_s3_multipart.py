@@ -12,26 +12,11 @@ import tempfile
 import botocore
 import pytest
 
-from helpers import cli_env, make_client, unique
-from test_s3 import raw
+from helpers import cli_env
+from test_s3 import bucket, err, raw, s3c
 
 MiB = 1024 * 1024
 LIMIT = 16 * MiB
-
-
-def s3c(server):
-    return make_client(server.endpoint, "s3", s3={"addressing_style": "path"})
-
-
-def bucket(s3):
-    name = unique("mp")
-    s3.create_bucket(Bucket=name)
-    return name
-
-
-def err(excinfo):
-    e = excinfo.value.response
-    return e["Error"]["Code"], e["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def multipart_etag(parts):

@@ -113,6 +113,9 @@ unsigned char *s3_dup_bytes(const char *p, size_t n);
 json_t *s3_doc_from_input(aws_call *call);
 /* Content-MD5 against the body's digest: 0, or -1 (answered). */
 int s3_check_md5(aws_call *call, const unsigned char raw[16]);
+/* The request's body (s3_body) within S3_MAX_OBJECT_BYTES and matching its Content-MD5;
+ * 0, or -1 once answered with the error. */
+int s3_upload_body(aws_call *call, const char **body, size_t *len, buf *decoded);
 /* The bucket an object write goes to, or an answered error (NULL). */
 s3_bucket *s3_write_bucket(aws_call *call);
 /* The input's CopySource as an existing bucket and a key (borrowed from the input): 0, or -1

@@ -362,21 +362,8 @@ void s3_upload_part(aws_call *call)
     buf decoded = BUF_INIT;
     const char *body;
     size_t len;
-    if (s3_body(call, &body, &len, &decoded) != 0)
-        goto out;
-    if (len > S3_MAX_OBJECT_BYTES) {
-        aws_reply_error(call, AWS_ERR_S3_ENTITY_TOO_LARGE,
-                        "Your proposed upload exceeds the maximum allowed size (%u bytes in "
-                        "Sluice).",
-                        S3_MAX_OBJECT_BYTES);
-        goto out;
-    }
-    char etag[33];
-    unsigned char raw[16];
-    s3_md5_hex(body, len, etag, raw);
-    if (s3_check_md5(call, raw) == 0)
+    if (s3_upload_body(call, &body, &len, &decoded) == 0)
         part_put_start(call, b, key, id, number, body, len, false);
-out:
     buf_free(&decoded);
 }
 
@@ -704,11 +691,7 @@ static int plan_object(upload_op *u)
         return rc;
     }
     char etag[48];
-    static const char hexd[] = "0123456789abcdef";
-    for (int k = 0; k < 16; k++) {
-        etag[2 * k] = hexd[digest[k] >> 4];
-        etag[2 * k + 1] = hexd[digest[k] & 15];
-    }
+    hex_encode(digest, 16, etag);
     snprintf(etag + 32, sizeof etag - 32, "-%zu", nw);
     json_t *doc = json_pack("{s:O,s:O,s:O}", "t", json_object_get(u->upload, "t"), "u",
                             json_object_get(u->upload, "u"), "h", json_object_get(u->upload, "h"));

@@ -15,6 +15,7 @@
 #include "common/alloc.h"
 #include "common/base64.h"
 #include "common/clock.h"
+#include "common/hex.h"
 #include "common/utf8.h"
 
 #include <openssl/evp.h>
@@ -35,12 +36,7 @@ void s3_md5_hex(const char *data, size_t len, char out[33], unsigned char raw[16
 {
     unsigned int n = 0;
     EVP_Digest(data, len, raw, &n, EVP_md5(), NULL);
-    static const char hexd[] = "0123456789abcdef";
-    for (int i = 0; i < 16; i++) {
-        out[2 * i] = hexd[raw[i] >> 4];
-        out[2 * i + 1] = hexd[raw[i] & 15];
-    }
-    out[32] = '\0';
+    hex_encode(raw, 16, out);
 }
 
 static void quoted_etag(const json_t *meta, char out[40])
@@ -238,6 +234,23 @@ s3_bucket *s3_write_bucket(aws_call *call)
     return b;
 }
 
+int s3_upload_body(aws_call *call, const char **body, size_t *len, buf *decoded)
+{
+    if (s3_body(call, body, len, decoded) != 0)
+        return -1;
+    if (*len > S3_MAX_OBJECT_BYTES) {
+        aws_reply_error(call, AWS_ERR_S3_ENTITY_TOO_LARGE,
+                        "Your proposed upload exceeds the maximum allowed size (%u bytes in "
+                        "Sluice).",
+                        S3_MAX_OBJECT_BYTES);
+        return -1;
+    }
+    char etag[33];
+    unsigned char raw[16];
+    s3_md5_hex(*body, *len, etag, raw);
+    return s3_check_md5(call, raw);
+}
+
 void s3_put_object(aws_call *call)
 {
     s3_bucket *b = s3_write_bucket(call);
@@ -247,19 +260,7 @@ void s3_put_object(aws_call *call)
     buf decoded = BUF_INIT;
     const char *body;
     size_t len;
-    if (s3_body(call, &body, &len, &decoded) != 0)
-        goto out;
-    if (len > S3_MAX_OBJECT_BYTES) {
-        aws_reply_error(call, AWS_ERR_S3_ENTITY_TOO_LARGE,
-                        "Your proposed upload exceeds the maximum allowed size (%u bytes in "
-                        "Sluice).",
-                        S3_MAX_OBJECT_BYTES);
-        goto out;
-    }
-    char etag[33];
-    unsigned char raw[16];
-    s3_md5_hex(body, len, etag, raw);
-    if (s3_check_md5(call, raw) != 0)
+    if (s3_upload_body(call, &body, &len, &decoded) != 0)
         goto out;
     object_write(call, b, key, body, len, s3_doc_from_input(call), put_done);
 out:

@@ -488,44 +488,23 @@ static void list_free(list_read *r)
     xfree(r);
 }
 
-static char *hex_of(const unsigned char *b, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    char *out = xmalloc(2 * n + 1);
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-    return out;
-}
-
-/* A token (a sort key in hex) of a listing: NULL if it is not one. */
+/* A token (a sort key in hex: start time, then the Map Run's ARN) of a listing: NULL if it
+ * is not one. */
 static unsigned char *token_key(const char *s, size_t *n)
 {
-    size_t len = strlen(s);
-    if (len < 18 || len % 2)
-        return NULL;
-    unsigned char *out = xmalloc(len / 2);
-    for (size_t i = 0; i < len / 2; i++) {
-        int hi = hex_digit((unsigned char)s[2 * i]), lo = hex_digit((unsigned char)s[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            xfree(out);
-            return NULL;
-        }
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    *n = len / 2;
+    unsigned char *out = hex_decode(s, n);
+    if (!out || *n <= 8)
+        goto bad;
     char *arn = xmalloc(*n - 8 + 1);
     memcpy(arn, out + 8, *n - 8);
     arn[*n - 8] = '\0';
     bool ok = strlen(arn) == *n - 8 && is_map_run_arn(arn);
     xfree(arn);
-    if (!ok) {
-        xfree(out);
-        return NULL;
-    }
-    return out;
+    if (ok)
+        return out;
+bad:
+    xfree(out);
+    return NULL;
 }
 
 static void list_done(store_op *op)
@@ -559,7 +538,7 @@ static void list_done(store_op *op)
         if ((json_int_t)i + 1 == r->max && (n > i + 1 || op->u.kv_range.more)) {
             size_t len;
             unsigned char *sk = list_sk(sum, &len);
-            next = hex_of(sk, len);
+            next = hex_string(sk, len);
             xfree(sk);
         }
         json_decref(sum);

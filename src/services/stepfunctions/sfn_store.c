@@ -82,12 +82,7 @@ static void definition_id(const char *text, char id[65])
     unsigned char md[32];
     unsigned int n = 0;
     EVP_Digest(text, strlen(text), md, &n, EVP_sha256(), NULL);
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        id[2 * i] = digits[md[i] >> 4];
-        id[2 * i + 1] = digits[md[i] & 15];
-    }
-    id[64] = '\0';
+    hex_encode(md, 32, id);
 }
 
 static json_t *entry_parsed(json_t *entry)
@@ -867,36 +862,6 @@ static void list_free(list_read *r)
     xfree(r);
 }
 
-static char *hex_of(const unsigned char *b, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    char *out = xmalloc(2 * n + 1);
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-    return out;
-}
-
-static unsigned char *unhex(const char *s, size_t *n)
-{
-    size_t len = strlen(s);
-    if (len < 18 || len % 2)
-        return NULL;
-    unsigned char *out = xmalloc(len / 2);
-    for (size_t i = 0; i < len / 2; i++) {
-        int hi = hex_digit((unsigned char)s[2 * i]), lo = hex_digit((unsigned char)s[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            xfree(out);
-            return NULL;
-        }
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    *n = len / 2;
-    return out;
-}
-
 static void list_submit(list_read *r);
 
 /* Whether a token's key (8 bytes, then an execution ARN) names an execution of machine: a
@@ -976,7 +941,7 @@ static void list_read_done(store_op *op)
     }
     json_t *out = json_pack("{s:O}", "executions", r->list);
     if (more) {
-        char *next = hex_of(r->last_listed, r->last_listed_len);
+        char *next = hex_string(r->last_listed, r->last_listed_len);
         json_object_set_new(out, "nextToken", json_string(next));
         xfree(next);
     }
@@ -1043,7 +1008,7 @@ void sfn_list_executions(aws_call *call)
     }
     list_read *r = xcalloc(1, sizeof *r);
     if (token &&
-        (!(r->after = unhex(token, &r->after_len)) ||
+        (!(r->after = hex_decode(token, &r->after_len)) ||
          !token_of_machine(r->after, r->after_len, sfn_doc_str(target, "stateMachineArn")))) {
         json_decref(target);
         xfree(r->after);
